@@ -1,0 +1,16 @@
+"""mcglmm: maximum likelihood for generalized linear mixed models.
+
+Two engines over one model description: Monte Carlo likelihood approximation
+(``glmm``, R glmm's interface) and deterministic quadrature (``meglm``, Stata's
+models; ``lr2``/``lr3``).
+"""
+from . import datasets
+from .exceptions import (BoundaryWarning, ConvergenceWarning, DesignError, FormulaError,
+                         HessianWarning, MCGLMMError, MCGLMMWarning, MonteCarloWarning)
+from .families import bernoulli_glmm, binomial_glmm, poisson_glmm
+
+__version__ = "0.1.0"
+
+__all__ = ["datasets", "bernoulli_glmm", "binomial_glmm", "poisson_glmm",
+           "MCGLMMError", "FormulaError", "DesignError", "MCGLMMWarning",
+           "ConvergenceWarning", "HessianWarning", "BoundaryWarning", "MonteCarloWarning"]

@@ -1,0 +1,69 @@
+"""Response and fixed-effects design from a patsy formula.
+
+A binomial response with trials is written ``cbind(successes, failures) ~ ...``
+as in R; ``cbind`` is provided to the formula's environment.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import patsy
+
+from ..exceptions import FormulaError, bad_value
+
+
+def cbind(*columns):
+    """R's cbind for a formula's left-hand side: columns side by side, shape (n, k)."""
+    return np.column_stack([np.asarray(c, dtype=float) for c in columns])
+
+
+_ENV = {"cbind": cbind}
+
+
+@dataclass(frozen=True)
+class FixedPart:
+    """y: (n,) successes or response; ntrials: (n,); X: (n, p); x_names: p column names."""
+
+    y: np.ndarray
+    ntrials: np.ndarray
+    X: np.ndarray
+    x_names: tuple
+    response_columns: int
+    design_info: object
+
+
+def _two_level_factor_as_indicator(Y):
+    """A factor response becomes the indicator of its second level (R glm's rule)."""
+    info = Y.design_info
+    factors = [f for t in info.terms for f in t.factors]
+    if len(factors) == 1 and info.factor_infos[factors[0]].type == "categorical":
+        levels = info.factor_infos[factors[0]].categories
+        if len(levels) != 2:
+            raise FormulaError(bad_value("a factor response", "two levels (the second counts as 1)",
+                                         list(levels)))
+        return np.asarray(Y, dtype=float)[:, 1:]
+    return np.asarray(Y, dtype=float)
+
+
+def fixed_part(formula, data):
+    """Evaluate ``formula`` (two-sided) on complete-case ``data``.
+
+    Returns the response (first column of a ``cbind``), the number of trials
+    (row sums of a ``cbind``, else ones) and the patsy model matrix.
+    """
+    if not isinstance(formula, str) or "~" not in formula:
+        raise FormulaError(bad_value("fixed", 'a two-sided formula string such as "y ~ x"', formula))
+    try:
+        Y, X = patsy.dmatrices(formula, data, eval_env=patsy.EvalEnvironment([_ENV]),
+                               NA_action="raise", return_type="matrix")
+    except patsy.PatsyError as err:
+        raise FormulaError(f"fixed formula {formula!r} could not be evaluated: {err}") from None
+    Y = _two_level_factor_as_indicator(Y)
+    if Y.shape[1] == 1:
+        y, ntrials = Y[:, 0], np.ones(len(Y))
+    else:
+        y, ntrials = Y[:, 0], Y.sum(axis=1)
+    return FixedPart(y=y, ntrials=ntrials, X=np.asarray(X, dtype=float),
+                     x_names=tuple(X.design_info.column_names),
+                     response_columns=Y.shape[1], design_info=X.design_info)

@@ -1,0 +1,123 @@
+"""Conditional distributions of the response given the random effects.
+
+The MCLA engine (R glmm's method) uses canonical exponential families written
+through their cumulant function ``c``:
+
+    log f(y | eta) = w * (y * eta - c(eta))        (R glmm drops the constant in y)
+
+with ``c'(eta)`` the mean and ``c''(eta)`` the variance.  For a binomial with
+``n`` trials the cumulant is ``n * log(1 + exp(eta))``.  Each family is one row
+(an instance) of ``CanonicalFamily``; engines call its methods and never branch
+on a family's name.
+
+Shapes: ``eta`` and ``ntrials`` broadcast together (``(n,)`` or ``(n, m)``).
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Callable
+
+import numpy as np
+from scipy.special import expit
+
+from .exceptions import DesignError, bad_value
+
+
+def _softplus(eta):
+    """log(1 + exp(eta)), exact for any finite eta."""
+    return np.logaddexp(0.0, eta)
+
+
+def _logistic_variance(eta):
+    """expit(eta) * expit(-eta), without cancellation in the tails."""
+    return expit(eta) * expit(-eta)
+
+
+def _check_bernoulli(y, ntrials):
+    bad = ~np.isin(y, (0.0, 1.0))
+    if bad.any():
+        raise DesignError(bad_value("the response of a Bernoulli family",
+                                    "0 or 1 in every row", y[bad][:5].tolist()))
+
+
+def _check_binomial(y, ntrials):
+    if np.any(ntrials < 0) or np.any(ntrials != np.round(ntrials)):
+        raise DesignError(bad_value("the number of trials (successes + failures)",
+                                    "a non-negative integer", ntrials[:5].tolist()))
+    bad = (y < 0) | (y > ntrials) | (y != np.round(y))
+    if bad.any():
+        raise DesignError(bad_value("the successes of a binomial response",
+                                    "integers between 0 and the number of trials",
+                                    y[bad][:5].tolist()))
+
+
+def _check_poisson(y, ntrials):
+    bad = (y < 0) | (y != np.round(y))
+    if bad.any():
+        raise DesignError(bad_value("the response of a Poisson family",
+                                    "non-negative integers", y[bad][:5].tolist()))
+
+
+@dataclass(frozen=True)
+class CanonicalFamily:
+    """A canonical-link exponential family, described by its cumulant.
+
+    ``cum``, ``mean`` and ``var`` are c, c' and c'' for one trial; the binomial
+    family scales them by ``ntrials``.
+    """
+
+    name: str            # R glmm's name, e.g. "bernoulli.glmm"
+    link: str            # printed by summary(): glmm's "Link is: ..."
+    cum: Callable
+    mean1: Callable
+    var1: Callable
+    check: Callable
+    has_trials: bool = False
+
+    def cumulant(self, eta, ntrials=1.0):
+        """c(eta) = ntrials * c1(eta)."""
+        return ntrials * self.cum(eta)
+
+    def mean(self, eta, ntrials=1.0):
+        """c'(eta), the conditional mean of y."""
+        return ntrials * self.mean1(eta)
+
+    def variance(self, eta, ntrials=1.0):
+        """c''(eta), the conditional variance of y (the IRLS working weight)."""
+        return ntrials * self.var1(eta)
+
+    def loglik_terms(self, y, eta, ntrials=1.0):
+        """Per-observation y * eta - c(eta) (R glmm's convention: no constants)."""
+        return y * eta - self.cumulant(eta, ntrials)
+
+    def check_response(self, y, ntrials):
+        """Raise a DesignError if ``y`` (with ``ntrials``) is not data of this family."""
+        self.check(np.asarray(y, dtype=float), np.asarray(ntrials, dtype=float))
+
+    def __repr__(self):
+        return self.name.replace(".", "_")
+
+
+bernoulli_glmm = CanonicalFamily("bernoulli.glmm", "logit (log odds)",
+                                 _softplus, expit, _logistic_variance, _check_bernoulli)
+binomial_glmm = CanonicalFamily("binomial.glmm", "logit (log odds)",
+                                _softplus, expit, _logistic_variance, _check_binomial,
+                                has_trials=True)
+poisson_glmm = CanonicalFamily("poisson.glmm", "log",
+                               np.exp, np.exp, np.exp, _check_poisson)
+
+GLMM_FAMILIES = {f.name: f for f in (bernoulli_glmm, binomial_glmm, poisson_glmm)}
+
+
+def get_glmm_family(family):
+    """Look up a glmm family by object or by name ("bernoulli", "bernoulli.glmm", "bernoulli_glmm")."""
+    if isinstance(family, CanonicalFamily):
+        return family
+    if isinstance(family, str):
+        key = family.replace("_", ".")
+        if not key.endswith(".glmm"):
+            key += ".glmm"
+        if key in GLMM_FAMILIES:
+            return GLMM_FAMILIES[key]
+    allowed = "one of " + ", ".join(sorted(n.replace(".", "_") for n in GLMM_FAMILIES))
+    raise ValueError(bad_value("family_glmm", allowed + " (object or string)", family))
