@@ -33,6 +33,32 @@ def _logistic_variance(eta):
     return expit(eta) * expit(-eta)
 
 
+def _logistic_derivs(eta):
+    """(c, c', c'') of the logistic cumulant from one exp and one log1p.
+
+    With e = exp(-|eta|): c = max(eta, 0) + log1p(e), c' = 1/(1+e) or e/(1+e)
+    by the sign of eta, c'' = e / (1+e)^2; exact and finite for any finite eta.
+    """
+    e = np.exp(-np.abs(eta))
+    r = 1.0 / (1.0 + e)
+    c = np.maximum(eta, 0.0) + np.log1p(e)
+    c1 = np.where(eta >= 0, r, e * r)
+    c2 = e * r * r
+    return c, c1, c2
+
+
+def _exp(eta):
+    """exp(eta); inf beyond eta = 709.78 (a zero likelihood, which engines treat as such)."""
+    with np.errstate(over="ignore"):
+        return np.exp(eta)
+
+
+def _poisson_derivs(eta):
+    """(c, c', c'') = exp(eta) three times."""
+    c = _exp(eta)
+    return c, c, c
+
+
 def _check_bernoulli(y, ntrials):
     bad = ~np.isin(y, (0.0, 1.0))
     if bad.any():
@@ -72,6 +98,7 @@ class CanonicalFamily:
     mean1: Callable
     var1: Callable
     check: Callable
+    derivs1: Callable
     has_trials: bool = False
 
     def cumulant(self, eta, ntrials=1.0):
@@ -86,6 +113,13 @@ class CanonicalFamily:
         """c''(eta), the conditional variance of y (the IRLS working weight)."""
         return ntrials * self.var1(eta)
 
+    def cumulant_derivs(self, eta, ntrials=1.0):
+        """(c(eta), c'(eta), c''(eta)) together, sharing their exponentials."""
+        c, c1, c2 = self.derivs1(eta)
+        if np.ndim(ntrials) == 0 and ntrials == 1.0:
+            return c, c1, c2
+        return ntrials * c, ntrials * c1, ntrials * c2
+
     def loglik_terms(self, y, eta, ntrials=1.0):
         """Per-observation y * eta - c(eta) (R glmm's convention: no constants)."""
         return y * eta - self.cumulant(eta, ntrials)
@@ -99,12 +133,13 @@ class CanonicalFamily:
 
 
 bernoulli_glmm = CanonicalFamily("bernoulli.glmm", "logit (log odds)",
-                                 _softplus, expit, _logistic_variance, _check_bernoulli)
+                                 _softplus, expit, _logistic_variance, _check_bernoulli,
+                                 _logistic_derivs)
 binomial_glmm = CanonicalFamily("binomial.glmm", "logit (log odds)",
                                 _softplus, expit, _logistic_variance, _check_binomial,
-                                has_trials=True)
+                                _logistic_derivs, has_trials=True)
 poisson_glmm = CanonicalFamily("poisson.glmm", "log",
-                               np.exp, np.exp, np.exp, _check_poisson)
+                               _exp, _exp, _exp, _check_poisson, _poisson_derivs)
 
 GLMM_FAMILIES = {f.name: f for f in (bernoulli_glmm, binomial_glmm, poisson_glmm)}
 

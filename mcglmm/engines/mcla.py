@@ -1,0 +1,222 @@
+"""The Monte Carlo likelihood approximation (R glmm's objective) and its derivatives.
+
+With draws u_1..u_m from the importance density f~ and theta = (beta, nu):
+
+    b_k   = log f_theta(y | u_k) + log f_nu(u_k) - log f~(u_k)
+    l_m   = log( (1/m) sum_k exp(b_k) )
+    v     = softmax(b);  g_k = grad_theta [log f_theta(y | u_k) + log f_nu(u_k)]
+    grad  = sum_k v_k g_k
+    hess  = sum_k v_k (H_k + g_k g_k') - grad grad'
+    MC covariance of the MCMLE = U^-1 V U^-1 / m,  U = hess,  V = m sum_k v_k^2 g_k g_k'
+
+where log f_theta(y | u) = sum_i w_i (y_i eta_i - c(eta_i)), eta = X beta + Z u,
+and log f_nu(u) = -1/2 sum_t (q_t log(2 pi nu_t) + S_t(u) / nu_t) with S_t(u)
+the sum of squares of the components of u belonging to variance component t.
+
+The m draws are cut into "atoms" whose size depends only on n, never on
+``n_jobs`` or the memory budget.  Each atom returns its sums scaled by its own
+largest weight; atoms are combined in order after the overall maximum is known
+(log-sum-exp), so nothing overflows and the result is bitwise the same however
+atoms are grouped into tasks.  Everything that does not depend on theta (the
+draws, log f~, Z u_k when it fits the budget, S_t(u_k), (w y)' Z u_k) is
+computed once, in ``MCLAObjective.build``.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from ..parallel import effective_jobs, run_ordered, split_evenly
+
+ATOM_BYTES = 4 * 2 ** 20     # one n x atom array of float64
+MAX_ATOM = 1024
+
+
+@dataclass(frozen=True)
+class Evaluation:
+    """value: float; gradient: (P,); hessian: (P, P); ess: 1 / sum v_k^2."""
+
+    value: float
+    gradient: np.ndarray | None = None
+    hessian: np.ndarray | None = None
+    ess: float | None = None
+
+
+@dataclass(frozen=True)
+class AtomSums:
+    """Sums over one atom of draws, each term weighted by e_k = exp(b_k - a)."""
+
+    a: float
+    s0: float
+    s1: np.ndarray            # (P,)    sum e_k g_k
+    s2: np.ndarray            # (P, P)  sum e_k g_k g_k'
+    c2: np.ndarray            # (n,)    sum e_k w c''(eta_k)
+    ss: np.ndarray            # (T,)    sum e_k S_t(u_k)
+    v2: np.ndarray | None     # (P, P)  sum e_k^2 g_k g_k'
+    e2: float                 # sum e_k^2
+
+
+def atom_size(n):
+    """Draws per atom: an (n, atom) float64 array stays near ATOM_BYTES."""
+    return int(max(1, min(MAX_ATOM, ATOM_BYTES // (8 * max(n, 1)))))
+
+
+def log_f_nu(nu, n_random, ss):
+    """log f_nu(u_k) for each draw: nu (T,), n_random (T,), ss (k, T) -> (k,)."""
+    return -0.5 * (np.sum(n_random * np.log(2 * np.pi * nu)) + ss @ (1.0 / nu))
+
+
+def _atom_sums(family, X, y, w, ntrials, eta_fixed, zu, wy_zu, lfu_minus_logq, ss, nu,
+               n_random, want_v2):
+    """AtomSums for one atom. zu: (n, k) = Z u_k; wy_zu: (k,); ss: (k, T)."""
+    eta = eta_fixed[:, None] + zu
+    c, c1, c2 = family.cumulant_derivs(eta, ntrials[:, None])
+    b = (w * y) @ eta_fixed + wy_zu - w @ c + lfu_minus_logq
+    a = np.max(b)
+    P = X.shape[1] + nu.shape[0]
+    if not np.isfinite(a):
+        zero = np.zeros((P, P)) if want_v2 else None
+        return AtomSums(-np.inf, 0.0, np.zeros(P), np.zeros((P, P)), np.zeros(len(y)),
+                        np.zeros(len(nu)), zero, 0.0)
+    e = np.exp(b - a)
+    live = e > 0
+    if not live.all():
+        c1, c2, ss, e = c1[:, live], c2[:, live], ss[live], e[live]
+    g = np.vstack([X.T @ (w[:, None] * (y[:, None] - c1)),
+                   (-0.5 * n_random / nu)[:, None] + 0.5 * (ss / nu ** 2).T])
+    ge = g * e
+    return AtomSums(a=a, s0=e.sum(), s1=ge.sum(axis=1), s2=ge @ g.T, c2=(w[:, None] * c2) @ e,
+                    ss=ss.T @ e, v2=(ge * e) @ g.T if want_v2 else None, e2=e @ e)
+
+
+def _combine(parts):
+    """Sum AtomSums in order after rescaling each to the overall maximum weight."""
+    a = max(p.a for p in parts)
+    if not np.isfinite(a):
+        return a, parts[0]
+    scale = [np.exp(p.a - a) for p in parts]
+    total = {}
+    for name in ("s0", "s1", "s2", "c2", "ss", "v2"):
+        if getattr(parts[0], name) is None:
+            total[name] = None
+            continue
+        acc = 0.0
+        for p, s in zip(parts, scale):
+            acc = acc + s * (s if name == "v2" else 1.0) * getattr(p, name)
+        total[name] = acc
+    total["e2"] = sum(s * s * p.e2 for p, s in zip(parts, scale))
+    return a, AtomSums(a=a, **total)
+
+
+@dataclass(frozen=True)
+class MCLAObjective:
+    """The MCLA as a function of theta, with every theta-free quantity precomputed.
+
+    U: (m, q) draws; logq: (m,) their log f~; ss: (m, T) per-component sums of
+    squares; wy_zu: (m,) (w y)' Z u_k; zu_atoms: the (n, k) blocks Z u_k per atom
+    when they fit ``memory_budget`` bytes, else None (recomputed per evaluation).
+    """
+
+    design: object
+    family: object
+    U: np.ndarray
+    logq: np.ndarray
+    ss: np.ndarray
+    wy_zu: np.ndarray
+    atoms: tuple
+    zu_atoms: tuple | None
+    n_jobs: int = 1
+
+    @classmethod
+    def build(cls, design, family, U, logq, n_jobs=1, memory_budget=2 ** 30):
+        """Precompute what does not depend on theta. U: (m, q), logq: (m,)."""
+        m = U.shape[0]
+        k = atom_size(design.n)
+        atoms = tuple(slice(s, min(s + k, m)) for s in range(0, m, k))
+        ss = _component_sums(U * U, design)
+        store = 8 * design.n * m <= memory_budget // 2
+        zu_atoms = tuple(design.Z @ U[sl].T for sl in atoms) if store else None
+        wy = design.weights * design.y
+        wy_zu = np.concatenate([wy @ (design.Z @ U[sl].T) if zu_atoms is None else wy @ z
+                                for sl, z in zip(atoms, zu_atoms or [None] * len(atoms))])
+        return cls(design, family, U, logq, ss, wy_zu, atoms, zu_atoms, n_jobs)
+
+    @property
+    def m(self):
+        return self.U.shape[0]
+
+    def _zu(self, i):
+        if self.zu_atoms is not None:
+            return self.zu_atoms[i]
+        return self.design.Z @ self.U[self.atoms[i]].T
+
+    def _task(self, indices, beta, nu, want_v2):
+        d = self.design
+        eta_fixed = d.X @ beta
+        n_random = d.n_random
+        out = []
+        for i in indices:
+            sl = self.atoms[i]
+            lfu = log_f_nu(nu, n_random, self.ss[sl])
+            out.append(_atom_sums(self.family, d.X, d.y, d.weights, d.ntrials, eta_fixed,
+                                  self._zu(i), self.wy_zu[sl], lfu - self.logq[sl], self.ss[sl],
+                                  nu, n_random, want_v2))
+        return out
+
+    def _sums(self, theta, want_v2=False):
+        p = self.design.p
+        beta, nu = theta[:p], theta[p:]
+        jobs = effective_jobs(self.n_jobs)
+        groups = split_evenly(range(len(self.atoms)), jobs)
+        parts = run_ordered(self._task, [(g, beta, nu, want_v2) for g in groups], self.n_jobs)
+        return _combine([a for part in parts for a in part])
+
+    def evaluate(self, theta):
+        """Evaluation(value, gradient, hessian, ess) at theta = (beta, nu); -inf if any nu <= 0."""
+        theta = np.asarray(theta, dtype=float)
+        p = self.design.p
+        beta, nu = theta[:p], theta[p:]
+        if np.any(nu <= 0) or not np.all(np.isfinite(theta)):
+            return Evaluation(-np.inf)
+        a, s = self._sums(theta)
+        if not np.isfinite(a):
+            return Evaluation(-np.inf)
+        value = a + np.log(s.s0) - np.log(self.m)
+        grad = s.s1 / s.s0
+        X = self.design.X
+        n_random = self.design.n_random
+        model_hess = np.zeros((len(theta), len(theta)))
+        model_hess[:p, :p] = -(X.T * (s.c2 / s.s0)) @ X
+        model_hess[p:, p:] = np.diag(0.5 * n_random / nu ** 2 - (s.ss / s.s0) / nu ** 3)
+        hess = model_hess + s.s2 / s.s0 - np.outer(grad, grad)
+        return Evaluation(value, grad, hess, s.s0 ** 2 / s.e2)
+
+    def mc_vcov(self, theta, hessian):
+        """Monte Carlo covariance U^-1 V U^-1 / m of the MCMLE, V = m sum v_k^2 g_k g_k'."""
+        _, s = self._sums(np.asarray(theta, dtype=float), want_v2=True)
+        V = self.m * s.v2 / s.s0 ** 2
+        Uinv = np.linalg.inv(hessian)
+        return Uinv @ V @ Uinv / self.m
+
+    def weights(self, theta):
+        """The normalised importance weights v (m,) at theta."""
+        p = self.design.p
+        beta, nu = np.asarray(theta[:p]), np.asarray(theta[p:])
+        d = self.design
+        b = np.concatenate([
+            (d.weights * d.y) @ (d.X @ beta) + self.wy_zu[sl]
+            - d.weights @ self.family.cumulant((d.X @ beta)[:, None] + self._zu(i), d.ntrials[:, None])
+            + log_f_nu(nu, d.n_random, self.ss[sl]) - self.logq[sl]
+            for i, sl in enumerate(self.atoms)])
+        e = np.exp(b - b.max())
+        return e / e.sum()
+
+
+def _component_sums(U2, design):
+    """Per-component sums of squares: U2 (m, q) -> (m, T), summing columns by vc_index."""
+    T = design.T
+    out = np.zeros((U2.shape[0], T))
+    for t in range(T):
+        out[:, t] = U2[:, design.vc_index == t].sum(axis=1)
+    return out

@@ -1,0 +1,53 @@
+"""The one place that decides how work is spread over cores or a cluster.
+
+Work is always cut into the same pieces, whatever ``n_jobs`` or the joblib
+backend: results come back in task order and are combined in that order, so a
+fixed seed gives bitwise-identical answers for ``n_jobs=1``, threads, loky or
+dask.  Threads are preferred (numpy releases the GIL); a backend chosen with
+``joblib.parallel_config(backend=...)`` overrides that.
+"""
+from __future__ import annotations
+
+import joblib
+from joblib.parallel import get_active_backend
+
+from .exceptions import bad_value
+
+
+def check_n_jobs(n_jobs):
+    """Validate ``n_jobs``: a non-zero integer (negative counts from the CPU count, as joblib)."""
+    if isinstance(n_jobs, bool) or not isinstance(n_jobs, int) or n_jobs == 0:
+        raise ValueError(bad_value("n_jobs", "a non-zero integer (-1 for all cores)", n_jobs))
+    return n_jobs
+
+
+def shares_memory():
+    """True when the active joblib backend runs tasks in this process (threads or sequential)."""
+    backend, _ = get_active_backend(prefer="threads")
+    return type(backend).__name__ in ("ThreadingBackend", "SequentialBackend")
+
+
+def run_ordered(func, tasks, n_jobs):
+    """[func(*t) for t in tasks], spread over ``n_jobs`` workers, results in task order."""
+    tasks = list(tasks)
+    if n_jobs == 1 or len(tasks) == 1:
+        return [func(*t) for t in tasks]
+    return joblib.Parallel(n_jobs=n_jobs, prefer="threads")(joblib.delayed(func)(*t) for t in tasks)
+
+
+def split_evenly(items, parts):
+    """Cut a list into at most ``parts`` consecutive runs of near-equal length."""
+    items = list(items)
+    parts = max(1, min(parts, len(items)))
+    size, extra = divmod(len(items), parts)
+    out, start = [], 0
+    for i in range(parts):
+        stop = start + size + (i < extra)
+        out.append(items[start:stop])
+        start = stop
+    return out
+
+
+def effective_jobs(n_jobs):
+    """The number of workers joblib would use for ``n_jobs``."""
+    return joblib.effective_n_jobs(n_jobs)
