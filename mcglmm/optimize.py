@@ -1,0 +1,141 @@
+"""A trust-region maximiser with exact subproblem solves (the method of Geyer's ``trust``).
+
+``maximize(fun, theta0, ...)`` needs ``fun(theta) -> Evaluation`` with ``value``,
+``gradient`` and ``hessian``; a value of -inf marks theta as infeasible, and such
+a trial step is simply rejected (the radius shrinks).  Each iteration solves
+
+    max_s  g's + s'Hs/2   subject to  |s| <= r
+
+exactly by an eigendecomposition of B = -H (More & Sorensen; Nocedal & Wright,
+sec. 4.3), including the indefinite and "hard" cases.  With rho the ratio of
+actual to predicted increase: rho < 1/4 shrinks r to r/4; rho > 3/4 on the
+boundary doubles r (up to ``rmax``); the step is accepted when rho > 1/4.
+Iteration stops when the predicted increase falls below ``mterm`` or an accepted
+step changes the value by less than ``fterm`` (``converged=True``), or after
+``iterlim`` iterations (``converged=False``).
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+from scipy.optimize import brentq
+
+from .exceptions import bad_value
+
+EPS = np.finfo(float).eps
+
+
+@dataclass(frozen=True)
+class Step:
+    """One iteration: where it was, what it tried and what happened."""
+
+    argument: np.ndarray
+    value: float
+    trial: np.ndarray
+    trial_value: float
+    radius: float
+    rho: float
+    predicted: float
+    accepted: bool
+    kind: str                # "newton", "boundary" or "hard"
+
+
+@dataclass(frozen=True)
+class OptimizeResult:
+    """argument, value, gradient, hessian at the end; converged flag; iteration record."""
+
+    argument: np.ndarray
+    value: float
+    gradient: np.ndarray
+    hessian: np.ndarray
+    converged: bool
+    iterations: int
+    path: tuple = field(default=())
+    message: str = ""
+
+    @property
+    def argpath(self):
+        """(iterations + 1, P): the argument at the start of each iteration, then the final one."""
+        return np.array([s.argument for s in self.path] + [self.argument])
+
+
+def solve_subproblem(g, H, r):
+    """Step s maximising g's + s'Hs/2 on |s| <= r. g: (P,), H: (P, P). Returns (s, kind)."""
+    B = -0.5 * (H + H.T)
+    lam, Q = np.linalg.eigh(B)
+    gt = Q.T @ g
+    lam_min = lam[0]
+    tol = 1e-12 * max(1.0, np.abs(lam).max())
+
+    def norm_at(mu):
+        return np.linalg.norm(gt / (lam + mu))
+
+    if lam_min > tol:
+        s = Q @ (gt / lam)
+        if np.linalg.norm(s) <= r:
+            return s, "newton"
+    low = max(0.0, -lam_min) + tol
+    small = np.abs(gt[lam <= lam_min + tol]).max() <= 1e-12 * max(1.0, np.linalg.norm(g))
+    if small and norm_at(low) <= r:
+        s = Q @ np.where(lam <= lam_min + tol, 0.0, gt / (lam + low))
+        tau = np.sqrt(max(r * r - s @ s, 0.0))
+        return s + tau * Q[:, 0], "hard"
+    high = max(low, np.linalg.norm(g) / r - lam_min) * 2 + 1.0
+    while norm_at(high) > r:
+        high *= 2.0
+    mu = brentq(lambda mu: norm_at(mu) - r, low, high, xtol=1e-14, rtol=4 * EPS, maxiter=200)
+    return Q @ (gt / (lam + mu)), "boundary"
+
+
+def _check_options(rinit, rmax, iterlim):
+    if not (np.isfinite(rinit) and rinit > 0):
+        raise ValueError(bad_value("rinit", "a positive number", rinit))
+    if not (np.isfinite(rmax) and rmax >= rinit):
+        raise ValueError(bad_value("rmax", f"a number >= rinit ({rinit})", rmax))
+    if isinstance(iterlim, bool) or not isinstance(iterlim, (int, np.integer)) or iterlim < 1:
+        raise ValueError(bad_value("iterlim", "a positive integer", iterlim))
+
+
+def maximize(fun, theta0, rinit=10.0, rmax=1000.0, iterlim=1000, fterm=np.sqrt(EPS),
+             mterm=np.sqrt(EPS), callback=None):
+    """Maximise ``fun`` from ``theta0``; returns an OptimizeResult. ``callback(step)`` per iteration."""
+    _check_options(rinit, rmax, iterlim)
+    theta = np.asarray(theta0, dtype=float).copy()
+    current = fun(theta)
+    if not np.isfinite(current.value):
+        raise ValueError(bad_value("the starting point", "a point where the objective is finite",
+                                   theta.tolist()))
+    r = float(rinit)
+    path = []
+    converged = False
+    message = "iteration limit reached"
+    for _ in range(iterlim):
+        s, kind = solve_subproblem(current.gradient, current.hessian, r)
+        predicted = current.gradient @ s + 0.5 * s @ current.hessian @ s
+        if abs(predicted) < mterm:
+            converged, message = True, "predicted increase below mterm"
+            break
+        trial = theta + s
+        new = fun(trial)
+        rho = (new.value - current.value) / predicted if np.isfinite(new.value) else -np.inf
+        accepted = bool(rho > 0.25)
+        path.append(Step(theta.copy(), current.value, trial, new.value, r, rho, predicted,
+                         accepted, kind))
+        if callback is not None:
+            callback(path[-1])
+        if rho < 0.25:
+            r = r / 4.0
+        elif rho > 0.75 and kind != "newton":
+            r = min(2.0 * r, rmax)
+        if accepted:
+            change = new.value - current.value
+            theta, current = trial, new
+            if abs(change) < fterm:
+                converged, message = True, "value change below fterm"
+                break
+        if r < 1e-3 * EPS * max(1.0, np.linalg.norm(theta)):
+            message = "trust radius collapsed: the model predicts an increase the objective lacks"
+            break
+    return OptimizeResult(theta, current.value, current.gradient, current.hessian, converged,
+                          len(path), tuple(path), message)
