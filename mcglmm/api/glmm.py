@@ -1,0 +1,201 @@
+"""``glmm()``: Monte Carlo likelihood approximation with R glmm's arguments.
+
+The front only validates arguments and chains the stages:
+design -> start (PQL, par_init or user-supplied sampler inputs) -> importance
+sampler and draws -> MCLA objective -> trust-region maximisation -> results.
+"""
+from __future__ import annotations
+
+import warnings
+
+import numpy as np
+import pandas as pd
+
+from ..design import glmm_design
+from ..engines.mcla import MCLAObjective
+from ..engines.sampling import SamplerInputs, build_sampler
+from ..exceptions import ConvergenceWarning, HessianWarning, bad_value
+from ..families import get_glmm_family
+from ..optimize import maximize
+from ..parallel import check_n_jobs
+from ..pql import pql_start
+from ..results.glmm import GLMMResults
+
+RINIT = 10.0
+NU_MIN_INIT = 1e-9
+DEFAULT_MEMORY_BUDGET = 2 ** 30
+
+
+def _check_probabilities(p1, p2, p3):
+    for name, p in (("p1", p1), ("p2", p2), ("p3", p3)):
+        if isinstance(p, bool) or not isinstance(p, (int, float, np.floating)) or not 0 <= p <= 1:
+            raise ValueError(bad_value(name, "a number between 0 and 1", p))
+    if p1 == 0:
+        raise ValueError(bad_value("p1", "positive (the t component keeps the weights bounded)", p1))
+    if abs(p1 + p2 + p3 - 1) > 1e-12:
+        raise ValueError(bad_value("p1 + p2 + p3", "1", p1 + p2 + p3))
+    return np.array([p1, p2, p3], dtype=float)
+
+
+def _check_positive_int(name, value):
+    if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < 1:
+        raise ValueError(bad_value(name, "a positive integer", value))
+    return int(value)
+
+
+def _check_seed(seed):
+    if seed is None:
+        return int(np.random.SeedSequence().entropy)
+    if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)) or seed < 0:
+        raise ValueError(bad_value("seed", "None or a non-negative integer", seed))
+    return int(seed)
+
+
+def _check_memory_budget(budget):
+    if isinstance(budget, bool) or not isinstance(budget, (int, float)) or budget <= 0:
+        raise ValueError(bad_value("memory_budget", "a positive number of bytes", budget))
+    return int(budget)
+
+
+def _start_from_par_init(design, par_init):
+    """SamplerInputs from par_init (glmm: beta and nu given, random effects centred at 0)."""
+    par = np.asarray(par_init, dtype=float)
+    if par.ndim != 1 or len(par) != design.p + design.T:
+        raise ValueError(bad_value("par_init", f"a vector of length {design.p + design.T} "
+                                   f"(fixed effects {list(design.x_names)} then variance "
+                                   f"components {list(design.varcomps_names)})", list(np.ravel(par))))
+    if not np.all(np.isfinite(par)):
+        raise ValueError(bad_value("par_init", "finite", par.tolist()))
+    if np.any(par[design.p:] <= NU_MIN_INIT):
+        raise ValueError(bad_value("the variance components in par_init", "greater than 1e-9",
+                                   par[design.p:].tolist()))
+    return SamplerInputs(beta=par[:design.p], nu=par[design.p:], u=np.zeros(design.q))
+
+
+def _check_sampler(design, sampler):
+    if not isinstance(sampler, SamplerInputs):
+        raise TypeError(bad_value("sampler", "a mcglmm.SamplerInputs", type(sampler).__name__))
+    shapes = {"beta": (design.p,), "nu": (design.T,), "u": (design.q,)}
+    for name, shape in shapes.items():
+        if np.shape(getattr(sampler, name)) != shape:
+            raise ValueError(bad_value(f"sampler.{name}", f"of shape {shape}",
+                                       np.shape(getattr(sampler, name))))
+    if sampler.umat is not None and (np.ndim(sampler.umat) != 2
+                                     or np.shape(sampler.umat)[1] != design.q):
+        raise ValueError(bad_value("sampler.umat", f"a matrix with {design.q} columns",
+                                   np.shape(sampler.umat)))
+    if np.any(np.asarray(sampler.nu) <= 0):
+        raise ValueError(bad_value("sampler.nu", "positive", list(sampler.nu)))
+    return SamplerInputs(*(None if v is None else np.asarray(v, dtype=float)
+                           for v in (sampler.beta, sampler.nu, sampler.u, sampler.umat)))
+
+
+def _call_text(fixed, random, varcomps_names, family, m, extra):
+    parts = [f"fixed = {fixed}", f"random = {random!r}", f"varcomps_names = {list(varcomps_names)!r}",
+             "data = data", f"family_glmm = {family!r}", f"m = {m}"]
+    parts += [f"{k} = {v!r}" for k, v in extra.items()]
+    return "glmm(" + ", ".join(parts) + ")"
+
+
+def _progress_callback(progress, iterlim):
+    if not progress:
+        return None, None
+    from tqdm.auto import tqdm
+    bar = tqdm(total=iterlim, desc="trust iterations", unit="it")
+
+    def callback(step):
+        bar.update(1)
+        bar.set_postfix(value=f"{step.value:.6g}", radius=f"{step.radius:.3g}")
+    return callback, bar
+
+
+def glmm(fixed, random, varcomps_names, data, family_glmm, m=None, varcomps_equal=None,
+         weights=None, do_pql=True, debug=False, p1=1 / 3, p2=1 / 3, p3=1 / 3, rmax=1000,
+         iterlim=1000, par_init=None, zeta=5, seed=None, n_jobs=1,
+         memory_budget=DEFAULT_MEMORY_BUDGET, progress=False, sampler=None):
+    """Fit a GLMM by Monte Carlo likelihood approximation (R glmm's ``glmm``).
+
+    Parameters follow R glmm in snake_case.  ``random`` is a one-sided formula
+    string ("0 + Female") or a list of them; ``m`` the Monte Carlo sample size;
+    ``seed`` fixes every random number (results are identical for any
+    ``n_jobs`` and joblib backend); ``memory_budget`` (bytes) bounds the stored
+    n x m array of Z u_k; ``sampler`` (a ``SamplerInputs``) supplies beta*, nu*,
+    u* and optionally the draws themselves, bypassing PQL and sampling.
+    """
+    family = get_glmm_family(family_glmm)
+    pvec = _check_probabilities(p1, p2, p3)
+    if isinstance(zeta, bool) or not isinstance(zeta, (int, float)) or zeta <= 0:
+        raise ValueError(bad_value("zeta", "a positive number of degrees of freedom", zeta))
+    if not isinstance(do_pql, bool):
+        raise ValueError(bad_value("do_pql", "True or False", do_pql))
+    if not (isinstance(rmax, (int, float)) and not isinstance(rmax, bool) and rmax >= RINIT):
+        raise ValueError(bad_value("rmax", f"a number >= {RINIT} (the initial trust radius)", rmax))
+    iterlim = _check_positive_int("iterlim", iterlim)
+    n_jobs = check_n_jobs(n_jobs)
+    seed = _check_seed(seed)
+    budget = _check_memory_budget(memory_budget)
+    if sampler is None or sampler.umat is None:
+        m = _check_positive_int("m", m)
+    design = glmm_design(fixed, random, data, family, varcomps_names, varcomps_equal, weights)
+
+    if sampler is not None:
+        start = _check_sampler(design, sampler)
+    elif par_init is not None:
+        start = _start_from_par_init(design, par_init)
+    elif do_pql:
+        pql = pql_start(design, family)
+        start = SamplerInputs(beta=pql.beta, nu=pql.nu, u=pql.u)
+    else:
+        start = SamplerInputs(beta=np.zeros(design.p), nu=np.ones(design.T), u=np.zeros(design.q))
+    theta0 = np.asarray(par_init, dtype=float) if par_init is not None else \
+        np.concatenate([start.beta, start.nu])
+
+    importance = build_sampler(design, family, start, pvec, zeta)
+    if start.umat is not None:
+        umat, counts = start.umat, None
+        logq = importance.logpdf(umat)
+    else:
+        umat, logq, counts = importance.draw(m, seed, n_jobs)
+    objective = MCLAObjective.build(design, family, umat, logq, n_jobs=n_jobs, memory_budget=budget)
+
+    callback, bar = _progress_callback(progress, iterlim)
+    try:
+        opt = maximize(objective.evaluate, theta0, rinit=RINIT, rmax=rmax, iterlim=iterlim,
+                       callback=callback)
+    finally:
+        if bar is not None:
+            bar.close()
+    final = objective.evaluate(opt.argument)
+    issues = []
+    if not opt.converged:
+        issues.append(f"trust did not converge ({opt.message}) after {opt.iterations} iterations; "
+                      "rerun with par_init set to these estimates or a larger iterlim")
+        warnings.warn(issues[-1], ConvergenceWarning, stacklevel=2)
+    try:
+        np.linalg.cholesky(-final.hessian)
+        mc_cov = objective.mc_vcov(opt.argument, final.hessian)
+    except np.linalg.LinAlgError:
+        issues.append("the MCLA Hessian at the estimate is not negative definite: standard errors "
+                      "and MCSE are unreliable; try a larger m")
+        warnings.warn(issues[-1], HessianWarning, stacklevel=2)
+        mc_cov = np.full((len(theta0), len(theta0)), np.nan)
+
+    extra = {k: v for k, v in dict(varcomps_equal=varcomps_equal, seed=seed).items() if v is not None}
+    debug_info = False
+    if debug:
+        debug_info = {"trust_argpath": opt.argpath, "trust_path": opt.path,
+                      "component_counts": counts, "umat_logq": logq,
+                      "weights": objective.weights(opt.argument)}
+    p = design.p
+    return GLMMResults(
+        beta=pd.Series(opt.argument[:p], index=list(design.x_names)),
+        nu=pd.Series(opt.argument[p:], index=list(design.varcomps_names)),
+        likelihood_value=final.value, likelihood_gradient=final.gradient,
+        likelihood_hessian=final.hessian, trust_converged=opt.converged, mc_covariance=mc_cov,
+        x=design.X, y=design.y, z=design.Z, ntrials=design.ntrials, weights=design.weights,
+        umat=umat, pvec=pvec, beta_pql=start.beta, nu_pql=start.nu, u_pql=start.u, zeta=zeta,
+        varcomps_names=design.varcomps_names, varcomps_equal=design.varcomps_equal,
+        family_glmm=family, call=_call_text(fixed, random, design.varcomps_names, family,
+                                            umat.shape[0], extra),
+        m=umat.shape[0], seed=seed, ess=final.ess, n_dropped=design.n_dropped, debug=debug_info,
+        trust_message=opt.message, warnings=tuple(issues))

@@ -1,0 +1,183 @@
+"""The result of ``glmm()``: R glmm's fields (snake_case) and its accessors.
+
+Standard errors come from the observed information of the MCLA (the inverse of
+minus its Hessian); Monte Carlo standard errors from ``U^-1 V U^-1 / m``
+(``MCLAObjective.mc_vcov``).  Fixed effects are tested two-sided, variance
+components one-sided (H_A: nu > 0), as glmm's summary does.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+import pandas as pd
+from scipy.stats import norm
+
+from ..exceptions import bad_value
+from .format import SIGNIF_LEGEND, coef_table_text, quantile_label
+
+
+@dataclass(frozen=True)
+class GLMMResults:
+    """What glmm() returns. Arrays: x (n, p), y (n,), z (n, q) sparse, umat (m, q)."""
+
+    beta: pd.Series
+    nu: pd.Series
+    likelihood_value: float
+    likelihood_gradient: np.ndarray
+    likelihood_hessian: np.ndarray
+    trust_converged: bool
+    mc_covariance: np.ndarray
+    x: np.ndarray
+    y: np.ndarray
+    z: object
+    ntrials: np.ndarray
+    weights: np.ndarray
+    umat: np.ndarray
+    pvec: np.ndarray
+    beta_pql: np.ndarray
+    nu_pql: np.ndarray
+    u_pql: np.ndarray
+    zeta: float
+    varcomps_names: tuple
+    varcomps_equal: tuple
+    family_glmm: object
+    call: str
+    m: int
+    seed: object
+    ess: float
+    n_dropped: int
+    debug: object = False
+    trust_message: str = ""
+    warnings: tuple = field(default=())
+
+    # accessors (also available as mcglmm.coef(fit), ...)
+    @property
+    def param_names(self):
+        return list(self.beta.index) + list(self.nu.index)
+
+    def coef(self):
+        """Fixed-effect estimates (Series)."""
+        return self.beta.copy()
+
+    def varcomps(self):
+        """Variance-component estimates (Series)."""
+        return self.nu.copy()
+
+    def estimates(self):
+        """All parameters, fixed effects then variance components (Series)."""
+        return pd.concat([self.beta, self.nu])
+
+    def vcov(self):
+        """Inverse observed information of the MCLA (DataFrame)."""
+        names = self.param_names
+        return pd.DataFrame(np.linalg.inv(-self.likelihood_hessian), index=names, columns=names)
+
+    def se(self):
+        """Standard errors (Series)."""
+        return pd.Series(np.sqrt(np.diag(self.vcov().to_numpy())), index=self.param_names)
+
+    def mcvcov(self):
+        """Monte Carlo covariance of the MCMLE (DataFrame)."""
+        names = self.param_names
+        return pd.DataFrame(self.mc_covariance, index=names, columns=names)
+
+    def mcse(self):
+        """Monte Carlo standard errors (Series)."""
+        return pd.Series(np.sqrt(np.diag(self.mc_covariance)), index=self.param_names)
+
+    def loglik(self):
+        """The MCLA log likelihood at the MCMLE (glmm's likelihood.value)."""
+        return self.likelihood_value
+
+    def confint(self, parm=None, level=0.95):
+        """Wald intervals estimate +/- z se, for ``parm`` (names or 0-based positions)."""
+        if not (isinstance(level, (int, float)) and 0 < level < 1):
+            raise ValueError(bad_value("level", "a number strictly between 0 and 1", level))
+        est, se = self.estimates(), self.se()
+        rows = self._select(parm)
+        lo, hi = (1 - level) / 2, (1 + level) / 2
+        z = norm.ppf(hi)
+        return pd.DataFrame({quantile_label(lo): est.iloc[rows] - z * se.iloc[rows],
+                             quantile_label(hi): est.iloc[rows] + z * se.iloc[rows]})
+
+    def _select(self, parm):
+        names = self.param_names
+        if parm is None:
+            return list(range(len(names)))
+        items = [parm] if isinstance(parm, (str, int, np.integer)) else list(parm)
+        rows = []
+        for item in items:
+            if isinstance(item, str) and item in names:
+                rows.append(names.index(item))
+            elif isinstance(item, (int, np.integer)) and not isinstance(item, bool) \
+                    and -len(names) <= item < len(names):
+                rows.append(int(item) % len(names))
+            else:
+                raise ValueError(bad_value("parm", f"parameter names {names} or 0-based positions "
+                                           f"below {len(names)}", item))
+        return rows
+
+    def summary(self):
+        """glmm-style summary (printable; tables as DataFrames)."""
+        return GLMMSummary.from_results(self)
+
+    def __str__(self):
+        return str(self.summary())
+
+
+@dataclass(frozen=True)
+class GLMMSummary:
+    """coefficients and varcomps: DataFrames with Estimate, Std. Error, z value and p."""
+
+    call: str
+    link: str
+    coefficients: pd.DataFrame
+    varcomps: pd.DataFrame
+    converged: bool
+    m: int
+    ess: float
+
+    @classmethod
+    def from_results(cls, fit):
+        est, se = fit.estimates(), fit.se()
+        z = est / se
+        p = len(fit.beta)
+        coefs = pd.DataFrame({"Estimate": est.iloc[:p], "Std. Error": se.iloc[:p],
+                              "z value": z.iloc[:p], "Pr(>|z|)": 2 * norm.sf(np.abs(z.iloc[:p]))})
+        vcs = pd.DataFrame({"Estimate": est.iloc[p:], "Std. Error": se.iloc[p:],
+                            "z value": z.iloc[p:], "Pr(>|z|)/2": norm.sf(z.iloc[p:])})
+        return cls(fit.call, fit.family_glmm.link, coefs, vcs, fit.trust_converged, fit.m, fit.ess)
+
+    def __str__(self):
+        lines = ["", "Call:", self.call, "", f'Link is: "{self.link}"', "", "Fixed Effects:",
+                 coef_table_text(self.coefficients, "Pr(>|z|)"), "---", SIGNIF_LEGEND, "",
+                 "Variance Components for Random Effects (P-values are one-tailed):",
+                 coef_table_text(self.varcomps, "Pr(>|z|)/2"), "---", SIGNIF_LEGEND, "",
+                 f"Monte Carlo sample size m = {self.m}; effective sample size of the "
+                 f"importance weights at the MCMLE = {self.ess:.1f}"]
+        if not self.converged:
+            lines += ["", "Warning: the trust optimization did not converge, so these are not "
+                      "MCMLEs. Rerun glmm() with par_init set to these estimates."]
+        return "\n".join(lines)
+
+    __repr__ = __str__
+
+
+def _fit_method(name):
+    def accessor(fit, *args, **kwargs):
+        return getattr(fit, name)(*args, **kwargs)
+    accessor.__name__ = name
+    accessor.__doc__ = f"``fit.{name}(...)`` as a function (R style: {name}(fit))."
+    return accessor
+
+
+coef = _fit_method("coef")
+varcomps = _fit_method("varcomps")
+se = _fit_method("se")
+vcov = _fit_method("vcov")
+mcse = _fit_method("mcse")
+mcvcov = _fit_method("mcvcov")
+confint = _fit_method("confint")
+loglik = _fit_method("loglik")
+summary = _fit_method("summary")
