@@ -2,15 +2,18 @@
 
 Two engines over one model description: Monte Carlo likelihood approximation
 (``glmm``, R glmm's interface) and deterministic quadrature (``meglm``, Stata's
-models; ``lr2``/``lr3``).
 """
 from . import datasets
 from .exceptions import (BoundaryWarning, ConvergenceWarning, DesignError, FormulaError,
                          HessianWarning, MCGLMMError, MCGLMMWarning, MonteCarloWarning)
 from .families import bernoulli_glmm, binomial_glmm, poisson_glmm
+from .api.glmm import glmm
+from .engines.sampling import SamplerInputs
+from .results.glmm import coef, confint, loglik, mcse, mcvcov, se, summary, varcomps, vcov
 
 __version__ = "0.1.0"
 
-__all__ = ["datasets", "bernoulli_glmm", "binomial_glmm", "poisson_glmm",
+__all__ = ["glmm", "SamplerInputs", "coef", "confint", "loglik", "mcse", "mcvcov", "se",
+           "summary", "varcomps", "vcov", "datasets", "bernoulli_glmm", "binomial_glmm", "poisson_glmm",
            "MCGLMMError", "FormulaError", "DesignError", "MCGLMMWarning",
            "ConvergenceWarning", "HessianWarning", "BoundaryWarning", "MonteCarloWarning"]

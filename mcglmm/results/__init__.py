@@ -1,0 +1,2 @@
+"""Results: what users read (tables, printing, stored values)."""
+from .glmm import GLMMResults, GLMMSummary
