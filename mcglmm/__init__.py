@@ -2,6 +2,7 @@
 
 Two engines over one model description: Monte Carlo likelihood approximation
 (``glmm``, R glmm's interface) and deterministic quadrature (``meglm``, Stata's
+models; ``lr2``/``lr3``).
 """
 from . import datasets
 from .exceptions import (BoundaryWarning, ConvergenceWarning, DesignError, FormulaError,
