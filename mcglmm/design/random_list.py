@@ -131,7 +131,11 @@ def _check_varcomps(n_formulas, varcomps_names, varcomps_equal):
         varcomps_names = [varcomps_names]
     varcomps_names = tuple(str(v) for v in varcomps_names)
     if varcomps_equal is None:
-        varcomps_equal = tuple(range(1, len(varcomps_names) + 1))
+        if len(varcomps_names) != n_formulas:
+            raise ValueError(bad_value("varcomps_names", f"of length {n_formulas} (one name per random "
+                                       "formula, unless varcomps_equal groups them)",
+                                       list(varcomps_names)))
+        varcomps_equal = tuple(range(1, n_formulas + 1))
     else:
         if np.ndim(varcomps_equal) != 1 or not all(
                 isinstance(v, (int, np.integer)) and not isinstance(v, bool) for v in varcomps_equal):
