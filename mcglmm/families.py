@@ -36,14 +36,20 @@ def _logistic_variance(eta):
 def _logistic_derivs(eta):
     """(c, c', c'') of the logistic cumulant from one exp and one log1p.
 
-    With e = exp(-|eta|): c = max(eta, 0) + log1p(e), c' = 1/(1+e) or e/(1+e)
-    by the sign of eta, c'' = e / (1+e)^2; exact and finite for any finite eta.
+    With e = exp(-|eta|) and r = 1 / (1 + e): c = max(eta, 0) + log1p(e),
+    c' = r or e r by the sign of eta, c'' = e r^2; exact and finite for any
+    finite eta.  Written with in-place operations: it runs on (n, m) blocks.
     """
-    e = np.exp(-np.abs(eta))
-    r = 1.0 / (1.0 + e)
-    c = np.maximum(eta, 0.0) + np.log1p(e)
-    c1 = np.where(eta >= 0, r, e * r)
-    c2 = e * r * r
+    e = np.abs(eta)
+    np.negative(e, out=e)
+    np.exp(e, out=e)
+    c = np.log1p(e)
+    c += np.maximum(eta, 0.0)
+    r = e + 1.0
+    np.reciprocal(r, out=r)
+    c2 = e * r
+    c1 = np.where(eta >= 0, r, c2)
+    c2 *= r
     return c, c1, c2
 
 

@@ -8,8 +8,12 @@ dask.  Threads are preferred (numpy releases the GIL); a backend chosen with
 """
 from __future__ import annotations
 
+from contextlib import contextmanager
+from functools import lru_cache
+
 import joblib
 from joblib.parallel import get_active_backend
+from threadpoolctl import ThreadpoolController
 
 from .exceptions import bad_value
 
@@ -51,3 +55,19 @@ def split_evenly(items, parts):
 def effective_jobs(n_jobs):
     """The number of workers joblib would use for ``n_jobs``."""
     return joblib.effective_n_jobs(n_jobs)
+
+
+@lru_cache(maxsize=1)
+def _controller():
+    return ThreadpoolController()
+
+
+@contextmanager
+def single_threaded_blas():
+    """BLAS on one thread inside a block of work that is parallel at a higher level.
+
+    Measured on a 2-core machine: OpenBLAS's own threads make the thin products of
+    the MCLA (4 x 360 by 360 x 1024) 35 times slower (15.8 ms against 0.45 ms).
+    """
+    with _controller().limit(limits=1, user_api="blas"):
+        yield

@@ -27,9 +27,9 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from ..parallel import effective_jobs, run_ordered, split_evenly
+from ..parallel import effective_jobs, run_ordered, single_threaded_blas, split_evenly
 
-ATOM_BYTES = 4 * 2 ** 20     # one n x atom array of float64
+ATOM_BYTES = 2 ** 20         # one n x atom array of float64: stays in cache
 MAX_ATOM = 1024
 
 
@@ -69,8 +69,12 @@ def log_f_nu(nu, n_random, ss):
 
 def _atom_sums(family, X, y, w, ntrials, eta_fixed, zu, wy_zu, lfu_minus_logq, ss, nu,
                n_random, want_v2):
-    """AtomSums for one atom. zu: (n, k) = Z u_k; wy_zu: (k,); ss: (k, T)."""
-    eta = eta_fixed[:, None] + zu
+    """AtomSums for one atom. zu: (n, k) = Z u_k; wy_zu: (k,); ss: (k, T).
+
+    g_k's fixed-effect part X' w (y - c'(eta_k)) is formed as X'wy - (wX)' c'(eta_k),
+    and sum_k e_k w c''(eta_k) as w * (c''(eta) e): no further n x k temporaries.
+    """
+    eta = zu + eta_fixed[:, None]
     c, c1, c2 = family.cumulant_derivs(eta, ntrials[:, None])
     b = (w * y) @ eta_fixed + wy_zu - w @ c + lfu_minus_logq
     a = np.max(b)
@@ -83,10 +87,11 @@ def _atom_sums(family, X, y, w, ntrials, eta_fixed, zu, wy_zu, lfu_minus_logq, s
     live = e > 0
     if not live.all():
         c1, c2, ss, e = c1[:, live], c2[:, live], ss[live], e[live]
-    g = np.vstack([X.T @ (w[:, None] * (y[:, None] - c1)),
+    wX = X * w[:, None]
+    g = np.vstack([(wX.T @ y)[:, None] - wX.T @ c1,
                    (-0.5 * n_random / nu)[:, None] + 0.5 * (ss / nu ** 2).T])
     ge = g * e
-    return AtomSums(a=a, s0=e.sum(), s1=ge.sum(axis=1), s2=ge @ g.T, c2=(w[:, None] * c2) @ e,
+    return AtomSums(a=a, s0=e.sum(), s1=ge.sum(axis=1), s2=ge @ g.T, c2=w * (c2 @ e),
                     ss=ss.T @ e, v2=(ge * e) @ g.T if want_v2 else None, e2=e @ e)
 
 
@@ -152,6 +157,10 @@ class MCLAObjective:
         return self.design.Z @ self.U[self.atoms[i]].T
 
     def _task(self, indices, beta, nu, want_v2):
+        with single_threaded_blas():
+            return self._task_body(indices, beta, nu, want_v2)
+
+    def _task_body(self, indices, beta, nu, want_v2):
         d = self.design
         eta_fixed = d.X @ beta
         n_random = d.n_random
@@ -169,7 +178,8 @@ class MCLAObjective:
         beta, nu = theta[:p], theta[p:]
         jobs = effective_jobs(self.n_jobs)
         groups = split_evenly(range(len(self.atoms)), jobs)
-        parts = run_ordered(self._task, [(g, beta, nu, want_v2) for g in groups], self.n_jobs)
+        with single_threaded_blas():
+            parts = run_ordered(self._task, [(g, beta, nu, want_v2) for g in groups], self.n_jobs)
         return _combine([a for part in parts for a in part])
 
     def evaluate(self, theta):
