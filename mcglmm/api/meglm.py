@@ -1,0 +1,253 @@
+"""meglm(): Stata's multilevel GLM by adaptive quadrature or the Laplace approximation.
+
+The front only chains stages: check options -> family row -> formula split ->
+design arrays and grouping levels -> fixed-effects fit (start values, LR
+comparison) -> start grid for the variances -> Newton on the quadrature or
+Laplace log likelihood -> ``MEGLMResults``.
+"""
+from __future__ import annotations
+
+import numpy as np
+
+from ..design.bars import build_levels, covariance_per_level, joint_z, me_arrays
+from ..engines import quad_cov
+from ..engines.laplace import curvature_adapt, laplace
+from ..engines.quad_model import MEModel, linear_predictor, unpack
+from ..engines.quad_optimize import newton_maximize
+from ..engines.quadrature import Adapt, aghq
+from ..exceptions import bad_value
+from ..formula import split_formula
+from ..links import me_family
+from ..results.meglm import MEGLMResults
+
+INTMETHODS = ("mvaghermite", "mcaghermite", "ghermite", "laplace")
+STARTVALUES = ("fixedonly", "constantonly", "zero")
+
+
+def _check_options(intmethod, intpoints, vce, level, iterate, tolerance, startvalues):
+    """Scalar options, checked before any data work."""
+    if intmethod is not None and intmethod not in INTMETHODS:
+        raise ValueError(bad_value("intmethod", "one of " + ", ".join(INTMETHODS), intmethod))
+    if intpoints is not None:
+        if intmethod == "laplace":
+            raise ValueError(bad_value("intpoints", "None with intmethod='laplace' (the Laplace "
+                                       "approximation uses one point)", intpoints))
+        if (not isinstance(intpoints, (int, np.integer)) or isinstance(intpoints, bool)
+                or not 1 <= intpoints <= 128):
+            raise ValueError(bad_value("intpoints", "an integer between 1 and 128", intpoints))
+    if vce not in ("oim", "robust"):
+        raise ValueError(bad_value("vce", "'oim' or 'robust'", vce))
+    if not isinstance(level, (int, float)) or not 10 <= level <= 99.99:
+        raise ValueError(bad_value("level", "a confidence level between 10 and 99.99", level))
+    if not isinstance(iterate, (int, np.integer)) or iterate < 0:
+        raise ValueError(bad_value("iterate", "a non-negative integer", iterate))
+    if not isinstance(tolerance, (int, float)) or not tolerance > 0:
+        raise ValueError(bad_value("tolerance", "a positive number", tolerance))
+    if startvalues not in STARTVALUES:
+        raise ValueError(bad_value("startvalues", "one of " + ", ".join(STARTVALUES), startvalues))
+
+
+def build_model(formula, data, family, covariance, noconstant, offset, exposure, trials):
+    """(MEModel, MEArrays) for a formula and data."""
+    fixed, terms = split_formula(formula)
+    arr = me_arrays(fixed, terms, data, family.aux_kind == "cuts", noconstant,
+                    offset=offset, exposure=exposure, trials=trials)
+    family.check(arr.y, arr.ntrials)
+    levels, nested = build_levels(terms, arr.frame, formula)
+    kinds = covariance_per_level(covariance, levels)
+    n_aux = {"": 0, "cuts": len(arr.categories) - 1}.get(family.aux_kind, 1)
+    model = MEModel(arr.y, arr.ntrials, arr.offset, arr.X, family, levels, kinds, n_aux,
+                    nested, joint_z(levels))
+    return model, arr
+
+
+def _fixed_loglik(model, theta_fixed):
+    """(log likelihood, gradient) of the model without random effects, theta = [beta, aux]."""
+    beta, aux = theta_fixed[:model.p], theta_fixed[model.p:]
+    der = model.family.derivs(model.y, model.ntrials, linear_predictor(model, beta), aux)
+    g_aux = np.zeros(model.n_aux)
+    for t in der.aux:
+        ok = t.col >= 0
+        g_aux += np.bincount(t.col[ok], weights=t.ll_a[ok], minlength=model.n_aux)
+    value = float(der.ll.sum())
+    return (value if np.isfinite(value) else -np.inf), np.concatenate([model.X.T @ der.d1, g_aux])
+
+
+def _fixed_start(model, x_names, constant_only=False):
+    """Start for the fixed-effects fit: intercept at the link of the mean; aux from the data."""
+    y, kind = model.y / np.maximum(model.ntrials, 1.0), model.family.aux_kind
+    beta = np.zeros(model.p)
+    if "_cons" in x_names and kind != "cuts":
+        m = float(np.mean(y))
+        link = model.family.link
+        beta[x_names.index("_cons")] = {"identity": m, "log": np.log(max(m, 1e-8)),
+                                        "logit": np.log(m / (1 - m)) if 0 < m < 1 else 0.0
+                                        }.get(link, 0.0)
+    if kind == "cuts":
+        K = model.n_aux + 1
+        cum = np.cumsum(np.bincount(model.y.astype(int), minlength=K))[:-1] / len(model.y)
+        aux = np.log(cum / (1 - cum))
+    elif kind == "sd":
+        aux = np.array([np.log(np.std(model.y) + 1e-8)])
+    else:
+        aux = np.zeros(model.n_aux)
+    return np.concatenate([beta, aux])
+
+
+def fit_fixed(model, x_names, iterate, tolerance):
+    """Maximum likelihood without random effects (Stata's comparison model)."""
+    f = lambda t: _fixed_loglik(model, t)  # noqa: E731
+    return newton_maximize(lambda t: f, _fixed_start(model, x_names), iterate=iterate,
+                           tolerance=tolerance)
+
+
+def _psi_start(model, scale):
+    """psi for every level with standard deviations ``scale``."""
+    return [quad_cov.psi_from_sigma(k, scale ** 2 * np.eye(lev.d))
+            for k, lev in zip(model.kinds, model.levels)]
+
+
+def _objective(model, intmethod, k):
+    """refresh(theta) -> f(t) -> (value, grad): adaptation re-centred at theta, then fixed."""
+    state = {"adapt": None, "mode": None}
+
+    def refresh(theta):
+        if intmethod == "laplace":
+            def f(t):
+                ev = laplace(model, t, state["mode"])
+                state["mode"] = ev.mode
+                return ev.value, ev.grad
+            return f
+        mus, Cs, state["mode"] = curvature_adapt(model, theta, state["mode"])
+        adapt = Adapt(mus, Cs)
+        if intmethod == "mvaghermite":
+            adapt = _mv_adapt(model, theta, adapt if state["adapt"] is None else state["adapt"], k)
+        state["adapt"] = adapt
+        return lambda t: _quad_value(model, t, adapt, k)
+    return refresh
+
+
+def _quad_value(model, theta, adapt, k):
+    ev = aghq(model, theta, adapt, k)
+    return (ev.value if np.isfinite(ev.value) else -np.inf), ev.grad
+
+
+def _mv_adapt(model, theta, adapt, k, tol=1e-8, max_iter=50):
+    """Iterate posterior means/variances (mean-variance adaptation) to a fixed point."""
+    for _ in range(max_iter):
+        new = aghq(model, theta, adapt, k).adapt_next
+        change = max(max(np.max(np.abs(a - b)) for a, b in zip(new.mu, adapt.mu)),
+                     max(np.max(np.abs(a - b)) for a, b in zip(new.C, adapt.C)))
+        adapt = new
+        if change < tol:
+            break
+    return adapt
+
+
+def _start_theta(model, fixed_fit, x_names, startvalues, from_, names, refresh_value):
+    """Start values: Stata's fixedonly/constantonly/zero, a grid over the variances, or from_."""
+    if from_ is not None:
+        return _from_vector(from_, names, model.dim)
+    if startvalues == "zero":
+        base = np.zeros(model.p + model.n_aux)
+        base[model.p:] = _fixed_start(model, x_names)[model.p:]
+    else:
+        base = fixed_fit.theta.copy()
+        if startvalues == "constantonly":
+            keep = [i for i, n in enumerate(x_names) if n == "_cons"]
+            base[[i for i in range(model.p) if i not in keep]] = 0.0
+    scale = np.exp(base[model.p]) if model.family.aux_kind == "sd" else 1.0
+    best, best_val = None, -np.inf
+    for factor in (0.1, 0.3, 0.7, 1.5):
+        theta = np.concatenate([base] + _psi_start(model, factor * scale))
+        val = refresh_value(theta)
+        if val > best_val:
+            best, best_val = theta, val
+    return best
+
+
+def _from_vector(from_, names, dim):
+    """from_ as a vector (dim,) or a dict {parameter name: value} over the internal names."""
+    if isinstance(from_, dict):
+        unknown = set(from_) - set(names)
+        if unknown:
+            raise ValueError(bad_value("from_", f"keys among {list(names)}", sorted(unknown)))
+        absent = [n for n in names if n not in from_]
+        if absent:
+            raise ValueError(bad_value("from_", f"a value for every parameter {list(names)}",
+                                       f"none for {absent}"))
+        return np.array([float(from_[n]) for n in names])
+    arr = np.asarray(from_, dtype=float)
+    if arr.shape != (dim,):
+        raise ValueError(bad_value("from_", f"a vector of length {dim}", f"shape {arr.shape}"))
+    return arr
+
+
+def internal_names(model, x_names):
+    """Names of theta's entries (internal scale)."""
+    aux = {"sd": ["/lnsd_e"], "cuts": [f"/cut{j + 1}" for j in range(model.n_aux)],
+           "lnalpha": ["/lnalpha"], "lndelta": ["/lndelta"], "logs": ["/logs"]}
+    names = list(x_names) + aux.get(model.family.aux_kind, [])
+    for lev, kind in zip(model.levels, model.kinds):
+        names += [f"/{lev.name}:psi{j + 1}" for j in range(quad_cov.n_params(kind, lev.d))]
+    return names
+
+
+def meglm(formula, data, family="gaussian", link=None, *, covariance="independent",
+          intmethod=None, intpoints=None, noconstant=False, offset=None, exposure=None,
+          trials=None, dispersion="mean", startvalues="fixedonly", from_=None, vce="oim",
+          level=95, eform=False, or_=False, irr=False, iterate=100, tolerance=1e-8, log=False):
+    """Fit a multilevel GLM as Stata's meglm; see the module docstring and DESIGN.md."""
+    _check_options(intmethod, intpoints, vce, level, iterate, tolerance, startvalues)
+    fam = me_family(family, link, dispersion)
+    if fam.family == "binomial" and trials is None and "cbind(" not in formula.split("~")[0]:
+        trials = 1.0
+    if fam.family != "binomial" and trials is not None:
+        raise ValueError(bad_value("trials", "None unless family='binomial'", trials))
+    model, arr = build_model(formula, data, fam, covariance, noconstant, offset, exposure, trials)
+    notes = []
+    if intmethod is None:
+        intmethod = "mvaghermite" if model.nested else "laplace"
+        if not model.nested:
+            notes.append("crossed random-effects model specified; option intmethod(laplace) "
+                         "implied")
+    elif not model.nested and intmethod != "laplace":
+        raise ValueError(bad_value("intmethod", "'laplace' for a crossed model (quadrature needs "
+                                   "nested groups)", intmethod))
+    k = 1 if intmethod == "laplace" else (7 if intpoints is None else int(intpoints))
+    names = internal_names(model, arr.x_names)
+    fixed_fit = fit_fixed(model, list(arr.x_names), iterate, tolerance)
+    refresh = _objective(model, intmethod, k)
+    theta0 = _start_theta(model, fixed_fit, list(arr.x_names), startvalues, from_, names,
+                          lambda t: refresh(t)(t)[0])
+    fit = newton_maximize(refresh, theta0, iterate=iterate, tolerance=tolerance, log=log)
+    scores = None
+    if vce == "robust":
+        if intmethod == "laplace":
+            raise ValueError(bad_value("vce", "'oim' with intmethod='laplace'", vce))
+        scores = _robust_scores(model, fit.theta, intmethod, k)
+    return MEGLMResults.from_fit(model=model, arrays=arr, fit=fit, fixed_fit=fixed_fit,
+                                 intmethod=intmethod, n_quad=k, names=names, notes=tuple(notes),
+                                 vce=vce, scores=scores, level=level,
+                                 eform=_eform_label(fam, eform, or_, irr))
+
+
+def _robust_scores(model, theta, intmethod, k):
+    """Per top-level-group scores at theta (G_1, dim)."""
+    mus, Cs, _ = curvature_adapt(model, theta)
+    adapt = Adapt(mus, Cs)
+    if intmethod == "mvaghermite":
+        adapt = _mv_adapt(model, theta, adapt, k)
+    return aghq(model, theta, adapt, k, scores=True).scores
+
+
+def _eform_label(fam, eform, or_, irr):
+    """Column title of exponentiated coefficients, or None."""
+    if or_:
+        return "Odds ratio"
+    if irr:
+        return "IRR"
+    return "exp(b)" if eform else None
+
+
+__all__ = ["meglm", "build_model", "unpack"]

@@ -1,0 +1,261 @@
+"""Grouping structure of meglm's random-effects terms.
+
+Terms with the same grouping are one *level* (Stata's "|| g:" equation): its
+random effects for group g are the vector u_g (d,), entering observation i as
+Z_l[i] . u_{g_l(i)}.  Levels are ordered by their number of groups.  The model
+is *nested* when every level's groups each lie inside one group of the level
+before (checked on the data, so ``(1 | school) + (1 | class)`` with unique class
+codes is nested too); otherwise it is *crossed*.
+
+``joint_z`` lays all random effects side by side: level blocks in order, within
+a block group-major (column = offset + g * d + j), as a sparse (n, q) matrix.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+import patsy
+import scipy.sparse as sp
+
+from ..exceptions import FormulaError, bad_value
+from .fixed import fixed_part
+from .missing import complete_rows
+
+
+@dataclass(frozen=True)
+class Level:
+    """One grouping level.
+
+    name: Stata's label ("school>class"); index: (n,) group of each row;
+    n_groups: G; parent: (G,) group of the level before (None for the top or
+    when crossed); Z: (n, d) random-effect covariates; z_names: d labels.
+    """
+
+    name: str
+    factors: tuple
+    index: np.ndarray
+    n_groups: int
+    parent: np.ndarray | None
+    Z: np.ndarray
+    z_names: tuple
+
+    @property
+    def d(self):
+        return self.Z.shape[1]
+
+    @property
+    def sizes(self):
+        """Observations per group, (G,)."""
+        return np.bincount(self.index, minlength=self.n_groups)
+
+
+def stata_name(name):
+    """Patsy column name in Stata's notation: Intercept -> _cons, C(x)[T.a] -> a.x, a:b -> a#b."""
+    if name == "Intercept":
+        return "_cons"
+    parts = []
+    for piece in name.split(":"):
+        if "[" in piece and piece.endswith("]"):
+            var, lev = piece[:-1].split("[", 1)
+            var = var[2:-1] if var.startswith("C(") and var.endswith(")") else var
+            parts.append(f"{lev[2:] if lev.startswith('T.') else lev}.{var.split(',')[0]}")
+        else:
+            parts.append(piece)
+    return "#".join(parts)
+
+
+def _group_codes(data, factors, formula):
+    """(n,) integer codes of the groups formed by ``factors`` (sorted), and G."""
+    missing = [f for f in factors if f not in data.columns]
+    if missing:
+        raise FormulaError(f"formula {formula!r}: grouping variable {missing[0]!r} is not a "
+                           f"column of data; columns are {list(data.columns)}.")
+    codes = data.groupby(list(factors), sort=True, observed=True).ngroup().to_numpy()
+    return codes.astype(np.int64), int(codes.max()) + 1
+
+
+def _term_matrix(expr, data, formula):
+    """(n, k) dense random-effect covariates for one term and their Stata names."""
+    try:
+        M = patsy.dmatrix(expr, data, NA_action="raise", return_type="matrix")
+    except patsy.PatsyError as err:
+        raise FormulaError(f"formula {formula!r}: random term ({expr} | ...) could not be "
+                           f"evaluated: {err}") from None
+    if M.shape[1] == 0:
+        raise FormulaError(f"formula {formula!r}: random term ({expr} | ...) has no columns.")
+    return np.asarray(M, dtype=float), tuple(stata_name(c) for c in M.design_info.column_names)
+
+
+def _check_consistent(groups, formula):
+    """A grouping that contains another's factors must extend it (a prefix), e.g. a then a:b."""
+    for s in groups:
+        for t in groups:
+            if s != t and set(s) <= set(t) and t[:len(s)] != s:
+                raise FormulaError(f"formula {formula!r}: grouping {':'.join(t)!r} is nested "
+                                   f"inconsistently with {':'.join(s)!r}; write the outer factor "
+                                   f"first ({':'.join(s)}/...).")
+
+
+def _nested_in(child, G_child, parent, G_parent):
+    """(G_child,) parent group of each child group, or None if some child spans two parents."""
+    pairs = np.unique(child * G_parent + parent)
+    if pairs.size != G_child:
+        return None
+    out = np.empty(G_child, dtype=np.int64)
+    out[pairs // G_parent] = pairs % G_parent
+    return out
+
+
+def build_levels(terms, data, formula):
+    """(levels ordered top to bottom, nested flag) for the random terms on complete-case data."""
+    groups = list(dict.fromkeys(t.group for t in terms))
+    _check_consistent(groups, formula)
+    raw = []
+    for g in groups:
+        codes, G = _group_codes(data, g, formula)
+        mats = [_term_matrix(t.expr, data, formula) for t in terms if t.group == g]
+        Z = np.hstack([m[0] for m in mats])
+        names = tuple(n for m in mats for n in m[1])
+        if len(set(names)) != len(names):
+            raise FormulaError(f"formula {formula!r}: grouping {':'.join(g)!r} repeats a "
+                               f"random-effect column among {list(names)}.")
+        raw.append((g, codes, G, Z, names))
+    raw.sort(key=lambda r: (r[2], len(r[0])))
+    parents = [None] + [_nested_in(raw[i][1], raw[i][2], raw[i - 1][1], raw[i - 1][2])
+                        for i in range(1, len(raw))]
+    nested = all(p is not None for p in parents[1:])
+    levels = []
+    for i, (g, codes, G, Z, names) in enumerate(raw):
+        name = ">".join(g) if nested else ":".join(g)
+        levels.append(Level(name, g, codes, G, parents[i] if nested else None, Z, names))
+    return tuple(levels), nested
+
+
+def joint_z(levels):
+    """Sparse (n, q) Z of all random effects: blocks by level, group-major within a block."""
+    blocks = []
+    for lev in levels:
+        n, d = lev.Z.shape
+        rows = np.repeat(np.arange(n), d)
+        cols = (lev.index[:, None] * d + np.arange(d)).ravel()
+        blocks.append(sp.csc_matrix((lev.Z.ravel(), (rows, cols)), shape=(n, lev.n_groups * d)))
+    return sp.hstack(blocks, format="csc")
+
+
+def covariance_per_level(covariance, levels):
+    """Stata's covariance name for each level from one value or a dict keyed by grouping."""
+    allowed = ("independent", "exchangeable", "identity", "unstructured")
+    if isinstance(covariance, str):
+        chosen = {lev.name: covariance for lev in levels}
+    elif isinstance(covariance, dict):
+        keys = {k.replace(">", ":"): v for k, v in covariance.items()}
+        unknown = set(keys) - {":".join(lev.factors) for lev in levels}
+        if unknown:
+            raise ValueError(bad_value("covariance", "a dict keyed by the groupings "
+                                       + str([":".join(lv.factors) for lv in levels]),
+                                       sorted(unknown)))
+        chosen = {lev.name: keys.get(":".join(lev.factors), "independent") for lev in levels}
+    else:
+        raise ValueError(bad_value("covariance", "a string or a dict of strings", covariance))
+    for v in chosen.values():
+        if v not in allowed:
+            raise ValueError(bad_value("covariance", "one of " + ", ".join(allowed), v))
+    return tuple(chosen[lev.name] for lev in levels)
+
+
+def group_table(levels):
+    """DataFrame of groups and observations per group (Stata's grouping information)."""
+    rows = []
+    for lev in levels:
+        s = lev.sizes
+        rows.append({"group": lev.name.split(">")[-1] if ">" in lev.name else lev.name,
+                     "groups": lev.n_groups, "min": int(s.min()), "avg": float(s.mean()),
+                     "max": int(s.max())})
+    return pd.DataFrame(rows)
+
+
+@dataclass(frozen=True)
+class MEArrays:
+    """Fixed part of a meglm model on complete rows.
+
+    y: (n,) response (ordinal: category codes 0..K-1); ntrials, offset: (n,);
+    X: (n, p); x_names: Stata names; categories: ordinal response values;
+    frame: the complete-case DataFrame; n_dropped: rows dropped for missing values.
+    """
+
+    y: np.ndarray
+    ntrials: np.ndarray
+    offset: np.ndarray
+    X: np.ndarray
+    x_names: tuple
+    y_name: str
+    categories: tuple
+    frame: pd.DataFrame
+    n_dropped: int
+
+
+def _column_or_vector(value, data, name):
+    """A column of ``data`` (by name) or a vector of length len(data), as floats."""
+    if isinstance(value, str):
+        if value not in data.columns:
+            raise ValueError(bad_value(name, "a column of data or a vector", value))
+        return data[value].to_numpy(dtype=float)
+    arr = np.asarray(value, dtype=float)
+    if arr.ndim == 0:
+        return np.full(len(data), float(arr))
+    if arr.shape != (len(data),):
+        raise ValueError(bad_value(name, f"a vector of length {len(data)}", f"shape {arr.shape}"))
+    return arr
+
+
+def me_arrays(fixed, terms, data, ordinal, noconstant, offset=None, exposure=None, trials=None):
+    """Response, trials, offset and fixed design for a meglm formula's fixed part."""
+    if not isinstance(data, pd.DataFrame):
+        raise TypeError(bad_value("data", "a pandas DataFrame", type(data).__name__))
+    group_vars = sorted({f for t in terms for f in t.group})
+    for g in group_vars:
+        if g not in data.columns:
+            raise FormulaError(f"grouping variable {g!r} is not a column of data; columns are "
+                               f"{list(data.columns)}.")
+    extras = {"offset": offset, "exposure": exposure, "trials": trials}
+    cols = [v for v in extras.values() if isinstance(v, str)]
+    vectors = {k: _column_or_vector(v, data, k) for k, v in extras.items() if v is not None}
+    if "exposure" in vectors and np.any(~(vectors["exposure"] > 0) & ~np.isnan(vectors["exposure"])):
+        bad = vectors["exposure"][~(vectors["exposure"] > 0)]
+        raise ValueError(bad_value("exposure", "positive in every row", bad[:5].tolist()))
+    lhs, rhs = (s.strip() for s in fixed.split("~"))
+    if noconstant or ordinal:
+        rhs += " - 1"
+    keep = complete_rows(data, [f"{lhs} ~ {rhs}"] + [f"~ {t.expr}" for t in terms],
+                         extra=group_vars + cols)
+    for v in vectors.values():
+        keep &= ~np.isnan(v)
+    frame = data.loc[keep].reset_index(drop=True)
+    for col in frame.columns:
+        if isinstance(frame[col].dtype, pd.CategoricalDtype):
+            frame[col] = frame[col].cat.remove_unused_categories()
+    categories = ()
+    if ordinal:
+        if lhs not in frame.columns:
+            raise FormulaError(f"formula {fixed!r}: an ordinal response must be a column name.")
+        values = frame[lhs]
+        categories = tuple(sorted(pd.unique(values)))
+        if len(categories) < 2:
+            raise ValueError(bad_value("the ordinal response", "at least two categories",
+                                       list(categories)))
+        y = np.searchsorted(np.asarray(categories), values.to_numpy()).astype(float)
+        X = patsy.dmatrix(rhs, frame, NA_action="raise", return_type="matrix")
+        names, ntrials = X.design_info.column_names, np.ones(len(frame))
+    else:
+        fx = fixed_part(f"{lhs} ~ {rhs}", frame)
+        y, X, names, ntrials = fx.y, fx.X, fx.x_names, fx.ntrials
+    if "trials" in vectors:
+        ntrials = vectors["trials"][keep]
+    off = vectors["offset"][keep] if "offset" in vectors else np.zeros(len(frame))
+    if "exposure" in vectors:
+        off = off + np.log(vectors["exposure"][keep])
+    return MEArrays(np.asarray(y, dtype=float), np.asarray(ntrials, dtype=float), off,
+                    np.asarray(X, dtype=float), tuple(stata_name(c) for c in names),
+                    lhs, categories, frame, int((~keep).sum()))

@@ -1,0 +1,79 @@
+"""The model every quadrature/Laplace engine evaluates, and its parameter vector.
+
+theta = [beta (p), aux (a), psi_1, ..., psi_L]: fixed effects, the family's
+auxiliary parameters (cut points, log sd, log dispersion), then each level's
+covariance parameters (``quad_cov``).  ``unpack`` is the only place that splits
+theta; nothing else indexes into it by hand.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import scipy.sparse as sp
+
+from . import quad_cov
+
+
+@dataclass(frozen=True)
+class MEModel:
+    """Arrays of a meglm model.
+
+    y, ntrials, offset: (n,); X: (n, p); family: ``links.MEFamily``;
+    levels: tuple of ``design.bars.Level`` (top first); kinds: covariance per
+    level; n_aux: a; nested: quadrature by levels is possible; Zj: (n, q) CSC.
+    """
+
+    y: np.ndarray
+    ntrials: np.ndarray
+    offset: np.ndarray
+    X: np.ndarray
+    family: object
+    levels: tuple
+    kinds: tuple
+    n_aux: int
+    nested: bool
+    Zj: sp.csc_matrix
+
+    @property
+    def p(self):
+        return self.X.shape[1]
+
+    @property
+    def n_psi(self):
+        return tuple(quad_cov.n_params(k, lev.d) for k, lev in zip(self.kinds, self.levels))
+
+    @property
+    def dim(self):
+        return self.p + self.n_aux + sum(self.n_psi)
+
+
+def unpack(model, theta):
+    """(beta (p,), aux (a,), [psi_l]) from theta."""
+    theta = np.asarray(theta, dtype=float)
+    p, a = model.p, model.n_aux
+    cuts = np.cumsum((p + a,) + model.n_psi)
+    psis = [theta[s:e] for s, e in zip(cuts[:-1], cuts[1:])]
+    return theta[:p], theta[p:p + a], psis
+
+
+def sigmas(model, psis):
+    """[(Sigma_l (d, d), dSigma_l (r, d, d))] per level."""
+    return [quad_cov.sigma_and_grad(k, psi, lev.d)
+            for k, psi, lev in zip(model.kinds, psis, model.levels)]
+
+
+def linear_predictor(model, beta):
+    """Fixed part of eta: X beta + offset, (n,)."""
+    return model.X @ beta + model.offset
+
+
+def aux_gradient(terms, weights, n_aux):
+    """sum_i w_i ll_a,i per auxiliary parameter; ``weights`` (n, ...) sums each term's ll_a."""
+    g = np.zeros(n_aux)
+    for t in terms:
+        col = t.col.ravel()
+        val = (weights * t.ll_a).reshape(len(col), -1).sum(axis=1)
+        ok = col >= 0
+        g += np.bincount(col[ok], weights=val[ok], minlength=n_aux)
+    return g

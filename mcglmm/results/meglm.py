@@ -1,0 +1,184 @@
+"""Results of meglm(): Stata's stored results, r(table) and the printed output.
+
+Estimates are reported on Stata's scale: coefficients and cut points as
+estimated; variances and covariances of the random effects (entries of each
+Sigma); var(e.y) for the Gaussian family; /lnalpha, /lndelta, /logs as
+estimated.  Their covariance is J V J' with J the Jacobian from the internal
+parameters and V the inverse observed information (or the sandwich clustered
+at the top level).  Confidence intervals of variances are computed on the log
+scale, of covariances on the atanh scale of the correlation.
+"""
+from __future__ import annotations
+
+import warnings
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+from scipy import stats
+
+from ..design.bars import group_table
+from ..engines import quad_cov
+from ..engines.quad_model import unpack
+from ..exceptions import ConvergenceWarning, HessianWarning
+
+_FAMILY_TITLE = {"gaussian": "Gaussian", "bernoulli": "Bernoulli", "binomial": "Binomial",
+                 "poisson": "Poisson", "gamma": "Gamma", "nbinomial": "Negative binomial",
+                 "ordinal": "Ordinal"}
+_FIXED_MODEL = {"gaussian": "linear", "bernoulli": "logistic", "ordinal": "ologit"}
+
+
+@dataclass(frozen=True)
+class _Row:
+    """One reported parameter: equation, label, value, Jacobian row (dim,), kind (b/var/cov/aux)."""
+
+    eq: str
+    label: str
+    value: float
+    jac: np.ndarray
+    kind: str
+
+
+def _reported_rows(model, arrays, theta, names):
+    """Reported parameters in Stata's order with their Jacobians."""
+    beta, aux, psis = unpack(model, theta)
+    dim, p = len(theta), model.p
+    unit = np.eye(dim)
+    order = sorted(range(p), key=lambda j: arrays.x_names[j] == "_cons")
+    rows = [_Row(arrays.y_name, arrays.x_names[j], beta[j], unit[j], "b") for j in order]
+    kind = model.family.aux_kind
+    if kind == "cuts":
+        rows += [_Row("/", f"/cut{j + 1}", aux[j], unit[p + j], "aux") for j in range(len(aux))]
+    start = p + model.n_aux
+    for lev, ck, psi in zip(model.levels, model.kinds, psis):
+        S, dS = quad_cov.sigma_and_grad(ck, psi, lev.d)
+        labels, pairs = quad_cov.reported(ck, lev.d, lev.z_names)
+        for lab, (a, b) in zip(labels, pairs):
+            jac = np.zeros(dim)
+            jac[start:start + len(psi)] = dS[:, a, b]
+            rows.append(_Row(lev.name, lab, S[a, b], jac, "var" if a == b else "cov"))
+        start += len(psi)
+    if kind == "sd":
+        v = np.exp(2.0 * aux[0])
+        rows.append(_Row("", f"var(e.{arrays.y_name})", v, 2.0 * v * unit[p], "var"))
+    elif kind in ("lnalpha", "lndelta", "logs"):
+        rows.append(_Row("/", f"/{kind}", aux[0], unit[p], "aux"))
+    return rows
+
+
+def _covariance(hess, scores, n_top):
+    """Inverse observed information, or the cluster sandwich with the G/(G-1) factor."""
+    try:
+        np.linalg.cholesky(-hess)
+        V = np.linalg.inv(-hess)
+    except np.linalg.LinAlgError:
+        warnings.warn("the Hessian at the estimate is not negative definite; standard errors "
+                      "use its pseudo-inverse.", HessianWarning, stacklevel=3)
+        V = np.linalg.pinv(-hess)
+    if scores is not None:
+        V = V @ (scores.T @ scores) @ V * n_top / (n_top - 1)
+    return V
+
+
+def _table(rows, b, se, level):
+    """Stata's r(table): rows b, se, z, pvalue, ll, ul, df, crit; one column per parameter."""
+    crit = stats.norm.ppf(0.5 + level / 200.0)
+    z = b / se
+    pval = 2 * stats.norm.sf(np.abs(z))
+    lo, hi = b - crit * se, b + crit * se
+    for j, r in enumerate(rows):
+        if r.kind == "var" and b[j] > 0:
+            lo[j], hi[j] = b[j] * np.exp(-crit * se[j] / b[j]), b[j] * np.exp(crit * se[j] / b[j])
+            z[j] = pval[j] = np.nan
+        elif r.kind == "cov":
+            z[j] = pval[j] = np.nan
+        elif r.kind == "aux" and r.label.startswith("/cut"):
+            z[j] = pval[j] = np.nan
+    cols = [f"{r.eq}:{r.label}" if r.eq else r.label for r in rows]
+    return pd.DataFrame([b, se, z, pval, lo, hi, np.full(len(b), np.inf), np.full(len(b), crit)],
+                        index=["b", "se", "z", "pvalue", "ll", "ul", "df", "crit"], columns=cols)
+
+
+def _cov_intervals(table, rows, V_nat, level):
+    """CIs of covariances from atanh of the correlation (delta method)."""
+    crit = stats.norm.ppf(0.5 + level / 200.0)
+    b = table.loc["b"].to_numpy()
+    var_of = {}
+    for j, r in enumerate(rows):
+        if r.kind == "var":
+            var_of[(r.eq, r.label[4:-1])] = j
+    for j, r in enumerate(rows):
+        if r.kind != "cov":
+            continue
+        x, y = r.label[4:-1].split(",")
+        ix, iy = var_of.get((r.eq, x)), var_of.get((r.eq, y))
+        if ix is None or iy is None:
+            continue
+        sd = np.sqrt(b[ix] * b[iy])
+        rho = b[j] / sd
+        grad = np.zeros(len(b))
+        grad[j] = 1 / sd
+        grad[ix] = -0.5 * rho / b[ix]
+        grad[iy] = -0.5 * rho / b[iy]
+        se_z = np.sqrt(grad @ V_nat @ grad) / (1 - rho ** 2)
+        zr = np.arctanh(rho)
+        table.iloc[4, j] = np.tanh(zr - crit * se_z) * sd
+        table.iloc[5, j] = np.tanh(zr + crit * se_z) * sd
+
+
+class MEGLMResults:
+    """A fitted meglm model; stored results are attributes named as Stata's e()."""
+
+    def __init__(self, **kw):
+        self.__dict__.update(kw)
+
+    def __setattr__(self, name, value):
+        raise AttributeError("MEGLMResults is read-only")
+
+    @classmethod
+    def from_fit(cls, model, arrays, fit, fixed_fit, intmethod, n_quad, names, notes, vce,
+                 scores, level, eform):
+        """Build the result once from the optimiser's output."""
+        if not fit.converged:
+            warnings.warn(f"meglm did not converge in {fit.iterations} iterations.",
+                          ConvergenceWarning, stacklevel=3)
+        n_top = model.levels[0].n_groups
+        V_int = _covariance(fit.hess, scores, n_top)
+        rows = _reported_rows(model, arrays, fit.theta, names)
+        J = np.array([r.jac for r in rows])
+        b = np.array([r.value for r in rows])
+        V_nat = J @ V_int @ J.T
+        se = np.sqrt(np.maximum(np.diag(V_nat), 0.0))
+        table = _table(rows, b, se, level)
+        _cov_intervals(table, rows, V_nat, level)
+        test = [j for j, r in enumerate(rows) if r.kind == "b" and r.label != "_cons"]
+        chi2 = float(b[test] @ np.linalg.solve(V_nat[np.ix_(test, test)], b[test])) if test else 0.0
+        df_c = sum(model.n_psi)
+        chi2_c = max(2.0 * (fit.value - fixed_fit.value), 0.0)
+        p_c = (0.5 * stats.chi2.sf(chi2_c, 1) if df_c == 1 else stats.chi2.sf(chi2_c, df_c))
+        groups = group_table(model.levels)
+        cols = list(table.columns)
+        return cls(
+            N=len(model.y), k=len(fit.theta), ll=fit.value, chi2=chi2, df_m=len(test),
+            p=float(stats.chi2.sf(chi2, len(test))) if test else np.nan,
+            ll_c=fixed_fit.value, chi2_c=chi2_c, df_c=df_c, p_c=float(p_c),
+            N_g=groups["groups"].to_numpy(), g_min=groups["min"].to_numpy(),
+            g_avg=groups["avg"].to_numpy(), g_max=groups["max"].to_numpy(),
+            b=pd.Series(b, index=cols), V=pd.DataFrame(V_nat, index=cols, columns=cols),
+            converged=fit.converged, ic=fit.iterations, intmethod=intmethod,
+            n_quad=n_quad, table=table, vce=vce, level=level, eform=eform,
+            theta=fit.theta, theta_names=tuple(names), hessian=fit.hess, iteration_log=fit.log,
+            family=model.family.family, link=model.family.link, depvar=arrays.y_name,
+            group_info=groups, notes=notes, n_dropped=arrays.n_dropped,
+            _rows=tuple(rows), _nested=model.nested, _n_levels=len(model.levels),
+            _levels=tuple(lev.name for lev in model.levels))
+
+    def summary(self, level=None, eform=None, or_=False, irr=False):
+        """Stata-style output as a string; ``level``/``eform`` override the fit's settings."""
+        from .meglm_print import render
+        label = "Odds ratio" if or_ else "IRR" if irr else ("exp(b)" if eform else None)
+        return render(self, self.level if level is None else level,
+                      label if (eform or or_ or irr) else self.eform)
+
+    def __repr__(self):
+        return f"<MEGLMResults {self.family}/{self.link} ll={self.ll:.4f} ({self.intmethod})>"
