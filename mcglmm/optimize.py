@@ -10,9 +10,10 @@ exactly by an eigendecomposition of B = -H (More & Sorensen; Nocedal & Wright,
 sec. 4.3), including the indefinite and "hard" cases.  With rho the ratio of
 actual to predicted increase: rho < 1/4 shrinks r to r/4; rho > 3/4 on the
 boundary doubles r (up to ``rmax``); the step is accepted when rho > 1/4.
-Iteration stops when the predicted increase falls below ``mterm`` or an accepted
-step changes the value by less than ``fterm`` (``converged=True``), or after
-``iterlim`` iterations (``converged=False``).
+Iteration stops after an accepted step whose predicted increase was below
+``mterm`` or whose actual change was below ``fterm`` (``converged=True``; that
+last, usually Newton, step is taken, so the gradient at the end is far smaller
+than the tolerances suggest), or after ``iterlim`` iterations (``converged=False``).
 """
 from __future__ import annotations
 
@@ -113,12 +114,11 @@ def maximize(fun, theta0, rinit=10.0, rmax=1000.0, iterlim=1000, fterm=np.sqrt(E
     for _ in range(iterlim):
         s, kind = solve_subproblem(current.gradient, current.hessian, r)
         predicted = current.gradient @ s + 0.5 * s @ current.hessian @ s
-        if abs(predicted) < mterm:
-            converged, message = True, "predicted increase below mterm"
-            break
         trial = theta + s
         new = fun(trial)
-        rho = (new.value - current.value) / predicted if np.isfinite(new.value) else -np.inf
+        change = new.value - current.value if np.isfinite(new.value) else -np.inf
+        tiny = abs(predicted) < mterm
+        rho = change / predicted if predicted > 0 else (1.0 if tiny and change >= -fterm else -np.inf)
         accepted = bool(rho > 0.25)
         path.append(Step(theta.copy(), current.value, trial, new.value, r, rho, predicted,
                          accepted, kind))
@@ -129,10 +129,10 @@ def maximize(fun, theta0, rinit=10.0, rmax=1000.0, iterlim=1000, fterm=np.sqrt(E
         elif rho > 0.75 and kind != "newton":
             r = min(2.0 * r, rmax)
         if accepted:
-            change = new.value - current.value
             theta, current = trial, new
-            if abs(change) < fterm:
-                converged, message = True, "value change below fterm"
+            if tiny or abs(change) < fterm:
+                converged = True
+                message = "predicted increase below mterm" if tiny else "value change below fterm"
                 break
         if r < 1e-3 * EPS * max(1.0, np.linalg.norm(theta)):
             message = "trust radius collapsed: the model predicts an increase the objective lacks"

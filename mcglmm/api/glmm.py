@@ -14,7 +14,7 @@ import pandas as pd
 from ..design import glmm_design
 from ..engines.mcla import MCLAObjective
 from ..engines.sampling import SamplerInputs, build_sampler
-from ..exceptions import ConvergenceWarning, HessianWarning, bad_value
+from ..exceptions import ConvergenceWarning, HessianWarning, MonteCarloWarning, bad_value
 from ..families import get_glmm_family
 from ..optimize import maximize
 from ..parallel import check_n_jobs
@@ -22,6 +22,7 @@ from ..pql import pql_start
 from ..results.glmm import GLMMResults
 
 RINIT = 10.0
+ESS_WARN = 10.0
 NU_MIN_INIT = 1e-9
 DEFAULT_MEMORY_BUDGET = 2 ** 30
 
@@ -171,6 +172,11 @@ def glmm(fixed, random, varcomps_names, data, family_glmm, m=None, varcomps_equa
         issues.append(f"trust did not converge ({opt.message}) after {opt.iterations} iterations; "
                       "rerun with par_init set to these estimates or a larger iterlim")
         warnings.warn(issues[-1], ConvergenceWarning, stacklevel=2)
+    if final.ess < ESS_WARN:
+        issues.append(f"the effective sample size of the importance weights is {final.ess:.1f} "
+                      f"of m = {umat.shape[0]}: the MCLA rests on a few draws and the MCSE "
+                      "understate its Monte Carlo error; increase m")
+        warnings.warn(issues[-1], MonteCarloWarning, stacklevel=2)
     try:
         np.linalg.cholesky(-final.hessian)
         mc_cov = objective.mc_vcov(opt.argument, final.hessian)
