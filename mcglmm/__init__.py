@@ -11,6 +11,7 @@ from .families import bernoulli_glmm, binomial_glmm, poisson_glmm
 from .api.glmm import glmm
 from .engines.sampling import SamplerInputs
 from .results.glmm import coef, confint, loglik, mcse, mcvcov, se, summary, varcomps, vcov
+from .api.lr import lr2, lr3
 
 __version__ = "0.1.0"
 
@@ -18,3 +19,4 @@ __all__ = ["glmm", "SamplerInputs", "coef", "confint", "loglik", "mcse", "mcvcov
            "summary", "varcomps", "vcov", "datasets", "bernoulli_glmm", "binomial_glmm", "poisson_glmm",
            "MCGLMMError", "FormulaError", "DesignError", "MCGLMMWarning",
            "ConvergenceWarning", "HessianWarning", "BoundaryWarning", "MonteCarloWarning"]
+__all__ += ["lr2", "lr3"]

@@ -1,2 +1,3 @@
 """Public fronts: each chains the design, engine, optimiser and result stages."""
+from .lr import lr2, lr3
 from .glmm import glmm

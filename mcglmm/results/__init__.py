@@ -1,2 +1,3 @@
 """Results: what users read (tables, printing, stored values)."""
+from .lr import LRFit, LRSummary
 from .glmm import GLMMResults, GLMMSummary

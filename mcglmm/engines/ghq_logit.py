@@ -1,0 +1,247 @@
+"""Non-adaptive Gauss-Hermite likelihood of the two- and three-level random-intercept logit (lr2/lr3).
+
+Model (Rodriguez's lr3 notes).  Observation i lies in level-2 unit j, which lies
+in level-3 unit k; with u_j, v_k independent N(0, 1),
+
+    logit P(y_i = 1 | u, v) = x_i' beta + sigma2 u_j + sigma3 v_k .
+
+Parameterisation: theta = (beta, lambda2, lambda3) with lambda = log(sigma)
+(the notes' "log(sigma2)", "log(sigma3)"); a two-level model has
+theta = (beta, lambda2).
+
+Quadrature.  With nodes x_a, weights w_a of the K3-point rule for N(0, 1) at
+level 3 and x_b, w_b of the K2-point rule at level 2 (``gh_rule``; the notes'
+physicists' rule ``gauher`` gives the same sums):
+
+    E_iab     = x_i' beta + sigma3 x_a + sigma2 x_b               (predictor at a node pair)
+    l_iab     = y_i E_iab - log(1 + exp(E_iab))                  (Bernoulli log density)
+    S_jab     = sum_{i in j} l_iab
+    log I_ja  = log sum_b w_b exp(S_jab)                         (level-2 integral given v = x_a)
+    T_ka      = sum_{j in k} log I_ja
+    log L_k   = log sum_a w_a exp(T_ka)                          (level-3 integral)
+    loglik    = sum_k log L_k .
+
+A two-level model is the special case whose level-3 rule is the one-point rule
+at 0 with weight 1 and whose level-3 units are its level-2 units (n23 = 1): then
+log L_k = log I_k and sigma3 never enters, so its coordinate is dropped.
+
+Derivatives.  With D_iab = dE_iab/dtheta = (x_i, sigma2 x_b, sigma3 x_a),
+r = y - expit(E), v = expit(E) expit(-E), posterior node weights
+rho_jab = w_b exp(S_jab) / I_ja and pi_ka = w_a exp(T_ka) / L_k:
+
+    grad S_jab    = sum_{i in j} r_iab D_iab
+    grad log I_ja = sum_b rho_jab grad S_jab
+    grad T_ka     = sum_{j in k} grad log I_ja
+    g_k           = sum_a pi_ka grad T_ka,          gradient = sum_k g_k
+
+and, since the Hessian of a log-sum-exp is a weighted mean of (Hessian + outer
+product) minus the outer product of the mean,
+
+    Hessian = sum_iab W_iab (-v_iab D D' + r_iab d2E_iab)       (W_iab = pi_{k(i)a} rho_{j(i)ab})
+            + sum_jab pi rho grad S grad S'  -  sum_ja pi grad log I grad log I'
+            + sum_ka pi grad T grad T'       -  sum_k g_k g_k'
+
+where d2E is zero except d2E/dlambda2^2 = sigma2 x_b and d2E/dlambda3^2 = sigma3 x_a.
+
+Every sum over units is an ``np.add.reduceat`` over the sorted group
+boundaries: no Python loop runs over groups or observations.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+from scipy.optimize import minimize
+from scipy.special import expit, logsumexp
+
+from ..exceptions import bad_value
+from ..families import bernoulli_glmm
+from .ghrule import gh_rule
+
+_POINT_RULE = (np.zeros(1), np.ones(1))
+
+
+def group_starts(sizes):
+    """Row offsets (G,) of G consecutive groups of the given sizes (G,): the reduceat boundaries."""
+    return np.concatenate(([0], np.cumsum(sizes)[:-1])).astype(np.intp)
+
+
+@dataclass(frozen=True)
+class NestedLogitProblem:
+    """The arrays the GHQ likelihood needs, checked once.
+
+    y: (n,) 0/1 responses, rows sorted by level-3 then level-2 unit;
+    X: (n, p) fixed-effects design; n12: (J,) observations per level-2 unit;
+    n23: (C,) level-2 units per level-3 unit (all ones for a two-level model);
+    levels: 2 or 3; quad_pts: points of the rule at each random level.
+    """
+
+    y: np.ndarray
+    X: np.ndarray
+    n12: np.ndarray
+    n23: np.ndarray
+    levels: int
+    quad_pts: int
+
+    def __post_init__(self):
+        if self.levels not in (2, 3):
+            raise ValueError(bad_value("levels", "2 or 3", self.levels))
+        if int(self.n12.sum()) != len(self.y) or int(self.n23.sum()) != len(self.n12):
+            raise ValueError(bad_value("the group sizes n12, n23",
+                                       "sizes that add up to the rows and the level-2 units",
+                                       (int(self.n12.sum()), len(self.y),
+                                        int(self.n23.sum()), len(self.n12))))
+
+    @property
+    def n_params(self):
+        """Length of theta: p fixed effects and one log(sigma) per random level."""
+        return self.X.shape[1] + self.levels - 1
+
+    @property
+    def n13(self):
+        """Observations per level-3 unit, (C,)."""
+        return np.add.reduceat(self.n12, group_starts(self.n23))
+
+    def rules(self):
+        """((x3, w3), (x2, w2)): the level-3 and level-2 rules (level 3 a point for two levels)."""
+        rule2 = gh_rule(self.quad_pts)
+        return (rule2 if self.levels == 3 else _POINT_RULE), rule2
+
+
+@dataclass(frozen=True)
+class Evaluation:
+    """loglik: float; grad: (P,) or None; hess: (P, P) or None (P = problem.n_params)."""
+
+    loglik: float
+    grad: np.ndarray | None
+    hess: np.ndarray | None
+
+
+def _unpack(problem, theta):
+    """beta (p,), sigma2, sigma3 (sigma3 = 1, unused, for two levels)."""
+    p = problem.X.shape[1]
+    lam = np.append(theta[p:], 0.0)
+    return theta[:p], np.exp(lam[0]), np.exp(lam[1])
+
+
+def _node_derivative(problem, sigma2, sigma3, x3, x2):
+    """D_iab = dE_iab/dtheta for theta with both log sigmas: (n, K3, K2, p + 2)."""
+    n, p = problem.X.shape
+    shape = (n, len(x3), len(x2))
+    return np.concatenate([np.broadcast_to(problem.X[:, None, None, :], shape + (p,)),
+                           np.broadcast_to((sigma2 * x2)[None, None, :, None], shape + (1,)),
+                           np.broadcast_to((sigma3 * x3)[None, :, None, None], shape + (1,))],
+                          axis=3)
+
+
+def _gram(weights, G):
+    """sum over leading axes of weights * G G' for weights >= 0 (...,) and G (..., P): (P, P)."""
+    Gw = (np.sqrt(weights)[..., None] * G).reshape(-1, G.shape[-1])
+    return Gw.T @ Gw
+
+
+def evaluate(problem, theta, order=2):
+    """Log likelihood at theta (P,), with its gradient (order >= 1) and Hessian (order 2)."""
+    theta = np.asarray(theta, dtype=float)
+    beta, sigma2, sigma3 = _unpack(problem, theta)
+    (x3, w3), (x2, w2) = problem.rules()
+    starts12, starts23 = group_starts(problem.n12), group_starts(problem.n23)
+    E = (problem.X @ beta)[:, None, None] + sigma3 * x3[None, :, None] + sigma2 * x2[None, None, :]
+    y = problem.y[:, None, None]
+    ell = y * E - bernoulli_glmm.cumulant(E)
+    a2 = np.log(w2) + np.add.reduceat(ell, starts12, axis=0)
+    log_I = logsumexp(a2, axis=2)
+    a3 = np.log(w3) + np.add.reduceat(log_I, starts23, axis=0)
+    log_L = logsumexp(a3, axis=1)
+    if order == 0:
+        return Evaluation(float(log_L.sum()), None, None)
+    P = problem.n_params
+    rho = np.exp(a2 - log_I[..., None])
+    pi = np.exp(a3 - log_L[:, None])
+    D = _node_derivative(problem, sigma2, sigma3, x3, x2)
+    r = y - bernoulli_glmm.mean(E)
+    grad_S = np.add.reduceat(r[..., None] * D, starts12, axis=0)
+    grad_log_I = np.einsum("jab,jabp->jap", rho, grad_S)
+    grad_T = np.add.reduceat(grad_log_I, starts23, axis=0)
+    g = np.einsum("ka,kap->kp", pi, grad_T)
+    grad = g.sum(axis=0)[:P]
+    if order == 1:
+        return Evaluation(float(log_L.sum()), grad, None)
+    pi_j = np.repeat(pi, problem.n23, axis=0)
+    W = np.repeat(pi_j[:, :, None] * rho, problem.n12, axis=0)
+    Wr = W * r
+    hess = -_gram(W * bernoulli_glmm.variance(E), D)
+    hess[-2, -2] += sigma2 * np.einsum("iab,b->", Wr, x2)
+    hess[-1, -1] += sigma3 * np.einsum("iab,a->", Wr, x3)
+    hess += _gram(pi_j[:, :, None] * rho, grad_S) - _gram(pi_j, grad_log_I)
+    hess += _gram(pi, grad_T) - g.T @ g
+    return Evaluation(float(log_L.sum()), grad, hess[:P, :P])
+
+
+def logit_start(y, X, max_iter=50, tol=1e-10):
+    """Ordinary logit MLE by Newton's method (the notes' glm start): beta (p,).
+
+    Stops when the Newton step's largest component is below ``tol`` or after
+    ``max_iter`` steps (separated data then give large finite coefficients).
+    """
+    beta = np.zeros(X.shape[1])
+    for _ in range(max_iter):
+        eta = X @ beta
+        information = (X.T * bernoulli_glmm.variance(eta)) @ X
+        step = np.linalg.lstsq(information, X.T @ (y - bernoulli_glmm.mean(eta)), rcond=None)[0]
+        beta = beta + step
+        if np.max(np.abs(step)) < tol:
+            break
+    return beta
+
+
+@dataclass(frozen=True)
+class MaximizeResult:
+    """theta: (P,) maximiser; evaluation: value, gradient and Hessian there; optimiser's report."""
+
+    theta: np.ndarray
+    evaluation: Evaluation
+    converged: bool
+    n_iter: int
+    message: str
+
+
+class _MemoisedEvaluate:
+    """One ``evaluate(order=2)`` per distinct theta, shared by the value, gradient and Hessian calls."""
+
+    def __init__(self, problem):
+        self.problem = problem
+        self._key = None
+        self._last = None
+
+    def __call__(self, theta):
+        key = np.asarray(theta, dtype=float).tobytes()
+        if key != self._key:
+            self._key, self._last = key, evaluate(self.problem, theta, order=2)
+        return self._last
+
+
+def maximize(problem, theta0, trace=False, gtol=1e-7, max_iter=200):
+    """Maximise the GHQ log likelihood from theta0 (P,) by scipy's trust-exact on -loglik.
+
+    Newton steps with the analytic Hessian inside a trust region; stops when the
+    gradient's norm is below ``gtol``.  ``trace`` prints the log likelihood and
+    theta at each iteration.
+    """
+    objective = _MemoisedEvaluate(problem)
+    iteration = [0]
+
+    def report(theta):
+        iteration[0] += 1
+        values = " ".join(f"{t:.6g}" for t in theta)
+        print(f"iter {iteration[0]:3d}  logL = {objective(theta).loglik:.10g}  theta: {values}")
+
+    if trace:
+        print(f"iter   0  logL = {objective(theta0).loglik:.10g}")
+    result = minimize(lambda t: -objective(t).loglik, np.asarray(theta0, dtype=float),
+                      jac=lambda t: -objective(t).grad, hess=lambda t: -objective(t).hess,
+                      method="trust-exact", callback=report if trace else None,
+                      options={"gtol": gtol, "maxiter": max_iter})
+    return MaximizeResult(theta=result.x, evaluation=objective(result.x),
+                          converged=bool(result.success), n_iter=int(result.nit),
+                          message=str(result.message))

@@ -1,0 +1,158 @@
+"""The GHQ likelihood of lr2/lr3: derivatives by finite differences, values by brute force.
+
+Oracles: central differences of the value (gradient) and of the analytic
+gradient (Hessian); ``scipy.integrate.quad`` for the one- and two-dimensional
+integrals of the two- and three-level likelihoods.
+"""
+import numpy as np
+import pytest
+from scipy.integrate import quad
+from scipy.stats import norm
+
+import mcglmm as mc
+from mcglmm.engines.ghq_logit import NestedLogitProblem, evaluate, group_starts, logit_start
+
+THETA3 = np.array([-0.2, 0.6, np.log(1.3), np.log(0.5)])
+THETA2 = THETA3[:3]
+
+
+def _central_difference(f, theta, h):
+    """(P, ...) central differences of f at theta (P,), step h."""
+    return np.array([(f(theta + h * e) - f(theta - h * e)) / (2 * h) for e in np.eye(len(theta))])
+
+
+def _problem(data, levels, quad_pts):
+    if levels == 2:
+        return mc.lr2("y ~ x", "mom", data, frame=True).problem(quad_pts)
+    return mc.lr3("y ~ x", "mom", "comm", data, frame=True).problem(quad_pts)
+
+
+@pytest.mark.parametrize("levels, theta", [(2, THETA2), (3, THETA3)])
+def test_gradient_matches_central_differences(small3, levels, theta):
+    problem = _problem(small3, levels, 12)
+    grad = evaluate(problem, theta, order=1).grad
+    fd = _central_difference(lambda t: evaluate(problem, t, order=0).loglik, theta, 1e-5)
+    # rtol 1e-7 of the largest component; seen 2e-10 (2 levels) and 3e-10 (3 levels)
+    np.testing.assert_allclose(grad, fd, rtol=0, atol=1e-7 * np.abs(fd).max())
+
+
+@pytest.mark.parametrize("levels, theta", [(2, THETA2), (3, THETA3)])
+def test_hessian_matches_differences_of_gradient(small3, levels, theta):
+    problem = _problem(small3, levels, 12)
+    ev = evaluate(problem, theta, order=2)
+    fd = _central_difference(lambda t: evaluate(problem, t, order=1).grad, theta, 1e-5)
+    # seen 1e-10 of the largest entry
+    np.testing.assert_allclose(ev.hess, fd, rtol=0, atol=1e-7 * np.abs(fd).max())
+    np.testing.assert_allclose(ev.hess, ev.hess.T, rtol=0, atol=1e-12 * np.abs(fd).max())
+    assert ev.grad == pytest.approx(evaluate(problem, theta, order=1).grad, rel=1e-14)
+
+
+def test_gradient_matches_at_large_sigma_and_extreme_predictor(medium3):
+    """Posterior node weights near 0/1 (sigma2 = 5, |eta| up to about 20) stay accurate."""
+    problem = _problem(medium3, 3, 20)
+    theta = np.array([1.0, 3.0, np.log(5.0), np.log(2.0)])
+    grad = evaluate(problem, theta, order=1).grad
+    fd = _central_difference(lambda t: evaluate(problem, t, order=0).loglik, theta, 1e-5)
+    # seen 4e-9 of the largest component
+    np.testing.assert_allclose(grad, fd, rtol=0, atol=1e-7 * np.abs(fd).max())
+
+
+def _brute_force_two_level(problem, theta):
+    """sum_j log integral phi(u) prod_{i in j} f(y_i | x_i'beta + sigma u) du by adaptive quad."""
+    beta, sigma = theta[:-1], np.exp(theta[-1])
+    eta, y = problem.X @ beta, problem.y
+    total = 0.0
+    for start, size in zip(group_starts(problem.n12), problem.n12):
+        rows = slice(start, start + size)
+
+        def integrand(u):
+            e = eta[rows] + sigma * u
+            return norm.pdf(u) * np.exp(np.sum(y[rows] * e - np.logaddexp(0, e)))
+
+        total += np.log(quad(integrand, -12, 12, epsabs=0, epsrel=1e-12)[0])
+    return total
+
+
+def _brute_force_three_level(problem, theta):
+    """sum_k log integral phi(v) prod_{j in k} [integral phi(u) prod_i f du] dv.
+
+    The outer integral by adaptive ``quad``; the inner ones (for every mother at
+    once) by the trapezoidal rule on a grid of step 0.025 over [-12, 12], which
+    converges geometrically for these analytic integrands (the logistic factors
+    have their poles a distance pi / sigma2 off the real axis): nested ``quad``
+    gives the same figure to 1e-15 but takes minutes.
+    """
+    beta, sigma2, sigma3 = theta[:-2], np.exp(theta[-2]), np.exp(theta[-1])
+    eta, y = problem.X @ beta, problem.y
+    grid = np.linspace(-12, 12, 961)
+    unit = np.repeat(np.arange(len(problem.n12)), problem.n12)
+    total = 0.0
+    for start, size in zip(group_starts(problem.n23), problem.n23):
+        rows = (unit >= start) & (unit < start + size)
+        first_rows = group_starts(problem.n12[start:start + size])
+
+        def level2_product(v):
+            e = eta[rows, None] + sigma3 * v + sigma2 * grid
+            log_f = np.add.reduceat(y[rows, None] * e - np.logaddexp(0, e), first_rows, axis=0)
+            return norm.pdf(v) * np.prod(np.trapezoid(norm.pdf(grid) * np.exp(log_f), grid, axis=1))
+
+        total += np.log(quad(level2_product, -12, 12, epsabs=0, epsrel=1e-12)[0])
+    return total
+
+
+def test_two_level_value_matches_brute_force_integral(small3):
+    """At sigma = 1.3, GHQ with 40 points reproduces the adaptive-quad likelihood; 12 are close."""
+    exact = _brute_force_two_level(_problem(small3, 2, 40), THETA2)
+    ghq40 = evaluate(_problem(small3, 2, 40), THETA2, order=0).loglik
+    ghq12 = evaluate(_problem(small3, 2, 12), THETA2, order=0).loglik
+    assert ghq40 == pytest.approx(exact, rel=1e-10, abs=0)  # seen 3e-14
+    assert ghq12 == pytest.approx(exact, rel=1e-5, abs=0)   # seen 2e-7
+
+
+def test_two_level_value_converges_slowly_for_large_sigma(small3):
+    """At sigma = 2.5 non-adaptive GHQ needs many points (the notes' reason to try several).
+
+    Relative errors seen: 1.8e-4 (20 points), 2.1e-6 (40), 4.6e-9 (80), 8.2e-11 (120).
+    """
+    theta = np.array([0.4, -1.0, np.log(2.5)])
+    exact = _brute_force_two_level(_problem(small3, 2, 12), theta)
+    errors = [abs(evaluate(_problem(small3, 2, k), theta, order=0).loglik / exact - 1)
+              for k in (20, 40, 80, 120)]
+    assert errors == sorted(errors, reverse=True)
+    assert errors[-1] < 1e-9
+
+
+def test_three_level_value_converges_to_brute_force_integral(small3):
+    exact = _brute_force_three_level(_problem(small3, 3, 30), THETA3)
+    ghq30 = evaluate(_problem(small3, 3, 30), THETA3, order=0).loglik
+    assert ghq30 == pytest.approx(exact, rel=1e-9, abs=0)  # seen 1e-13
+
+
+def test_three_level_tends_to_two_level_as_sigma3_vanishes(small3):
+    """With log(sigma3) = -40 the level-3 integral is the integrand at v = 0."""
+    two = evaluate(_problem(small3, 2, 12), THETA2, order=1)
+    three = evaluate(_problem(small3, 3, 12), np.append(THETA2, -40.0), order=1)
+    assert three.loglik == pytest.approx(two.loglik, rel=1e-13)
+    np.testing.assert_allclose(three.grad[:-1], two.grad, rtol=1e-12, atol=1e-13)
+
+
+def test_one_mother_per_community_adds_the_variances(small3):
+    """n23 = 1: the two intercepts act as one with sigma^2 = sigma2^2 + sigma3^2 (to quadrature error)."""
+    one_each = small3.assign(comm=small3["mom"])
+    theta3 = np.array([-0.2, 0.6, np.log(0.9), np.log(0.6)])
+    theta2 = np.append(theta3[:2], 0.5 * np.log(0.9 ** 2 + 0.6 ** 2))
+    three = evaluate(_problem(one_each, 3, 30), theta3, order=0).loglik
+    two = evaluate(_problem(one_each, 2, 30), theta2, order=0).loglik
+    assert three == pytest.approx(two, rel=1e-10)  # seen 1e-15
+
+
+def test_problem_rejects_inconsistent_group_sizes():
+    with pytest.raises(ValueError, match="group sizes"):
+        NestedLogitProblem(np.zeros(3), np.ones((3, 1)), np.array([1, 1]), np.array([2]), 2, 5)
+
+
+def test_logit_start_solves_the_logit_score_equations(small3):
+    problem = _problem(small3, 2, 1)
+    beta = logit_start(problem.y, problem.X)
+    mu = 1 / (1 + np.exp(-problem.X @ beta))
+    np.testing.assert_allclose(problem.X.T @ (problem.y - mu), 0, atol=1e-10)
