@@ -9,6 +9,9 @@ and, for families with auxiliary parameters ``a`` (Gaussian log sd, ordinal
 cut points, negative-binomial log dispersion, gamma log scale), a tuple of
 ``AuxTerm``: which parameter each observation's term belongs to (``col``, -1 for
 none) and dll/da, d(d1)/da, d(d2)/da.  Engines never branch on a family's name.
+With ``full=False`` a row may leave d2, d3 and the aux terms' d1_a, d2_a as
+None (quadrature needs only ll, d1 and ll_a); rows whose higher derivatives
+cost little compute them anyway.
 
 Binary and ordinal families are written through a cumulative distribution
 function F (the link's inverse), with the ratios f/F, f'/f, f''/f taken in log
@@ -109,7 +112,7 @@ def _log_sf_derivs(link, x):
 # ------------------------------------------------------------ distributions
 def _binary_derivs(link):
     """ll = y log F(eta) + (n - y) log(1 - F(eta)) + log C(n, y)."""
-    def derivs(y, ntrials, eta, aux):
+    def derivs(y, ntrials, eta, aux, full=True):
         lf = _log_cdf_derivs(link, eta)
         ls = _log_sf_derivs(link, eta)
         fail = ntrials - y
@@ -120,16 +123,23 @@ def _binary_derivs(link):
     return derivs
 
 
-def _logit_binary_derivs(y, ntrials, eta, aux):
-    """Canonical fast path: ll = y eta - n log(1 + e^eta) + log C(n, y)."""
-    mu = expit(eta)
-    v = mu * expit(-eta)
+def _logit_binary_derivs(y, ntrials, eta, aux, full=True):
+    """Canonical fast path: ll = y eta - n log(1 + e^eta) + log C(n, y), one exp and one log1p.
+
+    With e = exp(-|eta|): log(1 + e^eta) = max(eta, 0) + log1p(e), mu = 1/(1+e) or e/(1+e).
+    """
+    e = np.exp(-np.abs(eta))
+    r = 1.0 / (1.0 + e)
+    mu = np.where(eta >= 0, r, e * r)
     const = gammaln(ntrials + 1.0) - gammaln(y + 1.0) - gammaln(ntrials - y + 1.0)
-    ll = const + y * eta - ntrials * np.logaddexp(0.0, eta)
+    ll = const + y * eta - ntrials * (np.maximum(eta, 0.0) + np.log1p(e))
+    if not full:
+        return Derivs(ll, y - ntrials * mu, None, None, ())
+    v = e * r * r
     return Derivs(ll, y - ntrials * mu, -ntrials * v, -ntrials * v * (1.0 - 2.0 * mu), ())
 
 
-def _poisson_derivs(y, ntrials, eta, aux):
+def _poisson_derivs(y, ntrials, eta, aux, full=True):
     """ll = y eta - e^eta - log y!."""
     mu = np.exp(np.minimum(eta, 700.0))
     return Derivs(y * eta - mu - gammaln(y + 1.0), y - mu, -mu, -mu, ())
@@ -137,7 +147,7 @@ def _poisson_derivs(y, ntrials, eta, aux):
 
 def _gaussian_derivs(link_mu):
     """ll = -log(2 pi)/2 - s - (y - mu)^2 e^{-2s} / 2, s = log sd (aux 0), mu = g^{-1}(eta)."""
-    def derivs(y, ntrials, eta, aux):
+    def derivs(y, ntrials, eta, aux, full=True):
         s = aux[0]
         prec = np.exp(-2.0 * s)
         mu, m1, m2, m3 = link_mu(eta)
@@ -164,7 +174,7 @@ def _log_mu(eta):
     return mu, mu, mu, mu
 
 
-def _gamma_derivs(y, ntrials, eta, aux):
+def _gamma_derivs(y, ntrials, eta, aux, full=True):
     """ll = -lgamma(k) + k log k - k eta + (k - 1) log y - k y e^{-eta}, k = e^{-t}, t = log scale."""
     k = np.exp(-aux[0])
     z = y * np.exp(-eta)
@@ -175,7 +185,7 @@ def _gamma_derivs(y, ntrials, eta, aux):
     return Derivs(ll, d1, d2, k * z, (term,))
 
 
-def _nbinomial_mean_derivs(y, ntrials, eta, aux):
+def _nbinomial_mean_derivs(y, ntrials, eta, aux, full=True):
     """NB with Var = mu (1 + alpha mu): r = 1/alpha, p = mu / (r + mu), aux t = log alpha."""
     r = np.exp(-aux[0])
     mu = np.exp(np.minimum(eta, 700.0))
@@ -194,7 +204,7 @@ def _nbinomial_mean_derivs(y, ntrials, eta, aux):
     return Derivs(ll, d1, d2, d3, (term,))
 
 
-def _nbinomial_constant_derivs(y, ntrials, eta, aux):
+def _nbinomial_constant_derivs(y, ntrials, eta, aux, full=True):
     """NB with Var = mu (1 + delta): size r = mu / delta, aux t = log delta."""
     delta = np.exp(aux[0])
     r = np.exp(np.minimum(eta, 700.0)) / delta
@@ -216,7 +226,7 @@ def _nbinomial_constant_derivs(y, ntrials, eta, aux):
 
 def _ordinal_derivs(link):
     """ll = log(F(c_k - eta) - F(c_{k-1} - eta)) for y = k in 0..K-1 (c_{-1} = -inf, c_{K-1} = inf)."""
-    def derivs(y, ntrials, eta, aux):
+    def derivs(y, ntrials, eta, aux, full=True):
         cuts = np.asarray(aux, dtype=float)
         K = len(cuts) + 1
         k = y.astype(int)
@@ -228,9 +238,13 @@ def _ordinal_derivs(link):
             logP = _log_interval(link, a, b, has_hi, has_lo)
             ra = np.where(has_hi, np.exp(link.log_pdf(a) - logP), 0.0)
             rb = np.where(has_lo, np.exp(link.log_pdf(b) - logP), 0.0)
+        L1 = -(ra - rb)
+        if not full:
+            return Derivs(logP, L1, None, None, (AuxTerm(np.where(has_hi, k, -1), ra, None, None),
+                                                 AuxTerm(np.where(has_lo, k - 1, -1), -rb, None,
+                                                         None)))
         qa1, qa2, qb1, qb2 = link.q1(a), link.q2(a), link.q1(b), link.q2(b)
         P2 = qa1 * ra - qb1 * rb
-        L1 = -(ra - rb)
         L2 = P2 - L1 * L1
         L3 = -(qa2 * ra - qb2 * rb) - P2 * L1 - 2.0 * L1 * L2
         terms = []
@@ -286,7 +300,7 @@ class MEFamily:
 
     family: str
     link: str
-    derivs: Callable
+    derivs: Callable       # derivs(y, ntrials, eta, aux, full=True) -> Derivs
     aux_kind: str          # "", "sd", "cuts", "lnalpha", "lndelta", "logs"
     check: Callable
 

@@ -18,6 +18,7 @@ from ..engines.quadrature import Adapt, aghq
 from ..exceptions import bad_value
 from ..formula import split_formula
 from ..links import me_family
+from ..parallel import single_threaded_blas
 from ..results.meglm import MEGLMResults
 
 INTMETHODS = ("mvaghermite", "mcaghermite", "ghermite", "laplace")
@@ -118,13 +119,24 @@ def _objective(model, intmethod, k):
                 state["mode"] = ev.mode
                 return ev.value, ev.grad
             return f
-        mus, Cs, state["mode"] = curvature_adapt(model, theta, state["mode"])
-        adapt = Adapt(mus, Cs)
+        if intmethod == "mcaghermite" or state["adapt"] is None:
+            mus, Cs, state["mode"] = curvature_adapt(model, theta, state["mode"])
+            state["adapt"] = Adapt(mus, Cs)
         if intmethod == "mvaghermite":
-            adapt = _mv_adapt(model, theta, adapt if state["adapt"] is None else state["adapt"], k)
-        state["adapt"] = adapt
+            state["adapt"] = _mv_adapt(model, theta, state["adapt"], k)
+        adapt = state["adapt"]
         return lambda t: _quad_value(model, t, adapt, k)
     return refresh
+
+
+def _start_value(model, intmethod, k):
+    """Log likelihood at theta with curvature adaptation only (cheap, for the start grid)."""
+    def value(theta):
+        if intmethod == "laplace":
+            return laplace(model, theta, gradient=False).value
+        mus, Cs, _ = curvature_adapt(model, theta)
+        return aghq(model, theta, Adapt(mus, Cs), k).value
+    return value
 
 
 def _quad_value(model, theta, adapt, k):
@@ -197,7 +209,21 @@ def meglm(formula, data, family="gaussian", link=None, *, covariance="independen
           intmethod=None, intpoints=None, noconstant=False, offset=None, exposure=None,
           trials=None, dispersion="mean", startvalues="fixedonly", from_=None, vce="oim",
           level=95, eform=False, or_=False, irr=False, iterate=100, tolerance=1e-8, log=False):
-    """Fit a multilevel GLM as Stata's meglm; see the module docstring and DESIGN.md."""
+    """Fit a multilevel GLM as Stata's meglm; see the module docstring and DESIGN.md.
+
+    BLAS runs on one thread: the products here are small, and OpenBLAS's threads
+    make them many times slower on a busy 2-core machine (see ``parallel``).
+    """
+    with single_threaded_blas():
+        return _meglm(formula, data, family, link, covariance, intmethod, intpoints, noconstant,
+                      offset, exposure, trials, dispersion, startvalues, from_, vce, level,
+                      eform, or_, irr, iterate, tolerance, log)
+
+
+def _meglm(formula, data, family, link, covariance, intmethod, intpoints, noconstant, offset,
+           exposure, trials, dispersion, startvalues, from_, vce, level, eform, or_, irr,
+           iterate, tolerance, log):
+    """The stages of meglm(), in order."""
     _check_options(intmethod, intpoints, vce, level, iterate, tolerance, startvalues)
     fam = me_family(family, link, dispersion)
     if fam.family == "binomial" and trials is None and "cbind(" not in formula.split("~")[0]:
@@ -219,7 +245,7 @@ def meglm(formula, data, family="gaussian", link=None, *, covariance="independen
     fixed_fit = fit_fixed(model, list(arr.x_names), iterate, tolerance)
     refresh = _objective(model, intmethod, k)
     theta0 = _start_theta(model, fixed_fit, list(arr.x_names), startvalues, from_, names,
-                          lambda t: refresh(t)(t)[0])
+                          _start_value(model, intmethod, k))
     fit = newton_maximize(refresh, theta0, iterate=iterate, tolerance=tolerance, log=log)
     scores = None
     if vce == "robust":

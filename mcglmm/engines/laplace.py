@@ -17,7 +17,7 @@ v = 1/2 Z'(d3 s), w = H^-1 v, zw = Z w):
     d/dpsi_l = 1/2 tr[(S^-1 M S^-1 - G S^-1) dS],
                M = sum_g (u^_g u^_g' + (H^-1)_gg + u^_g w_g' + w_g u^_g').
 
-The mode is found by Newton steps on the sparse H (LU factorisation);
+The mode is found by Newton steps on H (dense Cholesky for q <= 2000, else sparse LU);
 the selected inverse uses dense H^-1, so q up to a few thousand.
 """
 from __future__ import annotations
@@ -32,16 +32,52 @@ from . import quad_cov
 from .quad_model import linear_predictor, sigmas, unpack
 
 MAX_Q_GRADIENT = 6000
+DENSE_Q = 2000
+
+
+@dataclass(frozen=True)
+class _Algebra:
+    """Z (n, q) and P (q, q), dense when q <= DENSE_Q (small crossed models), else sparse."""
+
+    Z: object
+    P: object
+    dense: bool
+
+    def hessian(self, W):
+        """H = Z' diag(W) Z + P."""
+        if self.dense:
+            return self.Z.T @ (self.Z * W[:, None]) + self.P
+        return (self.Z.T @ self.Z.multiply(W[:, None]).tocsc() + self.P).tocsc()
+
+    def solve(self, H, b):
+        """H^-1 b, least squares where H is singular."""
+        if not self.dense:
+            return spla.spsolve(H, b)
+        try:
+            return np.linalg.solve(H, b)
+        except np.linalg.LinAlgError:
+            return np.linalg.lstsq(H, b, rcond=None)[0]
+
+    def logdet_and_inverse(self, H):
+        """(log|H|, H^-1 dense or None) of SPD H; H^-1 only on the dense path."""
+        if self.dense:
+            return 2.0 * float(np.log(np.diag(np.linalg.cholesky(H))).sum()), np.linalg.inv(H)
+        lu = spla.splu(H.tocsc())
+        return float(np.log(np.abs(lu.U.diagonal())).sum()), lu
+
+
+def _algebra(model, P):
+    dense = model.Zj.shape[1] <= DENSE_Q
+    return _Algebra(model.Zj.toarray() if dense else model.Zj, P.toarray() if dense else P, dense)
 
 
 @dataclass(frozen=True)
 class LaplaceEval:
-    """value; grad (dim,) or None; mode u^ (q,); H (q, q) sparse at the mode."""
+    """value; grad (dim,) or None; mode u^ (q,)."""
 
     value: float
     grad: np.ndarray | None
     mode: np.ndarray
-    H: sp.csc_matrix
 
 
 def prior_precision(model, covs):
@@ -53,29 +89,29 @@ def prior_precision(model, covs):
     return sp.block_diag(blocks, format="csc"), logdet
 
 
-def _h_value(model, eta0, aux, u, P):
+def _h_value(model, alg, eta0, aux, u):
     """h(u) and the family derivatives at eta0 + Z u."""
-    eta = eta0 + model.Zj @ u
+    eta = eta0 + alg.Z @ u
     der = model.family.derivs(model.y, model.ntrials, eta, aux)
-    return float(der.ll.sum() - 0.5 * u @ (P @ u)), der
+    return float(der.ll.sum() - 0.5 * u @ (alg.P @ u)), der
 
 
-def _hessian(Z, W, P):
-    """H = Z' diag(W) Z + P, sparse (q, q)."""
-    return (Z.T @ Z.multiply(W[:, None]).tocsc() + P).tocsc()
+def find_mode(model, alg, eta0, aux, u0, tol=1e-10, max_iter=100):
+    """Newton maximisation of h(u) with step halving; returns (u^, h(u^), derivatives).
 
-
-def find_mode(model, eta0, aux, P, u0, tol=1e-10, max_iter=100):
-    """Newton maximisation of h(u) with step halving; returns (u^, h(u^), derivatives)."""
-    u = np.zeros(P.shape[0]) if u0 is None else np.asarray(u0, dtype=float).copy()
-    h, der = _h_value(model, eta0, aux, u, P)
+    Where the exact Hessian gives no ascent direction (a log density that is not
+    concave in eta) the observations' negative curvatures are floored at 0.
+    """
+    u = np.zeros(alg.P.shape[0]) if u0 is None else np.asarray(u0, dtype=float).copy()
+    h, der = _h_value(model, alg, eta0, aux, u)
     for _ in range(max_iter):
-        g = model.Zj.T @ der.d1 - P @ u
-        H = _hessian(model.Zj, np.maximum(-der.d2, 0.0), P)
-        step = spla.spsolve(H, g)
+        g = alg.Z.T @ der.d1 - alg.P @ u
+        step = alg.solve(alg.hessian(-der.d2), g)
+        if not g @ step > 0:
+            step = alg.solve(alg.hessian(np.maximum(-der.d2, 0.0)), g)
         t = 1.0
         while t > 1e-8:
-            h_new, der_new = _h_value(model, eta0, aux, u + t * step, P)
+            h_new, der_new = _h_value(model, alg, eta0, aux, u + t * step)
             if h_new >= h - 1e-12 * abs(h):
                 break
             t *= 0.5
@@ -90,27 +126,26 @@ def laplace(model, theta, u0=None, gradient=True):
     beta, aux, psis = unpack(model, theta)
     covs = sigmas(model, psis)
     P, logdet_S = prior_precision(model, covs)
-    eta0 = linear_predictor(model, beta)
-    u, h, der = find_mode(model, eta0, aux, P, u0)
-    H = _hessian(model.Zj, -der.d2, P)
-    lu = spla.splu(H)
-    logdet_H = float(np.log(np.abs(lu.U.diagonal())).sum())
+    alg = _algebra(model, P)
+    u, h, der = find_mode(model, alg, linear_predictor(model, beta), aux, u0)
+    logdet_H, inv = alg.logdet_and_inverse(alg.hessian(-der.d2))
     value = h - 0.5 * logdet_S - 0.5 * logdet_H
     if not gradient:
-        return LaplaceEval(value, None, u, H)
-    return LaplaceEval(value, _laplace_gradient(model, der, u, lu, covs, psis), u, H)
+        return LaplaceEval(value, None, u)
+    return LaplaceEval(value, _laplace_gradient(model, alg, der, u, inv, psis), u)
 
 
-def _laplace_gradient(model, der, u, lu, covs, psis):
+def _laplace_gradient(model, alg, der, u, inv, psis):
     """Exact gradient of the Laplace log likelihood (module docstring)."""
-    Z, q = model.Zj, model.Zj.shape[1]
+    Z, q = alg.Z, alg.Z.shape[1]
     if q > MAX_Q_GRADIENT:
         raise ValueError(f"the Laplace gradient needs H^-1 for q = {q} random effects "
                          f"(limit {MAX_Q_GRADIENT}); use intmethod='mvaghermite' for nested models.")
-    Hinv = lu.solve(np.eye(q))
-    s = np.asarray(Z.multiply(Z @ Hinv).sum(axis=1)).ravel()
+    Hinv = inv if alg.dense else inv.solve(np.eye(q))
+    s = ((Z @ Hinv) * Z).sum(axis=1) if alg.dense else np.asarray(
+        Z.multiply(Z @ Hinv).sum(axis=1)).ravel()
     v = 0.5 * (Z.T @ (der.d3 * s))
-    w = lu.solve(v)
+    w = Hinv @ v
     zw = Z @ w
     g_beta = model.X.T @ (der.d1 + 0.5 * der.d3 * s + der.d2 * zw)
     g_aux = np.zeros(model.n_aux)
@@ -135,8 +170,9 @@ def curvature_adapt(model, theta, u0=None):
     beta, aux, psis = unpack(model, theta)
     covs = sigmas(model, psis)
     P, _ = prior_precision(model, covs)
-    u, _, der = find_mode(model, linear_predictor(model, beta), aux, P, u0)
-    H = _hessian(model.Zj, np.maximum(-der.d2, 0.0), P).tocsr()
+    alg = _Algebra(model.Zj, P, False)
+    u, _, der = find_mode(model, alg, linear_predictor(model, beta), aux, u0)
+    H = alg.hessian(np.maximum(-der.d2, 0.0)).tocsr()
     mus, Cs, start = [], [], 0
     for lev in model.levels:
         d, G = lev.d, lev.n_groups

@@ -114,7 +114,8 @@ def aghq(model, theta, adapt, k, scores=False):
         zu = np.einsum("nd,nkd->nk", lev.Z, u[lev.index])
         eta = eta + zu.reshape(_axis_shape(L, l, zu.shape[1], n))
     shape_y = [n] + [1] * L
-    der = model.family.derivs(model.y.reshape(shape_y), model.ntrials.reshape(shape_y), eta, aux)
+    der = model.family.derivs(model.y.reshape(shape_y), model.ntrials.reshape(shape_y), eta, aux,
+                               full=False)
     weights = [None] * L
     inner = der.ll
     for l in range(L - 1, -1, -1):

@@ -1,0 +1,89 @@
+"""Bad input to meglm() raises a ValueError naming the argument, before any fitting."""
+import numpy as np
+import pandas as pd
+import pytest
+
+from mcglmm.api.meglm import meglm
+from mcglmm.formula import split_formula
+
+
+@pytest.fixture(scope="module")
+def data():
+    rng = np.random.default_rng(0)
+    n = 60
+    return pd.DataFrame({"y": rng.integers(0, 2, n), "x": rng.normal(size=n),
+                         "count": rng.poisson(2, n), "pos": rng.gamma(2, 1, n),
+                         "g": np.repeat(np.arange(6), 10), "h": np.tile(np.arange(10), 6),
+                         "one": np.ones(n), "expo": rng.uniform(0.5, 2, n)})
+
+
+@pytest.mark.parametrize("kwargs,match", [
+    ({"family": "weibull"}, "family must be one of"),
+    ({"family": "bernoulli", "link": "sqrt"}, "link must be one of"),
+    ({"family": "poisson", "link": "logit"}, "link must be one of log for family 'poisson'"),
+    ({"family": "gaussian", "link": "probit"}, "Stata's allowed combinations"),
+    ({"family": "bernoulli", "intmethod": "laplace", "intpoints": 7}, "intpoints must be None"),
+    ({"family": "bernoulli", "intmethod": "simpson"}, "intmethod must be one of"),
+    ({"family": "bernoulli", "intpoints": 0}, "intpoints must be an integer"),
+    ({"family": "bernoulli", "vce": "bootstrap"}, "vce must be"),
+    ({"family": "bernoulli", "covariance": "banded"}, "covariance must be one of"),
+    ({"family": "nbinomial", "dispersion": "quadratic"}, "dispersion must be"),
+])
+def test_bad_options(data, kwargs, match):
+    with pytest.raises(ValueError, match=match):
+        meglm("y ~ x + (1 | g)", data=data, **kwargs)
+
+
+def test_grouping_variable_absent(data):
+    with pytest.raises(ValueError, match="grouping variable 'school' is not a column"):
+        meglm("y ~ x + (1 | school)", data=data, family="bernoulli")
+
+
+def test_term_nested_inconsistently(data):
+    with pytest.raises(ValueError, match="nested inconsistently"):
+        meglm("y ~ x + (1 | g:h) + (1 | h)", data=data, family="bernoulli")
+
+
+def test_ordinal_with_one_category(data):
+    with pytest.raises(ValueError, match="at least two categories"):
+        meglm("one ~ x + (1 | g)", data=data, family="ordinal")
+
+
+def test_negative_count(data):
+    bad = data.assign(count=data["count"] - 3)
+    with pytest.raises(ValueError, match="non-negative integers"):
+        meglm("count ~ x + (1 | g)", data=bad, family="poisson")
+
+
+def test_non_positive_gamma_response(data):
+    with pytest.raises(ValueError, match="gamma family must be positive"):
+        meglm("x ~ 1 + (1 | g)", data=data, family="gamma")
+
+
+def test_exposure_not_positive(data):
+    with pytest.raises(ValueError, match="exposure must be positive"):
+        meglm("count ~ x + (1 | g)", data=data, family="poisson", exposure=data["x"].to_numpy())
+
+
+def test_quadrature_refused_for_crossed(data):
+    with pytest.raises(ValueError, match="'laplace' for a crossed model"):
+        meglm("y ~ x + (1 | g) + (1 | h)", data=data, family="bernoulli", intmethod="mvaghermite")
+
+
+@pytest.mark.parametrize("formula,match", [
+    ("y ~ x", "no random-effects term"),
+    ("y ~ x + 1 | g", "must be written in parentheses"),
+    ("y ~ x + (1 || g)", "'||' is not supported"),
+    ("y x (1 | g)", "two-sided"),
+    ("y ~ x + (1 | g", "unbalanced"),
+])
+def test_formula_errors_quote_the_formula(formula, match):
+    with pytest.raises(ValueError, match=match):
+        split_formula(formula)
+
+
+def test_formula_split_nesting():
+    fixed, terms = split_formula("y ~ x + (1 + x | school/class/pupil)")
+    assert fixed == "y ~ x"
+    assert [t.group for t in terms] == [("school",), ("school", "class"),
+                                        ("school", "class", "pupil")]
