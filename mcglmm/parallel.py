@@ -31,12 +31,22 @@ def shares_memory():
     return type(backend).__name__ in ("ThreadingBackend", "SequentialBackend")
 
 
+def _in_one_blas_thread(func, *args):
+    with single_threaded_blas():
+        return func(*args)
+
+
 def run_ordered(func, tasks, n_jobs):
-    """[func(*t) for t in tasks], spread over ``n_jobs`` workers, results in task order."""
+    """[func(*t) for t in tasks], spread over ``n_jobs`` workers, results in task order.
+
+    Every task runs with single-threaded BLAS, wherever it runs: the parallelism is
+    ours, and some BLAS kernels (triangular solves) round differently with more threads.
+    """
     tasks = list(tasks)
     if n_jobs == 1 or len(tasks) == 1:
-        return [func(*t) for t in tasks]
-    return joblib.Parallel(n_jobs=n_jobs, prefer="threads")(joblib.delayed(func)(*t) for t in tasks)
+        return [_in_one_blas_thread(func, *t) for t in tasks]
+    return joblib.Parallel(n_jobs=n_jobs, prefer="threads")(
+        joblib.delayed(_in_one_blas_thread)(func, *t) for t in tasks)
 
 
 def split_evenly(items, parts):

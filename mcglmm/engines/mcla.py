@@ -23,14 +23,14 @@ computed once, in ``MCLAObjective.build``.
 """
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 
-from ..parallel import effective_jobs, run_ordered, single_threaded_blas, split_evenly
+from ..parallel import effective_jobs, run_ordered, shares_memory, split_evenly
 
 ATOM_BYTES = 2 ** 20         # one n x atom array of float64: stays in cache
-MAX_ATOM = 1024
+MIN_ATOM, MAX_ATOM = 16, 1024
 
 
 @dataclass(frozen=True)
@@ -59,7 +59,7 @@ class AtomSums:
 
 def atom_size(n):
     """Draws per atom: an (n, atom) float64 array stays near ATOM_BYTES."""
-    return int(max(1, min(MAX_ATOM, ATOM_BYTES // (8 * max(n, 1)))))
+    return int(max(MIN_ATOM, min(MAX_ATOM, ATOM_BYTES // (8 * max(n, 1)))))
 
 
 def log_f_nu(nu, n_random, ss):
@@ -157,10 +157,6 @@ class MCLAObjective:
         return self.design.Z @ self.U[self.atoms[i]].T
 
     def _task(self, indices, beta, nu, want_v2):
-        with single_threaded_blas():
-            return self._task_body(indices, beta, nu, want_v2)
-
-    def _task_body(self, indices, beta, nu, want_v2):
         d = self.design
         eta_fixed = d.X @ beta
         n_random = d.n_random
@@ -176,10 +172,11 @@ class MCLAObjective:
     def _sums(self, theta, want_v2=False):
         p = self.design.p
         beta, nu = theta[:p], theta[p:]
-        jobs = effective_jobs(self.n_jobs)
-        groups = split_evenly(range(len(self.atoms)), jobs)
-        with single_threaded_blas():
-            parts = run_ordered(self._task, [(g, beta, nu, want_v2) for g in groups], self.n_jobs)
+        groups = split_evenly(range(len(self.atoms)), effective_jobs(self.n_jobs))
+        # Workers in other processes recompute Z u_k (the same arithmetic) rather than
+        # receive the stored blocks with every evaluation.
+        payload = self if shares_memory() else replace(self, zu_atoms=None)
+        parts = run_ordered(payload._task, [(g, beta, nu, want_v2) for g in groups], self.n_jobs)
         return _combine([a for part in parts for a in part])
 
     def evaluate(self, theta):
