@@ -20,3 +20,5 @@ __all__ = ["glmm", "SamplerInputs", "coef", "confint", "loglik", "mcse", "mcvcov
            "MCGLMMError", "FormulaError", "DesignError", "MCGLMMWarning",
            "ConvergenceWarning", "HessianWarning", "BoundaryWarning", "MonteCarloWarning"]
 __all__ += ["lr2", "lr3"]
+from .api.meglm import meglm
+__all__ += ["meglm"]

@@ -175,10 +175,116 @@ class MEGLMResults:
 
     def summary(self, level=None, eform=None, or_=False, irr=False):
         """Stata-style output as a string; ``level``/``eform`` override the fit's settings."""
-        from .meglm_print import render
         label = "Odds ratio" if or_ else "IRR" if irr else ("exp(b)" if eform else None)
-        return render(self, self.level if level is None else level,
-                      label if (eform or or_ or irr) else self.eform)
+        if level is not None and level != self.level:
+            table = _table(list(self._rows), self.table.loc["b"].to_numpy(),
+                           self.table.loc["se"].to_numpy(), level)
+            _cov_intervals(table, list(self._rows), self.V.to_numpy(), level)
+            view = MEGLMResults(**{**self.__dict__, "table": table})
+            return render(view, level, label if (eform or or_ or irr) else self.eform)
+        return render(self, self.level, label if (eform or or_ or irr) else self.eform)
 
     def __repr__(self):
         return f"<MEGLMResults {self.family}/{self.link} ll={self.ll:.4f} ({self.intmethod})>"
+
+
+def _g(x, width=10):
+    """Stata's %9.0g-like number: at most 8 characters besides the sign, no leading zero."""
+    if not np.isfinite(x):
+        return " " * width if np.isnan(x) else f"{x:>{width}}"
+    for digits in range(7, 0, -1):
+        text = f"{x:.{digits}g}"
+        if "e" in text:
+            mant, exp = text.split("e")
+            text = f"{mant}e{exp[0]}{exp[1:].lstrip('0').zfill(2)}"
+        text = text.replace("0.", ".", 1) if text.startswith(("0.", "-0.")) else text
+        if len(text.lstrip("-")) <= 8:
+            return f"{text:>{width}}"
+    return f"{x:>{width}.3g}"
+
+
+def _header(res):
+    """Stata's header lines: model, family, link, groups, integration, Wald test, log likelihood."""
+    left_right = [("Mixed-effects GLM", f"Number of obs     = {res.N:>10,}"),
+                  (f"Family: {_FAMILY_TITLE[res.family]}", ""),
+                  (f"Link:   {res.link.capitalize()}", "")]
+    lines = [f"{a:<48}{b}".rstrip() for a, b in left_right]
+    info = res.group_info
+    if len(info) == 1 and res._nested:
+        row = info.iloc[0]
+        lines += [f"{'Group variable: ' + row['group']:<48}Number of groups  = {row['groups']:>10,}",
+                  "", f"{'':<48}Obs per group:",
+                  f"{'':<62}min = {row['min']:>10,}", f"{'':<62}avg = {row['avg']:>10.1f}",
+                  f"{'':<62}max = {row['max']:>10,}"]
+    else:
+        rule = "-" * 61
+        lines += ["", rule, f"{'':16}|     No. of       Observations per group",
+                  f" Group variable |     groups    Minimum    Average    Maximum",
+                  "-" * 16 + "+" + "-" * 44]
+        for _, row in info.iterrows():
+            lines.append(f"{row['group']:>15} | {row['groups']:>10,} {row['min']:>10,} "
+                         f"{row['avg']:>10.1f} {row['max']:>10,}")
+        lines.append(rule)
+    method = f"Integration method: {res.intmethod}"
+    pts = f"Integration pts.  = {res.n_quad:>10}" if res.intmethod != "laplace" else ""
+    lines += ["", f"{method:<48}{pts}".rstrip(), "",
+              f"{'':<48}{'Wald chi2(' + str(res.df_m) + ')':<18}= {res.chi2:>10.2f}",
+              f"{'Log likelihood = ' + format(res.ll, '.8g'):<48}Prob > chi2       = "
+              f"{res.p:>10.4f}"]
+    return lines
+
+
+def _coef_lines(res, level, label):
+    """The estimation table: fixed effects, cut points, var/cov rows per level, residual rows."""
+    crit = stats.norm.ppf(0.5 + level / 200.0)
+    t = res.table
+    width = max(13, max(len(r.label) + 3 for r in res._rows) if res._rows else 13)
+    rule = "-" * width + "+" + "-" * 64
+    head = label or "Coefficient"
+    lvl = f"{level:g}"
+    lines = ["-" * (width + 65),
+             f"{res.depvar[:width - 1]:>{width - 1}} | {head:>11}  Std. err.      z    P>|z|"
+             f"     [{lvl}% conf. interval]", rule]
+    section = None
+    for j, r in enumerate(res._rows):
+        b, se = t.iloc[0, j], t.iloc[1, j]
+        lo, hi = t.iloc[4, j], t.iloc[5, j]
+        if r.kind == "b" and label:
+            b, se, lo, hi = np.exp(b), np.exp(b) * se, np.exp(b - crit * se), np.exp(b + crit * se)
+        if r.eq != section and r.kind in ("var", "cov", "aux"):
+            lines.append(rule)
+            if r.eq and r.eq != "/":
+                lines.append(f"{r.eq:<{width}}|")
+            section = r.eq
+        stat = (f"{t.iloc[2, j]:>8.2f}   {t.iloc[3, j]:5.3f}" if np.isfinite(t.iloc[2, j])
+                else " " * 16)
+        name = r.label if r.kind in ("b", "aux") or not r.eq else f"  {r.label}"
+        lines.append(f"{name[-(width - 1):]:>{width - 1}} |{_g(b, 11)}{_g(se, 11)}{stat}"
+                     f"   {_g(lo, 10)}  {_g(hi, 10)}")
+    lines.append("-" * (width + 65))
+    return lines
+
+
+def _lr_lines(res):
+    """LR test against the model without random effects."""
+    kind = _FIXED_MODEL.get(res.family, res.family)
+    if res.df_c == 1:
+        return [f"LR test vs. {kind} model: chibar2(01) = {res.chi2_c:.2f}"
+                f"{'':8}Prob >= chibar2 = {res.p_c:.4f}"]
+    return [f"LR test vs. {kind} model: chi2({res.df_c}) = {res.chi2_c:.2f}"
+            f"{'':13}Prob > chi2 = {res.p_c:.4f}",
+            "Note: LR test is conservative and provided only for reference."]
+
+
+def render(res, level, label):
+    """The full printed output of a meglm fit."""
+    notes = [f"note: {n}." for n in res.notes]
+    lines = notes + _header(res) + [""] + _coef_lines(res, level, label)
+    if label:
+        lines.append("Note: Estimates are transformed only in the first equation.")
+        if any(r.label == "_cons" for r in res._rows):
+            lines.append("Note: _cons estimates baseline odds (conditional on zero random "
+                         "effects)." if label == "Odds ratio" else
+                         "Note: _cons estimates baseline (conditional on zero random effects).")
+    lines += _lr_lines(res)
+    return "\n".join(lines)
