@@ -25,6 +25,8 @@ import scipy.sparse as sp
 import scipy.sparse.linalg as spla
 from scipy.optimize import minimize
 
+from .design.gram import WeightedGram
+
 INNER_TOL = 1e-10
 INNER_MAXIT = 100
 
@@ -42,7 +44,7 @@ class PQLStart:
 
 
 def _penalized(design, family, beta, s, a):
-    """Value, eta and the parts of the penalized log likelihood at (beta, s); a: (q,) diag of A."""
+    """Penalized log likelihood at (beta, s), with eta, w (y - c') and w c''; a: (q,) diag of A."""
     eta = design.X @ beta + design.Z @ (a * s)
     c, c1, c2 = family.cumulant_derivs(eta, design.ntrials)
     w = design.weights
@@ -50,50 +52,60 @@ def _penalized(design, family, beta, s, a):
     return value, eta, w * (design.y - c1), w * c2
 
 
-def _inner_newton(design, family, a, beta, s):
-    """Maximise the penalized log likelihood over (beta, s) from (beta, s); a: (q,)."""
-    X, ZA = design.X, (design.Z @ sp.diags(a)).tocsc()
-    p = design.p
+def _newton_step(design, gram, a, resid, W, s):
+    """Newton step for (beta, s) and the sparse LU of H_ss = A Z'WZ A + I.
+
+    The information matrix is [[X'WX, X'WZA], [AZ'WX, H_ss]]; the step solves it by
+    the Schur complement on the p x p fixed-effect block, so only H_ss is factorised.
+    """
+    X = design.X
+    H_ss = gram(W, a) + sp.identity(design.q, format="csc")
+    lu = spla.splu(H_ss)
+    H_sb = a[:, None] * (design.Z.T @ (X * W[:, None]))
+    g_b = X.T @ resid
+    g_s = a * (design.Z.T @ resid) - s
+    solved = lu.solve(np.column_stack([H_sb, g_s]))
+    schur = X.T @ (X * W[:, None]) - H_sb.T @ solved[:, :-1]
+    step_b = np.linalg.solve(schur, g_b - H_sb.T @ solved[:, -1])
+    step_s = solved[:, -1] - solved[:, :-1] @ step_b
+    return step_b, step_s, lu
+
+
+def _inner_newton(design, family, gram, a, beta, s):
+    """Maximise the penalized log likelihood over (beta, s), halving steps that decrease it."""
     value, eta, resid, W = _penalized(design, family, beta, s, a)
     for _ in range(INNER_MAXIT):
-        grad = np.concatenate([X.T @ resid, ZA.T @ resid - s])
-        WX = X * W[:, None]
-        info = sp.bmat([[sp.csc_matrix(X.T @ WX), sp.csc_matrix(ZA.T @ WX).T],
-                        [sp.csc_matrix(ZA.T @ WX), ZA.T @ sp.diags(W) @ ZA + sp.identity(len(s))]],
-                       format="csc")
-        step = spla.spsolve(info, grad)
+        step_b, step_s, _ = _newton_step(design, gram, a, resid, W, s)
         t = 1.0
         while True:
-            nb, ns = beta + t * step[:p], s + t * step[p:]
-            new = _penalized(design, family, nb, ns, a)
+            new = _penalized(design, family, beta + t * step_b, s + t * step_s, a)
             if new[0] >= value - 1e-12 * abs(value) or t < 1e-10:
                 break
             t /= 2.0
-        decrease = new[0] - value
-        beta, s = nb, ns
+        beta, s = beta + t * step_b, s + t * step_s
+        increase = new[0] - value
         value, eta, resid, W = new
-        if abs(decrease) < INNER_TOL * (1.0 + abs(value)):
+        if abs(increase) < INNER_TOL * (1.0 + abs(value)):
             break
     return beta, s, eta, W
 
 
 def pql_start(design, family):
     """PQLStart for ``design`` (a GLMMDesign) and ``family`` (a CanonicalFamily)."""
+    gram = WeightedGram.build(design.Z)
     state = {"beta": np.zeros(design.p), "s": np.ones(design.q)}
 
     def outer(sigma):
         a = sigma[design.vc_index]
-        beta, s, eta, W = _inner_newton(design, family, a, state["beta"], state["s"])
+        beta, s, eta, W = _inner_newton(design, family, gram, a, state["beta"], state["s"])
         state["beta"], state["s"] = beta, s
-        ZA = design.Z @ sp.diags(a)
-        M = (ZA.T @ sp.diags(W) @ ZA + sp.identity(design.q)).tocsc()
-        lu = spla.splu(M)
+        lu = spla.splu(gram(W, a) + sp.identity(design.q, format="csc"))
         logdet = np.sum(np.log(np.abs(lu.U.diagonal())))
         loglik = design.weights @ family.loglik_terms(design.y, eta, design.ntrials)
         return 0.5 * logdet + 0.5 * s @ s - loglik
 
     res = minimize(outer, np.ones(design.T), method="Nelder-Mead",
-                   options={"xatol": 1e-6, "fatol": 1e-8, "maxiter": 500 * design.T})
+                   options={"xatol": 1e-5, "fatol": 1e-7, "maxiter": 500 * design.T})
     sigma = np.asarray(res.x)
     outer(sigma)
     a = sigma[design.vc_index]
