@@ -135,12 +135,21 @@ def _check_sigma(sigma, levels):
     """Starting standard deviations (levels - 1,), each finite and > 0."""
     if sigma is None:
         return np.full(levels - 1, DEFAULT_SIGMA)
-    values = np.atleast_1d(np.asarray(sigma, dtype=float)).ravel()
     allowed = "a number > 0" if levels == 2 else "two numbers > 0 (level 2, level 3)"
-    if len(values) != levels - 1 or not np.all(np.isfinite(values)) or np.any(values <= 0):
-        got = sigma.tolist() if isinstance(sigma, (np.ndarray, pd.Series)) else sigma
+    got = sigma.tolist() if isinstance(sigma, (np.ndarray, pd.Series)) else sigma
+    values = _as_floats(sigma)
+    if values is None or len(values) != levels - 1 or not np.all(np.isfinite(values)) \
+            or np.any(values <= 0):
         raise ValueError(bad_value("sigma", allowed, got))
     return values
+
+
+def _as_floats(values):
+    """values as a flat float array, or None if they are not numbers."""
+    try:
+        return np.atleast_1d(np.asarray(values, dtype=float)).ravel()
+    except (TypeError, ValueError):
+        return None
 
 
 def _check_beta(beta, x_names):
@@ -150,10 +159,10 @@ def _check_beta(beta, x_names):
     if isinstance(beta, pd.Series) and tuple(beta.index) != tuple(x_names):
         raise ValueError(bad_value("beta", f"indexed by the fixed effects {list(x_names)}",
                                    list(beta.index)))
-    values = np.asarray(beta, dtype=float).ravel()
-    if len(values) != len(x_names) or not np.all(np.isfinite(values)):
+    values = _as_floats(beta)
+    if values is None or len(values) != len(x_names) or not np.all(np.isfinite(values)):
         raise ValueError(bad_value("beta", f"{len(x_names)} finite numbers (one per column of X: "
-                                   f"{list(x_names)})", np.asarray(beta).tolist()))
+                                   f"{list(x_names)})", beta))
     return values
 
 

@@ -124,14 +124,35 @@ def _unpack(problem, theta):
     return theta[:p], np.exp(lam[0]), np.exp(lam[1])
 
 
-def _node_derivative(problem, sigma2, sigma3, x3, x2):
-    """D_iab = dE_iab/dtheta for theta with both log sigmas: (n, K3, K2, p + 2)."""
-    n, p = problem.X.shape
-    shape = (n, len(x3), len(x2))
-    return np.concatenate([np.broadcast_to(problem.X[:, None, None, :], shape + (p,)),
-                           np.broadcast_to((sigma2 * x2)[None, None, :, None], shape + (1,)),
-                           np.broadcast_to((sigma3 * x3)[None, :, None, None], shape + (1,))],
-                          axis=3)
+def _score_by_unit(X, r, starts12, d3, d2):
+    """grad S_jab = sum_{i in j} r_iab D_iab with D_iab = (x_i, d2_b, d3_a): (J, K3, K2, p + 2).
+
+    X: (n, p); r: (n, K3, K2) residuals y - expit(E); d3 = sigma3 x_a (K3,); d2 = sigma2 x_b (K2,).
+    """
+    R = np.add.reduceat(r, starts12, axis=0)
+    return np.concatenate([np.add.reduceat(r[..., None] * X[:, None, None, :], starts12, axis=0),
+                           (R * d2)[..., None], (R * d3[:, None])[..., None]], axis=3)
+
+
+def _curvature(X, c, Wr, d3, d2):
+    """sum_iab c_iab D_iab D_iab' - W_iab r_iab d2E_iab, from per-observation moments: (p + 2, p + 2).
+
+    c = W v and Wr = W r: (n, K3, K2); D_iab = (x_i, d2_b, d3_a); d2E is d2_b on
+    the lambda2 diagonal and d3_a on the lambda3 diagonal.
+    """
+    m0 = c.sum(axis=(1, 2))
+    m2 = np.einsum("iab,b->i", c, d2)
+    m3 = np.einsum("iab,a->i", c, d3)
+    c_ab = c.sum(axis=0)
+    p = X.shape[1]
+    out = np.empty((p + 2, p + 2))
+    out[:p, :p] = (X.T * m0) @ X
+    out[:p, p] = out[p, :p] = X.T @ m2
+    out[:p, p + 1] = out[p + 1, :p] = X.T @ m3
+    out[p, p] = d2 ** 2 @ c_ab.sum(axis=0) - d2 @ Wr.sum(axis=(0, 1))
+    out[p + 1, p + 1] = d3 ** 2 @ c_ab.sum(axis=1) - d3 @ Wr.sum(axis=(0, 2))
+    out[p, p + 1] = out[p + 1, p] = d3 @ c_ab @ d2
+    return out
 
 
 def _gram(weights, G):
@@ -158,9 +179,8 @@ def evaluate(problem, theta, order=2):
     P = problem.n_params
     rho = np.exp(a2 - log_I[..., None])
     pi = np.exp(a3 - log_L[:, None])
-    D = _node_derivative(problem, sigma2, sigma3, x3, x2)
     r = y - bernoulli_glmm.mean(E)
-    grad_S = np.add.reduceat(r[..., None] * D, starts12, axis=0)
+    grad_S = _score_by_unit(problem.X, r, starts12, sigma3 * x3, sigma2 * x2)
     grad_log_I = np.einsum("jab,jabp->jap", rho, grad_S)
     grad_T = np.add.reduceat(grad_log_I, starts23, axis=0)
     g = np.einsum("ka,kap->kp", pi, grad_T)
@@ -169,10 +189,7 @@ def evaluate(problem, theta, order=2):
         return Evaluation(float(log_L.sum()), grad, None)
     pi_j = np.repeat(pi, problem.n23, axis=0)
     W = np.repeat(pi_j[:, :, None] * rho, problem.n12, axis=0)
-    Wr = W * r
-    hess = -_gram(W * bernoulli_glmm.variance(E), D)
-    hess[-2, -2] += sigma2 * np.einsum("iab,b->", Wr, x2)
-    hess[-1, -1] += sigma3 * np.einsum("iab,a->", Wr, x3)
+    hess = -_curvature(problem.X, W * bernoulli_glmm.variance(E), W * r, sigma3 * x3, sigma2 * x2)
     hess += _gram(pi_j[:, :, None] * rho, grad_S) - _gram(pi_j, grad_log_I)
     hess += _gram(pi, grad_T) - g.T @ g
     return Evaluation(float(log_L.sum()), grad, hess[:P, :P])
