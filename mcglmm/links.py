@@ -5,7 +5,9 @@ response arrays) to the per-observation log density and its derivatives
 
     ll = log f(y | eta, a),   d1 = dll/deta,   d2 = d2ll/deta2,   d3 = d3ll/deta3,
 
-and, for families with auxiliary parameters ``a`` (Gaussian log sd, ordinal
+(terms free of eta and of the auxiliary parameters, such as log y!, are left
+to ``MEFamily.constant`` and added once per fit) and, for families with
+auxiliary parameters ``a`` (Gaussian log sd, ordinal
 cut points, negative-binomial log dispersion, gamma log scale), a tuple of
 ``AuxTerm``: which parameter each observation's term belongs to (``col``, -1 for
 none) and dll/da, d(d1)/da, d(d2)/da.  Engines never branch on a family's name.
@@ -111,28 +113,26 @@ def _log_sf_derivs(link, x):
 
 # ------------------------------------------------------------ distributions
 def _binary_derivs(link):
-    """ll = y log F(eta) + (n - y) log(1 - F(eta)) + log C(n, y)."""
+    """ll = y log F(eta) + (n - y) log(1 - F(eta))  (+ log C(n, y), in ``constant``)."""
     def derivs(y, ntrials, eta, aux, full=True):
         lf = _log_cdf_derivs(link, eta)
         ls = _log_sf_derivs(link, eta)
         fail = ntrials - y
-        const = gammaln(ntrials + 1.0) - gammaln(y + 1.0) - gammaln(fail + 1.0)
-        ll = const + np.where(y > 0, y * lf[0], 0.0) + np.where(fail > 0, fail * ls[0], 0.0)
+        ll = np.where(y > 0, y * lf[0], 0.0) + np.where(fail > 0, fail * ls[0], 0.0)
         d = [y * a + fail * b for a, b in zip(lf[1:], ls[1:])]
         return Derivs(ll, d[0], d[1], d[2], ())
     return derivs
 
 
 def _logit_binary_derivs(y, ntrials, eta, aux, full=True):
-    """Canonical fast path: ll = y eta - n log(1 + e^eta) + log C(n, y), one exp and one log1p.
+    """Canonical fast path: ll = y eta - n log(1 + e^eta), one exp and one log1p.
 
     With e = exp(-|eta|): log(1 + e^eta) = max(eta, 0) + log1p(e), mu = 1/(1+e) or e/(1+e).
     """
     e = np.exp(-np.abs(eta))
     r = 1.0 / (1.0 + e)
     mu = np.where(eta >= 0, r, e * r)
-    const = gammaln(ntrials + 1.0) - gammaln(y + 1.0) - gammaln(ntrials - y + 1.0)
-    ll = const + y * eta - ntrials * (np.maximum(eta, 0.0) + np.log1p(e))
+    ll = y * eta - ntrials * (np.maximum(eta, 0.0) + np.log1p(e))
     if not full:
         return Derivs(ll, y - ntrials * mu, None, None, ())
     v = e * r * r
@@ -140,9 +140,9 @@ def _logit_binary_derivs(y, ntrials, eta, aux, full=True):
 
 
 def _poisson_derivs(y, ntrials, eta, aux, full=True):
-    """ll = y eta - e^eta - log y!."""
+    """ll = y eta - e^eta  (- log y!, in ``constant``)."""
     mu = np.exp(np.minimum(eta, 700.0))
-    return Derivs(y * eta - mu - gammaln(y + 1.0), y - mu, -mu, -mu, ())
+    return Derivs(y * eta - mu, y - mu, -mu, -mu, ())
 
 
 def _gaussian_derivs(link_mu):
@@ -190,7 +190,7 @@ def _nbinomial_mean_derivs(y, ntrials, eta, aux, full=True):
     r = np.exp(-aux[0])
     mu = np.exp(np.minimum(eta, 700.0))
     p = mu / (r + mu)
-    ll = (gammaln(y + r) - gammaln(r) - gammaln(y + 1.0) + r * np.log1p(-p)
+    ll = (gammaln(y + r) - gammaln(r) + r * np.log1p(-p)
           + np.where(y > 0, y * np.log(p), 0.0))
     d1 = y - (y + r) * p
     v = p * (1.0 - p)
@@ -212,7 +212,7 @@ def _nbinomial_constant_derivs(y, ntrials, eta, aux, full=True):
     D = digamma(y + r) - digamma(r) - lg
     T = polygamma(1, y + r) - polygamma(1, r)
     T2 = polygamma(2, y + r) - polygamma(2, r)
-    ll = (gammaln(y + r) - gammaln(r) - gammaln(y + 1.0) - r * lg
+    ll = (gammaln(y + r) - gammaln(r) - r * lg
           + y * (aux[0] - lg))
     d1 = r * D
     d2 = d1 + r * r * T
@@ -269,6 +269,21 @@ def _log_interval(link, a, b, has_hi, has_lo):
     return np.where(np.isnan(out) | ((a <= b) & has_hi & has_lo), -np.inf, out)
 
 
+# ------------------------------------------------------- data-only constants
+def _binomial_constant(y, ntrials):
+    """log C(n, y) per observation."""
+    return gammaln(ntrials + 1.0) - gammaln(y + 1.0) - gammaln(ntrials - y + 1.0)
+
+
+def _count_constant(y, ntrials):
+    """-log y! per observation."""
+    return -gammaln(y + 1.0)
+
+
+def _no_constant(y, ntrials):
+    return np.zeros(np.shape(y))
+
+
 # ------------------------------------------------------------------ checks
 def _check_binary(y, ntrials):
     if np.any((y < 0) | (y > ntrials) | (y != np.round(y))):
@@ -303,6 +318,7 @@ class MEFamily:
     derivs: Callable       # derivs(y, ntrials, eta, aux, full=True) -> Derivs
     aux_kind: str          # "", "sd", "cuts", "lnalpha", "lndelta", "logs"
     check: Callable
+    constant: Callable     # constant(y, ntrials) -> (n,) terms of log f free of eta and aux
 
 
 _ROWS = {
@@ -345,4 +361,6 @@ def me_family(family="gaussian", link=None, dispersion="mean"):
         raise ValueError(bad_value("link", f"one of {', '.join(ok)} for family {family!r} "
                                    "(Stata's allowed combinations)", link))
     derivs, aux_kind, check = _ROWS[(key, link)]
-    return MEFamily(family, link, derivs, aux_kind, check)
+    constant = {"bernoulli": _binomial_constant, "binomial": _binomial_constant,
+                "poisson": _count_constant, "nbinomial": _count_constant}.get(family, _no_constant)
+    return MEFamily(family, link, derivs, aux_kind, check, constant)

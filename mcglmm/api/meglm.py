@@ -58,7 +58,7 @@ def build_model(formula, data, family, covariance, noconstant, offset, exposure,
     kinds = covariance_per_level(covariance, levels)
     n_aux = {"": 0, "cuts": len(arr.categories) - 1}.get(family.aux_kind, 1)
     model = MEModel(arr.y, arr.ntrials, arr.offset, arr.X, family, levels, kinds, n_aux,
-                    nested, joint_z(levels))
+                    nested, joint_z(levels), float(family.constant(arr.y, arr.ntrials).sum()))
     return model, arr
 
 
@@ -70,11 +70,11 @@ def _fixed_loglik(model, theta_fixed):
     for t in der.aux:
         ok = t.col >= 0
         g_aux += np.bincount(t.col[ok], weights=t.ll_a[ok], minlength=model.n_aux)
-    value = float(der.ll.sum())
+    value = float(der.ll.sum()) + model.ll_const
     return (value if np.isfinite(value) else -np.inf), np.concatenate([model.X.T @ der.d1, g_aux])
 
 
-def _fixed_start(model, x_names, constant_only=False):
+def _fixed_start(model, x_names):
     """Start for the fixed-effects fit: intercept at the link of the mean; aux from the data."""
     y, kind = model.y / np.maximum(model.ntrials, 1.0), model.family.aux_kind
     beta = np.zeros(model.p)
@@ -119,14 +119,26 @@ def _objective(model, intmethod, k):
                 state["mode"] = ev.mode
                 return ev.value, ev.grad
             return f
+        first = None
         if intmethod == "mcaghermite" or state["adapt"] is None:
             mus, Cs, state["mode"] = curvature_adapt(model, theta, state["mode"])
             state["adapt"] = Adapt(mus, Cs)
         if intmethod == "mvaghermite":
-            state["adapt"] = _mv_adapt(model, theta, state["adapt"], k)
+            state["adapt"], first = _mv_adapt(model, theta, state["adapt"], k)
         adapt = state["adapt"]
-        return lambda t: _quad_value(model, t, adapt, k)
+        known = (np.array(theta, copy=True), first)
+
+        def f(t):
+            if known[1] is not None and np.array_equal(t, known[0]):
+                return _finite(known[1])
+            return _finite(aghq(model, t, adapt, k))
+        return f
     return refresh
+
+
+def _finite(ev):
+    """(value, grad) with a non-finite value reported as -inf (an infeasible point)."""
+    return (ev.value if np.isfinite(ev.value) else -np.inf), ev.grad
 
 
 def _start_value(model, intmethod, k):
@@ -139,21 +151,21 @@ def _start_value(model, intmethod, k):
     return value
 
 
-def _quad_value(model, theta, adapt, k):
-    ev = aghq(model, theta, adapt, k)
-    return (ev.value if np.isfinite(ev.value) else -np.inf), ev.grad
+def _mv_adapt(model, theta, adapt, k, tol=1e-6, max_iter=50):
+    """Mean-variance adaptation: posterior means/variances iterated to a fixed point.
 
-
-def _mv_adapt(model, theta, adapt, k, tol=1e-8, max_iter=50):
-    """Iterate posterior means/variances (mean-variance adaptation) to a fixed point."""
+    Returns the last adaptation whose update moved nodes by less than ``tol`` and the
+    evaluation at theta made with it, so that evaluation is not repeated.
+    """
     for _ in range(max_iter):
-        new = aghq(model, theta, adapt, k).adapt_next
+        ev = aghq(model, theta, adapt, k)
+        new = ev.adapt_next
         change = max(max(np.max(np.abs(a - b)) for a, b in zip(new.mu, adapt.mu)),
                      max(np.max(np.abs(a - b)) for a, b in zip(new.C, adapt.C)))
-        adapt = new
         if change < tol:
-            break
-    return adapt
+            return adapt, ev
+        adapt = new
+    return adapt, None
 
 
 def _start_theta(model, fixed_fit, x_names, startvalues, from_, names, refresh_value):
@@ -263,7 +275,7 @@ def _robust_scores(model, theta, intmethod, k):
     mus, Cs, _ = curvature_adapt(model, theta)
     adapt = Adapt(mus, Cs)
     if intmethod == "mvaghermite":
-        adapt = _mv_adapt(model, theta, adapt, k)
+        adapt = _mv_adapt(model, theta, adapt, k)[0]
     return aghq(model, theta, adapt, k, scores=True).scores
 
 

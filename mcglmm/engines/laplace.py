@@ -129,7 +129,7 @@ def laplace(model, theta, u0=None, gradient=True):
     alg = _algebra(model, P)
     u, h, der = find_mode(model, alg, linear_predictor(model, beta), aux, u0)
     logdet_H, inv = alg.logdet_and_inverse(alg.hessian(-der.d2))
-    value = h - 0.5 * logdet_S - 0.5 * logdet_H
+    value = h - 0.5 * logdet_S - 0.5 * logdet_H + model.ll_const
     if not gradient:
         return LaplaceEval(value, None, u)
     return LaplaceEval(value, _laplace_gradient(model, alg, der, u, inv, psis), u)

@@ -21,7 +21,8 @@ class MEModel:
 
     y, ntrials, offset: (n,); X: (n, p); family: ``links.MEFamily``;
     levels: tuple of ``design.bars.Level`` (top first); kinds: covariance per
-    level; n_aux: a; nested: quadrature by levels is possible; Zj: (n, q) CSC.
+    level; n_aux: a; nested: quadrature by levels is possible; Zj: (n, q) CSC;
+    ll_const: sum_i of the log density terms free of theta (log y!, log C(n, y)).
     """
 
     y: np.ndarray
@@ -34,6 +35,7 @@ class MEModel:
     n_aux: int
     nested: bool
     Zj: sp.csc_matrix
+    ll_const: float = 0.0   # sum of the family's data-only log density terms
 
     @property
     def p(self):

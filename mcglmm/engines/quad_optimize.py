@@ -4,7 +4,8 @@ Each iteration first *refreshes* the objective at the current theta (for
 adaptive quadrature this re-centres the nodes: the adaptive parameters are held
 fixed while a step is taken, as in Stata's meglm), then takes the Newton step
 
-    delta = (-H)^-1 g,   H by differences of the analytic gradient,
+    delta = (-H)^-1 g,   H by differences of the analytic gradient (BFGS-updated
+                         between difference Hessians),
 
 with step halving until the log likelihood does not decrease.  Where -H is not
 positive definite ("not concave") its eigenvalues are floored before solving.
@@ -56,36 +57,65 @@ def _ascent_direction(g, H):
     return V @ ((V.T @ g) / lam_mod), concave
 
 
-def newton_maximize(refresh, theta0, iterate=100, tolerance=1e-8, nrtol=1e-7, log=False,
-                    printer=print):
-    """Maximise; ``refresh(theta)`` returns f with f(t) -> (value, grad) centred at theta."""
+def _bfgs_update(H, s, dg):
+    """BFGS update of a Hessian approximation H of a maximised function (step s, gradient change dg)."""
+    B, y = -H, -dg
+    ys = float(y @ s)
+    if ys <= 1e-12 * np.linalg.norm(y) * np.linalg.norm(s):
+        return H
+    Bs = B @ s
+    return -(B + np.outer(y, y) / ys - np.outer(Bs, Bs) / float(s @ Bs))
+
+
+def _line_search(f, theta, step, value):
+    """Largest t in 1, 1/2, 1/4, ... with f(theta + t step) >= f(theta) (up to roundoff)."""
+    t = 1.0
+    while t > 1e-10:
+        trial = f(theta + t * step)[0]
+        if np.isfinite(trial) and trial >= value - 1e-10 * abs(value):
+            return t
+        t *= 0.5
+    return t
+
+
+def newton_maximize(refresh, theta0, iterate=100, tolerance=1e-8, nrtol=1e-10, log=False,
+                    printer=print, quasi=True):
+    """Maximise; ``refresh(theta)`` returns f with f(t) -> (value, grad) centred at theta.
+
+    The first Hessian is a difference of gradients; with ``quasi`` later ones are BFGS
+    updates, replaced by a fresh difference Hessian after a short step and before
+    convergence is declared (so the convergence test always uses the real curvature).
+    """
     theta = np.asarray(theta0, dtype=float).copy()
-    lines, converged, it = [], False, 0
-    prev = -np.inf
+    f = refresh(theta)
+    value, g = f(theta)
+    H, exact = fd_hessian(f, theta), True
+    lines, converged, prev, it = [], False, -np.inf, 0
     for it in range(iterate + 1):
-        f = refresh(theta)
-        value, g = f(theta)
-        H = fd_hessian(f, theta)
         step, concave = _ascent_direction(g, H)
+        small = abs(value - prev) <= tolerance * (abs(value) + 1.0)
+        if concave and float(g @ step) < nrtol and small and not exact:
+            H, exact = fd_hessian(f, theta), True
+            step, concave = _ascent_direction(g, H)
         line = f"Iteration {it}: Log likelihood = {value:.8g}" + ("" if concave else " (not concave)")
         lines.append(line)
         if log:
             printer(line)
-        crit = float(g @ step)
-        if concave and crit < nrtol and abs(value - prev) <= tolerance * (abs(value) + 1.0):
+        if concave and float(g @ step) < nrtol and small:
             converged = True
             break
         if it == iterate:
             break
-        prev = value
-        t = 1.0
-        while t > 1e-10:
-            trial = f(theta + t * step)[0]
-            if np.isfinite(trial) and trial >= value - 1e-10 * abs(value):
-                break
-            t *= 0.5
-        theta = theta + t * step
+        t = _line_search(f, theta, step, value)
+        new = theta + t * step
+        f = refresh(new)
+        new_value, new_g = f(new)
+        if quasi and t > 0.1:
+            H, exact = _bfgs_update(H, new - theta, new_g - g), False
+        else:
+            H, exact = fd_hessian(f, new), True
+        prev, theta, value, g = value, new, new_value, new_g
     f = refresh(theta)
     value, g = f(theta)
-    H = fd_hessian(f, theta, central=True)
-    return NewtonResult(theta, value, g, H, converged, it, tuple(lines))
+    return NewtonResult(theta, value, g, fd_hessian(f, theta, central=True), converged, it,
+                        tuple(lines))

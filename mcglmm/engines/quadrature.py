@@ -125,7 +125,7 @@ def aghq(model, theta, adapt, k, scores=False):
         a = nodes[l][1]
         T = T + a.reshape([G] + [1] * l + [a.shape[1]])
         inner, weights[l] = _logsumexp_last(T)
-    value = float(inner.sum())
+    value = float(inner.sum()) + model.ll_const
     pis = [weights[0]]
     for l in range(1, L):
         pis.append(pis[-1][levels[l].parent][..., None] * weights[l])
