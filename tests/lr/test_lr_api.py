@@ -6,7 +6,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 import mcglmm as mc
-from mcglmm.engines.ghq_logit import evaluate
+from mcglmm.engines.ghq_logit import evaluate, logit_start, maximize
+from mcglmm.results.lr import LRFit, covariance_from_hessian
 
 from test_ghq_logit_engine import _brute_force_two_level
 
@@ -173,3 +174,20 @@ def test_trace_prints_iterations(small3, capsys):
     mc.lr2("y ~ x", "mom", small3, quad_pts=4, trace=True)
     out = capsys.readouterr().out
     assert out.startswith("iter   0  logL = ") and "iter   1  logL = " in out
+
+
+def test_stopping_early_warns_and_flags(small3):
+    problem = mc.lr2("y ~ x", "mom", small3, frame=True).problem(8)
+    maximum = maximize(problem, np.append(logit_start(problem.y, problem.X), np.log(0.6)), max_iter=1)
+    assert not maximum.converged
+    with pytest.warns(mc.ConvergenceWarning, match="stopped before converging after 1 iterations"):
+        fit = LRFit.from_maximum(maximum, formula="y ~ x", x_names=("Intercept", "x"),
+                                 n_units=(73, 29), quad_pts=8, n_dropped=0)
+    assert not fit.converged
+
+
+def test_hessian_not_negative_definite_gives_nan_standard_errors():
+    with pytest.warns(mc.HessianWarning, match="not negative definite"):
+        cov = covariance_from_hessian(np.diag([-1.0, 2.0]))
+    assert np.isnan(cov).all()
+    np.testing.assert_allclose(covariance_from_hessian(-np.diag([4.0, 0.25])), np.diag([0.25, 4.0]))
