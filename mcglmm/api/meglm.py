@@ -95,11 +95,11 @@ def _fixed_start(model, x_names):
     return np.concatenate([beta, aux])
 
 
-def fit_fixed(model, x_names, iterate, tolerance):
+def fit_fixed(model, x_names, iterate, tolerance, log=False):
     """Maximum likelihood without random effects (Stata's comparison model)."""
     f = lambda t: _fixed_loglik(model, t)  # noqa: E731
     return newton_maximize(lambda t: f, _fixed_start(model, x_names), iterate=iterate,
-                           tolerance=tolerance)
+                           tolerance=tolerance, log=log)
 
 
 def _psi_start(model, scale):
@@ -120,6 +120,8 @@ def _objective(model, intmethod, k):
                 return ev.value, ev.grad
             return f
         first = None
+        if intmethod == "ghermite":
+            return lambda t: _finite(aghq(model, t, None, k))
         if intmethod == "mcaghermite" or state["adapt"] is None:
             mus, Cs, state["mode"] = curvature_adapt(model, theta, state["mode"])
             state["adapt"] = Adapt(mus, Cs)
@@ -146,6 +148,8 @@ def _start_value(model, intmethod, k):
     def value(theta):
         if intmethod == "laplace":
             return laplace(model, theta, gradient=False).value
+        if intmethod == "ghermite":
+            return aghq(model, theta, None, k).value
         mus, Cs, _ = curvature_adapt(model, theta)
         return aghq(model, theta, Adapt(mus, Cs), k).value
     return value
@@ -168,7 +172,7 @@ def _mv_adapt(model, theta, adapt, k, tol=1e-6, max_iter=50):
     return adapt, None
 
 
-def _start_theta(model, fixed_fit, x_names, startvalues, from_, names, refresh_value):
+def _start_theta(model, fixed_fit, x_names, startvalues, from_, names, refresh_value, log):
     """Start values: Stata's fixedonly/constantonly/zero, a grid over the variances, or from_."""
     if from_ is not None:
         return _from_vector(from_, names, model.dim)
@@ -182,9 +186,13 @@ def _start_theta(model, fixed_fit, x_names, startvalues, from_, names, refresh_v
             base[[i for i in range(model.p) if i not in keep]] = 0.0
     scale = np.exp(base[model.p]) if model.family.aux_kind == "sd" else 1.0
     best, best_val = None, -np.inf
-    for factor in (0.1, 0.3, 0.7, 1.5):
+    if log:
+        print("Refining starting values:")
+    for node, factor in enumerate((0.1, 0.3, 0.7, 1.5)):
         theta = np.concatenate([base] + _psi_start(model, factor * scale))
         val = refresh_value(theta)
+        if log:
+            print(f"Grid node {node}: Log likelihood = {val:.8g}")
         if val > best_val:
             best, best_val = theta, val
     return best
@@ -254,10 +262,14 @@ def _meglm(formula, data, family, link, covariance, intmethod, intpoints, nocons
                                    "nested groups)", intmethod))
     k = 1 if intmethod == "laplace" else (7 if intpoints is None else int(intpoints))
     names = internal_names(model, arr.x_names)
-    fixed_fit = fit_fixed(model, list(arr.x_names), iterate, tolerance)
+    if log:
+        print("".join(f"note: {note}.\n" for note in notes) + "Fitting fixed-effects model:")
+    fixed_fit = fit_fixed(model, list(arr.x_names), iterate, tolerance, log)
     refresh = _objective(model, intmethod, k)
     theta0 = _start_theta(model, fixed_fit, list(arr.x_names), startvalues, from_, names,
-                          _start_value(model, intmethod, k))
+                          _start_value(model, intmethod, k), log)
+    if log:
+        print("Fitting full model:")
     fit = newton_maximize(refresh, theta0, iterate=iterate, tolerance=tolerance, log=log)
     scores = None
     if vce == "robust":
@@ -272,6 +284,8 @@ def _meglm(formula, data, family, link, covariance, intmethod, intpoints, nocons
 
 def _robust_scores(model, theta, intmethod, k):
     """Per top-level-group scores at theta (G_1, dim)."""
+    if intmethod == "ghermite":
+        return aghq(model, theta, None, k, scores=True).scores
     mus, Cs, _ = curvature_adapt(model, theta)
     adapt = Adapt(mus, Cs)
     if intmethod == "mvaghermite":

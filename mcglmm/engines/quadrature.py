@@ -103,11 +103,48 @@ def _logsumexp_last(T):
     return (m + np.log(s))[..., 0], e / s
 
 
+def cholesky_and_grad(S, dS):
+    """L = chol(S) and dL/dpsi (r, d, d) = L Phi(L^-1 dS L^-T), Phi: lower part, half diagonal."""
+    Lc = np.linalg.cholesky(S)
+    Li = np.linalg.inv(Lc)
+    M = Li[None] @ dS @ Li.T[None]
+    M = np.tril(M) - 0.5 * np.einsum("rii->ri", M)[:, :, None] * np.eye(S.shape[0])
+    return Lc, Lc[None] @ M
+
+
+def prior_adapt(model, covs):
+    """Non-adaptive Gauss-Hermite: mu_g = 0 and C_g = chol(Sigma) for every group."""
+    mus = tuple(np.zeros((lev.n_groups, lev.d)) for lev in model.levels)
+    Cs = tuple(np.broadcast_to(np.linalg.cholesky(S), (lev.n_groups, lev.d, lev.d))
+               for lev, (S, _) in zip(model.levels, covs))
+    return Adapt(mus, Cs)
+
+
+def _chain_psi(model, covs, k, pi_d1):
+    """Per-observation d/dpsi_l of sum_k pi log f when the nodes are u_k = L(psi) z_k, (n, r_l) each.
+
+    d eta_ik / d psi_r = Z_i . (dL_r z_k), so the term is sum_k pi_ik d1_ik Z_i . (dL_r z_k).
+    """
+    out, L, n = [], len(model.levels), len(model.y)
+    for l, (lev, (S, dS)) in enumerate(zip(model.levels, covs)):
+        z, _ = product_rule(k, lev.d)
+        R = np.moveaxis(pi_d1, l + 1, -1).reshape(n, -1, z.shape[0]).sum(axis=1)
+        _, dL = cholesky_and_grad(S, dS)
+        out.append(np.einsum("ik,ij,rjk->ir", R, lev.Z, dL @ z.T))
+    return out
+
+
 def aghq(model, theta, adapt, k, scores=False):
-    """Log likelihood, gradient and posterior moments of the nested model at theta."""
+    """Log likelihood, gradient and posterior moments of the nested model at theta.
+
+    ``adapt=None`` gives non-adaptive Gauss-Hermite quadrature (nodes L(psi) z_k,
+    Stata's ghermite); its psi-gradient then runs through the nodes (``_chain_psi``).
+    """
     beta, aux, psis = unpack(model, theta)
     levels, L, n = model.levels, len(model.levels), len(model.y)
     covs = sigmas(model, psis)
+    adaptive = adapt is not None
+    adapt = adapt if adaptive else prior_adapt(model, covs)
     nodes = [level_nodes(m, C, S, k) for m, C, (S, _) in zip(adapt.mu, adapt.C, covs)]
     eta = linear_predictor(model, beta).reshape([n] + [1] * L)
     for l, (lev, (u, _)) in enumerate(zip(levels, nodes)):
@@ -143,12 +180,15 @@ def aghq(model, theta, adapt, k, scores=False):
         var = M_g - mean[:, :, None] * mean[:, None, :]
         mus.append(mean)
         Cs.append(np.linalg.cholesky(var + 1e-12 * np.eye(lev.d)))
+    chain = None if adaptive else _chain_psi(model, covs, k, pi_obs * der.d1)
+    if chain is not None:
+        g_psi = [c.sum(axis=0) for c in chain]
     grad = np.concatenate([model.X.T @ r, g_aux] + g_psi)
-    S = _top_scores(model, r, der.aux, pis, nodes, psis, covs, pi_obs) if scores else None
+    S = _top_scores(model, r, der.aux, pis, nodes, psis, covs, pi_obs, chain) if scores else None
     return QuadEval(value, grad, Adapt(tuple(mus), tuple(Cs)), S)
 
 
-def _top_scores(model, r, aux_terms, pis, nodes, psis, covs, pi_obs):
+def _top_scores(model, r, aux_terms, pis, nodes, psis, covs, pi_obs, chain):
     """Per top-level-group score contributions (G_1, dim), for the clustered sandwich."""
     levels, n = model.levels, len(model.y)
     top = levels[0]
@@ -165,6 +205,9 @@ def _top_scores(model, r, aux_terms, pis, nodes, psis, covs, pi_obs):
         aux[np.flatnonzero(ok), col[ok]] += val[ok]
     parts.append(A @ aux)
     for l, lev in enumerate(levels):
+        if chain is not None:
+            parts.append(A @ chain[l])
+            continue
         pim = pis[l].reshape(lev.n_groups, -1, pis[l].shape[-1]).sum(axis=1)
         u = nodes[l][0]
         M_g = np.einsum("gk,gkd,gke->gde", pim, u, u)

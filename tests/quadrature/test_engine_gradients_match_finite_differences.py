@@ -106,3 +106,24 @@ def test_crossed_laplace():
     lp = laplace(model, theta)
     num = _central(lambda t: laplace(model, t, lp.mode).value, theta)
     np.testing.assert_allclose(lp.grad, num, rtol=1e-5, atol=1e-5)   # seen 2e-8
+
+
+@pytest.mark.parametrize("covariance", ["independent", "unstructured"])
+def test_nonadaptive_ghermite_gradient_runs_through_the_nodes(covariance):
+    data = _frame("bernoulli", n_groups=6, per=10)
+    model, _ = build_model("y ~ x + (1 + z | g)", data, me_family("bernoulli"), covariance,
+                           False, None, None, None)
+    theta = _theta(model, np.random.default_rng(11))
+    ev = aghq(model, theta, None, 5)
+    num = _central(lambda t: aghq(model, t, None, 5).value, theta)
+    np.testing.assert_allclose(ev.grad, num, rtol=1e-5, atol=1e-5)   # seen 1.3e-9
+
+
+def test_ghermite_three_levels():
+    data = _frame("poisson", n_groups=6, per=10)
+    model, _ = build_model("y ~ x + (1 | g/h)", data, me_family("poisson"), "independent",
+                           False, None, None, None)
+    theta = _theta(model, np.random.default_rng(13))
+    ev = aghq(model, theta, None, 6)
+    num = _central(lambda t: aghq(model, t, None, 6).value, theta)
+    np.testing.assert_allclose(ev.grad, num, rtol=1e-5, atol=1e-5)   # seen 1.3e-9
