@@ -11,10 +11,9 @@ import numpy as np
 
 from ..design.bars import build_levels, covariance_per_level, joint_z, me_arrays
 from ..engines import quad_cov
-from ..engines.laplace import curvature_adapt, laplace
 from ..engines.quad_model import MEModel, linear_predictor, unpack
+from ..engines.quad_objective import Objective
 from ..engines.quad_optimize import newton_maximize
-from ..engines.quadrature import Adapt, aghq
 from ..exceptions import bad_value
 from ..formula import split_formula
 from ..links import me_family
@@ -98,7 +97,7 @@ def _fixed_start(model, x_names):
 def fit_fixed(model, x_names, iterate, tolerance, log=False):
     """Maximum likelihood without random effects (Stata's comparison model)."""
     f = lambda t: _fixed_loglik(model, t)  # noqa: E731
-    return newton_maximize(lambda t: f, _fixed_start(model, x_names), iterate=iterate,
+    return newton_maximize(lambda t, final: f, _fixed_start(model, x_names), iterate=iterate,
                            tolerance=tolerance, log=log)
 
 
@@ -106,70 +105,6 @@ def _psi_start(model, scale):
     """psi for every level with standard deviations ``scale``."""
     return [quad_cov.psi_from_sigma(k, scale ** 2 * np.eye(lev.d))
             for k, lev in zip(model.kinds, model.levels)]
-
-
-def _objective(model, intmethod, k):
-    """refresh(theta) -> f(t) -> (value, grad): adaptation re-centred at theta, then fixed."""
-    state = {"adapt": None, "mode": None}
-
-    def refresh(theta):
-        if intmethod == "laplace":
-            def f(t):
-                ev = laplace(model, t, state["mode"])
-                state["mode"] = ev.mode
-                return ev.value, ev.grad
-            return f
-        first = None
-        if intmethod == "ghermite":
-            return lambda t: _finite(aghq(model, t, None, k))
-        if intmethod == "mcaghermite" or state["adapt"] is None:
-            mus, Cs, state["mode"] = curvature_adapt(model, theta, state["mode"])
-            state["adapt"] = Adapt(mus, Cs)
-        if intmethod == "mvaghermite":
-            state["adapt"], first = _mv_adapt(model, theta, state["adapt"], k)
-        adapt = state["adapt"]
-        known = (np.array(theta, copy=True), first)
-
-        def f(t):
-            if known[1] is not None and np.array_equal(t, known[0]):
-                return _finite(known[1])
-            return _finite(aghq(model, t, adapt, k))
-        return f
-    return refresh
-
-
-def _finite(ev):
-    """(value, grad) with a non-finite value reported as -inf (an infeasible point)."""
-    return (ev.value if np.isfinite(ev.value) else -np.inf), ev.grad
-
-
-def _start_value(model, intmethod, k):
-    """Log likelihood at theta with curvature adaptation only (cheap, for the start grid)."""
-    def value(theta):
-        if intmethod == "laplace":
-            return laplace(model, theta, gradient=False).value
-        if intmethod == "ghermite":
-            return aghq(model, theta, None, k).value
-        mus, Cs, _ = curvature_adapt(model, theta)
-        return aghq(model, theta, Adapt(mus, Cs), k).value
-    return value
-
-
-def _mv_adapt(model, theta, adapt, k, tol=1e-6, max_iter=50):
-    """Mean-variance adaptation: posterior means/variances iterated to a fixed point.
-
-    Returns the last adaptation whose update moved nodes by less than ``tol`` and the
-    evaluation at theta made with it, so that evaluation is not repeated.
-    """
-    for _ in range(max_iter):
-        ev = aghq(model, theta, adapt, k)
-        new = ev.adapt_next
-        change = max(max(np.max(np.abs(a - b)) for a, b in zip(new.mu, adapt.mu)),
-                     max(np.max(np.abs(a - b)) for a, b in zip(new.C, adapt.C)))
-        if change < tol:
-            return adapt, ev
-        adapt = new
-    return adapt, None
 
 
 def _start_theta(model, fixed_fit, x_names, startvalues, from_, names, refresh_value, log):
@@ -265,32 +200,21 @@ def _meglm(formula, data, family, link, covariance, intmethod, intpoints, nocons
     if log:
         print("".join(f"note: {note}.\n" for note in notes) + "Fitting fixed-effects model:")
     fixed_fit = fit_fixed(model, list(arr.x_names), iterate, tolerance, log)
-    refresh = _objective(model, intmethod, k)
+    objective = Objective(model, intmethod, k)
     theta0 = _start_theta(model, fixed_fit, list(arr.x_names), startvalues, from_, names,
-                          _start_value(model, intmethod, k), log)
+                          objective.start_value, log)
     if log:
         print("Fitting full model:")
-    fit = newton_maximize(refresh, theta0, iterate=iterate, tolerance=tolerance, log=log)
+    fit = newton_maximize(objective.refresh, theta0, iterate=iterate, tolerance=tolerance, log=log)
     scores = None
     if vce == "robust":
         if intmethod == "laplace":
             raise ValueError(bad_value("vce", "'oim' with intmethod='laplace'", vce))
-        scores = _robust_scores(model, fit.theta, intmethod, k)
+        scores = objective.scores(fit.theta)
     return MEGLMResults.from_fit(model=model, arrays=arr, fit=fit, fixed_fit=fixed_fit,
                                  intmethod=intmethod, n_quad=k, names=names, notes=tuple(notes),
                                  vce=vce, scores=scores, level=level,
                                  eform=_eform_label(fam, eform, or_, irr))
-
-
-def _robust_scores(model, theta, intmethod, k):
-    """Per top-level-group scores at theta (G_1, dim)."""
-    if intmethod == "ghermite":
-        return aghq(model, theta, None, k, scores=True).scores
-    mus, Cs, _ = curvature_adapt(model, theta)
-    adapt = Adapt(mus, Cs)
-    if intmethod == "mvaghermite":
-        adapt = _mv_adapt(model, theta, adapt, k)[0]
-    return aghq(model, theta, adapt, k, scores=True).scores
 
 
 def _eform_label(fam, eform, or_, irr):

@@ -80,14 +80,17 @@ def _line_search(f, theta, step, value):
 
 def newton_maximize(refresh, theta0, iterate=100, tolerance=1e-8, nrtol=1e-10, log=False,
                     printer=print, quasi=True):
-    """Maximise; ``refresh(theta)`` returns f with f(t) -> (value, grad) centred at theta.
+    """Maximise; ``refresh(theta, final)`` returns f with f(t) -> (value, grad) centred at theta.
+
+    ``final`` is True for the last refresh, at the returned estimate, where an adaptive
+    objective should settle its adaptation fully.
 
     The first Hessian is a difference of gradients; with ``quasi`` later ones are BFGS
     updates, replaced by a fresh difference Hessian after a short step and before
     convergence is declared (so the convergence test always uses the real curvature).
     """
     theta = np.asarray(theta0, dtype=float).copy()
-    f = refresh(theta)
+    f = refresh(theta, False)
     value, g = f(theta)
     H, exact = fd_hessian(f, theta), True
     lines, converged, prev, it = [], False, -np.inf, 0
@@ -108,14 +111,14 @@ def newton_maximize(refresh, theta0, iterate=100, tolerance=1e-8, nrtol=1e-10, l
             break
         t = _line_search(f, theta, step, value)
         new = theta + t * step
-        f = refresh(new)
+        f = refresh(new, False)
         new_value, new_g = f(new)
         if quasi and t > 0.1:
             H, exact = _bfgs_update(H, new - theta, new_g - g), False
         else:
             H, exact = fd_hessian(f, new), True
         prev, theta, value, g = value, new, new_value, new_g
-    f = refresh(theta)
+    f = refresh(theta, True)
     value, g = f(theta)
     return NewtonResult(theta, value, g, fd_hessian(f, theta, central=True), converged, it,
                         tuple(lines))
