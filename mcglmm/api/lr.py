@@ -167,7 +167,7 @@ def _check_beta(beta, x_names):
 
 
 def _id_codes(column):
-    """Integer codes (n,) of an id column, ordered by the ids' values (category order for factors)."""
+    """Integer codes (n,) of an id column, ordered by value (category order for factors)."""
     return pd.factorize(column, sort=True)[0]
 
 
@@ -193,7 +193,7 @@ def _check_nested(codes2, codes3, data, ids):
 
 
 def _sorting_order(codes, ids, sort):
-    """Row order (n,) that groups the ids, None if already grouped; raises if unsorted and not sort."""
+    """Row order (n,) grouping the ids, None if already grouped; raises if unsorted and not sort."""
     grouped = all(_n_runs(c) == len(np.unique(c)) for c in codes)
     if grouped:
         return None

@@ -1,4 +1,6 @@
-"""Non-adaptive Gauss-Hermite likelihood of the two- and three-level random-intercept logit (lr2/lr3).
+"""Non-adaptive Gauss-Hermite likelihood of the two- and three-level random-intercept logit.
+
+The engine of lr2/lr3.
 
 Model (Rodriguez's lr3 notes).  Observation i lies in level-2 unit j, which lies
 in level-3 unit k; with u_j, v_k independent N(0, 1),
@@ -54,7 +56,7 @@ from functools import cached_property
 import numpy as np
 import scipy.sparse as sp
 from scipy.optimize import minimize
-from scipy.special import expit, logsumexp
+from scipy.special import logsumexp
 
 from ..exceptions import bad_value
 from ..families import bernoulli_glmm
@@ -117,7 +119,7 @@ class NestedLogitProblem:
 
     @cached_property
     def X_by_unit(self):
-        """Sparse (J p, n) matrix with x_iq in row (j(i), q): maps (n, m) to the sums over each unit.
+        """Sparse (J p, n) matrix with x_iq in row (j(i), q): sums over each unit of (n, m) arrays.
 
         ``X_by_unit @ r`` is sum_{i in j} x_iq r_i for every unit j, covariate q and
         column of r; the same boundaries as ``starts12``, without the (n, m, p)
@@ -164,7 +166,7 @@ def _score_by_unit(problem, r, d3, d2):
 
 
 def _curvature(X, c, Wr, d3, d2):
-    """sum_iab c_iab D_iab D_iab' - W_iab r_iab d2E_iab, from per-observation moments: (p + 2, p + 2).
+    """sum_iab c_iab D_iab D_iab' - W_iab r_iab d2E_iab by per-observation moments: (p+2, p+2).
 
     c = W v and Wr = W r: (n, K3, K2); D_iab = (x_i, d2_b, d3_a); d2E is d2_b on
     the lambda2 diagonal and d3_a on the lambda3 diagonal.
@@ -258,7 +260,7 @@ class MaximizeResult:
 
 
 class _MemoisedEvaluate:
-    """One ``evaluate(order=2)`` per distinct theta, shared by the value, gradient and Hessian calls."""
+    """One ``evaluate(order=2)`` per distinct theta, shared by the value, gradient and Hessian."""
 
     def __init__(self, problem):
         self.problem = problem

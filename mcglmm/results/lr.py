@@ -18,7 +18,7 @@ _LINE_WIDTH = 80
 
 
 def covariance_from_hessian(hess):
-    """(-hess)^{-1} (P, P) by Cholesky; all NaN, with a HessianWarning, if -hess is not positive definite."""
+    """(-hess)^{-1} (P, P) by Cholesky; NaN, with a HessianWarning, unless -hess is pos. definite."""
     information = -np.asarray(hess, dtype=float)
     try:
         factor = np.linalg.cholesky(information)
@@ -115,7 +115,7 @@ class LRFit:
         return pd.Series(np.concatenate([se_theta, se_sigma]), index=self.params.index)
 
     def coef(self, beta=True, sigma=True):
-        """The notes' coef(object, beta=T, sigma=T): fixed effects and/or sigmas (not their logs)."""
+        """The notes' coef(object, beta=T, sigma=T): fixed effects and/or sigmas (not logs)."""
         parts = ([pd.Series(self.theta[:len(self.x_names)], index=list(self.x_names))]
                  if beta else []) + ([self.sigma] if sigma else [])
         return pd.concat(parts) if parts else pd.Series(dtype=float)

@@ -140,7 +140,7 @@ def test_three_level_tends_to_two_level_as_sigma3_vanishes(small3):
 
 
 def test_one_mother_per_community_adds_the_variances(small3):
-    """n23 = 1: the two intercepts act as one with sigma^2 = sigma2^2 + sigma3^2 (to quadrature error)."""
+    """n23 = 1: the intercepts act as one, sigma^2 = sigma2^2 + sigma3^2 (to quadrature error)."""
     one_each = small3.assign(comm=small3["mom"])
     theta3 = np.array([-0.2, 0.6, np.log(0.9), np.log(0.6)])
     theta2 = np.append(theta3[:2], 0.5 * np.log(0.9 ** 2 + 0.6 ** 2))

@@ -45,7 +45,7 @@ def _shuffled(data, seed=3):
 
 
 def test_unsorted_ids_raise_with_the_fix(small3):
-    with pytest.raises(ValueError, match=r"data must be sorted by 'comm' and then 'mom'.*sort=True"):
+    with pytest.raises(ValueError, match=r"sorted by 'comm' and then 'mom'.*sort=True"):
         mc.lr3("y ~ x", "mom", "comm", _shuffled(small3))
     with pytest.raises(ValueError, match=r"data must be sorted by 'mom'.*sort=True"):
         mc.lr2("y ~ x", "mom", _shuffled(small3))
@@ -62,7 +62,7 @@ def test_level2_not_nested_in_level3_raises_even_with_sort(small3):
     crossed = small3.copy()
     crossed.loc[crossed.index[-1], "mom"] = crossed["mom"].iloc[0]  # first mom also in last comm
     for sort in (False, True):
-        with pytest.raises(ValueError, match=r"level2 must be nested in level3.*unique across comm"):
+        with pytest.raises(ValueError, match=r"level2 must be nested in level3.*across comm"):
             mc.lr3("y ~ x", "mom", "comm", crossed, sort=sort)
 
 
@@ -93,7 +93,7 @@ def test_lr3_sigma_must_be_two_positive_numbers(small3, sigma):
     ({"quad_pts": 0}, "quad_pts must be an integer >= 1"),
     ({"quad_pts": 2.5}, "quad_pts must be an integer >= 1"),
     ({"beta": [0.1]}, r"beta must be 2 finite numbers"),
-    ({"beta": pd.Series([0.1, 0.2], index=["a", "b"])}, "beta must be indexed by the fixed effects"),
+    ({"beta": pd.Series([0.1, 0.2], index=["a", "b"])}, "beta must be indexed by the fixed"),
     ({"frame": "yes"}, "frame must be True or False"),
     ({"sort": 1}, "sort must be True or False"),
 ])
@@ -124,7 +124,8 @@ def fit2(small3):
 def test_lr2_fit_maximises_the_brute_force_likelihood(small3, fit2):
     """At lr2's estimate the adaptive-quad likelihood has the same value and a zero gradient."""
     problem = mc.lr2("y ~ x", "mom", small3, frame=True).problem(QUAD_PTS)
-    assert _brute_force_two_level(problem, fit2.theta) == pytest.approx(fit2.loglik, rel=1e-11)  # seen 2e-13
+    exact = _brute_force_two_level(problem, fit2.theta)
+    assert exact == pytest.approx(fit2.loglik, rel=1e-11)  # seen 2e-13
     h = 1e-5
     fd = np.array([(_brute_force_two_level(problem, fit2.theta + h * e)
                     - _brute_force_two_level(problem, fit2.theta - h * e)) / (2 * h)
@@ -178,7 +179,8 @@ def test_trace_prints_iterations(small3, capsys):
 
 def test_stopping_early_warns_and_flags(small3):
     problem = mc.lr2("y ~ x", "mom", small3, frame=True).problem(8)
-    maximum = maximize(problem, np.append(logit_start(problem.y, problem.X), np.log(0.6)), max_iter=1)
+    theta0 = np.append(logit_start(problem.y, problem.X), np.log(0.6))
+    maximum = maximize(problem, theta0, max_iter=1)
     assert not maximum.converged
     with pytest.warns(mc.ConvergenceWarning, match="stopped before converging after 1 iterations"):
         fit = LRFit.from_maximum(maximum, formula="y ~ x", x_names=("Intercept", "x"),
