@@ -67,6 +67,11 @@ def lr2(formula, id, data, quad_pts=12, beta=None, sigma=None, frame=False, trac
     frame : return the ``LRFrame`` without fitting.
     trace : print the log likelihood at each iteration.
     sort : sort the rows by id instead of raising when they are not grouped.
+
+    Returns
+    -------
+    ``results.lr.LRFit`` (print it, ``summary()``, ``coef(beta, sigma)``), or
+    the ``LRFrame`` when ``frame=True``.
     """
     return _lr(formula, (("id", id),), data, quad_pts, beta, sigma, frame, trace, sort)
 
@@ -85,9 +90,23 @@ def lr3(formula, level2, level3, data, quad_pts=12, beta=None, sigma=None, frame
 
 def _lr(formula, ids, data, quad_pts, beta, sigma, frame, trace, sort):
     """Shared body of lr2 and lr3: check, build the frame, start, maximise, wrap."""
-    levels = len(ids) + 1
     _check_arguments(formula, ids, data, quad_pts, frame, trace, sort)
-    sigma0 = _check_sigma(sigma, levels)
+    sigma0 = _check_sigma(sigma, len(ids) + 1)
+    lr_frame = _prepare_frame(formula, ids, data, sort)
+    if frame:
+        return lr_frame
+    beta0 = _check_beta(beta, lr_frame.x_names)
+    problem = lr_frame.problem(int(quad_pts))
+    if beta0 is None:
+        beta0 = logit_start(problem.y, problem.X)
+    fit = maximize(problem, np.concatenate([beta0, np.log(sigma0)]), trace=trace)
+    return LRFit.from_maximum(fit, formula=formula, x_names=lr_frame.x_names,
+                              n_units=_n_units(lr_frame), quad_pts=int(quad_pts),
+                              n_dropped=lr_frame.n_dropped)
+
+
+def _prepare_frame(formula, ids, data, sort):
+    """Complete rows, nesting and sorting checks (or sorting), then y, X and the group sizes."""
     id_columns = [column for _, column in ids]
     keep = complete_rows(data, [formula], extra=id_columns)
     data = data.loc[keep]
@@ -95,23 +114,13 @@ def _lr(formula, ids, data, quad_pts, beta, sigma, frame, trace, sort):
         raise DesignError(bad_value("data", "at least one row complete in every used variable",
                                     f"{len(keep)} rows, none complete"))
     codes = [_id_codes(data[column]) for column in id_columns]
-    if levels == 3:
+    if len(codes) == 2:
         _check_nested(codes[0], codes[1], data, ids)
-    order = _sorting_order(codes, ids, sort)
+    order = _sorting_order(codes, data, ids, sort)
     if order is not None:
         data = data.iloc[order]
         codes = [c[order] for c in codes]
-    lr_frame = _build_frame(formula, data, codes, int((~keep).sum()))
-    if frame:
-        return lr_frame
-    beta0 = _check_beta(beta, lr_frame.x_names)
-    problem = lr_frame.problem(quad_pts)
-    if beta0 is None:
-        beta0 = logit_start(problem.y, problem.X)
-    fit = maximize(problem, np.concatenate([beta0, np.log(sigma0)]), trace=trace)
-    return LRFit.from_maximum(fit, formula=formula, x_names=lr_frame.x_names,
-                              n_units=_n_units(lr_frame), quad_pts=quad_pts,
-                              n_dropped=lr_frame.n_dropped)
+    return _build_frame(formula, data, codes, int((~keep).sum()))
 
 
 def _check_arguments(formula, ids, data, quad_pts, frame, trace, sort):
@@ -184,7 +193,7 @@ def _check_nested(codes2, codes3, data, ids):
     (name2, column2), (name3, column3) = ids
     twice = pairs[np.flatnonzero(pairs[1:, 0] == pairs[:-1, 0])[0], 0]
     rows = codes2 == twice
-    got = (f"{column2} = {data[column2].to_numpy()[rows][0]!r} in {column3} "
+    got = (f"{column2} = {_plain(data[column2].to_numpy()[rows][0])!r} in {column3} "
            f"{sorted(pd.unique(data[column3].to_numpy()[rows]).tolist())}")
     raise DesignError(bad_value(name2, f"nested in {name3} (each {column2} id within one "
                                 f"{column3} id)", got)
@@ -192,19 +201,34 @@ def _check_nested(codes2, codes3, data, ids):
                       f"data[{column2!r}].astype(str) + ':' + data[{column3!r}].astype(str).")
 
 
-def _sorting_order(codes, ids, sort):
+def _sorting_order(codes, data, ids, sort):
     """Row order (n,) grouping the ids, None if already grouped; raises if unsorted and not sort."""
-    grouped = all(_n_runs(c) == len(np.unique(c)) for c in codes)
-    if grouped:
+    split = [(column, c) for (_, column), c in zip(ids, codes) if _n_runs(c) != len(np.unique(c))]
+    if not split:
         return None
-    columns = [column for _, column in ids][::-1]
     if not sort:
-        by = " and then ".join(repr(c) for c in columns)
+        column, c = split[-1]
+        columns = [column for _, column in ids][::-1]
+        by = " and then ".join(repr(name) for name in columns)
         raise DesignError(bad_value("data", f"sorted by {by} (the rows of each id contiguous)",
-                                    "ids whose rows are not contiguous")
+                                    f"{column} = {_first_split_id(c, data[column])!r} in "
+                                    "separate runs of rows")
                           + f" Sort it with data.sort_values({columns}, kind='stable') or pass "
                           "sort=True.")
     return np.lexsort([np.arange(len(codes[0]))] + codes)
+
+
+def _first_split_id(codes, column):
+    """The first id (in row order) whose rows form more than one run."""
+    run_codes = codes[np.r_[True, codes[1:] != codes[:-1]]]
+    repeated = np.flatnonzero(np.bincount(run_codes) > 1)
+    row = np.flatnonzero(np.isin(codes, repeated))[0]
+    return _plain(column.to_numpy()[row])
+
+
+def _plain(value):
+    """A numpy scalar as the Python scalar, for readable messages."""
+    return value.item() if isinstance(value, np.generic) else value
 
 
 def _build_frame(formula, data, codes, n_dropped):

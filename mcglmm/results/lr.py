@@ -12,9 +12,10 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from ..exceptions import ConvergenceWarning, HessianWarning
+from ..exceptions import BoundaryWarning, ConvergenceWarning, HessianWarning
 
 _LINE_WIDTH = 80
+BOUNDARY_SIGMA = 1e-3  # below this a sigma is reported as at its boundary, 0
 
 
 def covariance_from_hessian(hess):
@@ -75,8 +76,14 @@ class LRFit:
         """Build from an ``engines.ghq_logit.MaximizeResult``; warns if it did not converge."""
         if not maximum.converged:
             warnings.warn(f"the optimiser stopped before converging after {maximum.n_iter} "
-                          f"iterations ({maximum.message}). Refit from this fit's coef() with "
+                          f"iterations ({maximum.message} Newton decrement "
+                          f"{maximum.newton_decrement:.3g}). Refit from this fit's coef() with "
                           "beta= and sigma=.", ConvergenceWarning, stacklevel=4)
+        sigma = np.exp(maximum.theta[len(x_names):])
+        if np.any(sigma < BOUNDARY_SIGMA):
+            warnings.warn(f"sigma = {sigma.tolist()}: a standard deviation is at its boundary, 0 "
+                          "(log(sigma) drifts to -inf); its standard error is meaningless. A model "
+                          "without that level fits as well.", BoundaryWarning, stacklevel=4)
         return cls(formula=formula, x_names=tuple(x_names), theta=maximum.theta,
                    cov=covariance_from_hessian(maximum.evaluation.hess),
                    loglik=maximum.evaluation.loglik, gradient=maximum.evaluation.grad,

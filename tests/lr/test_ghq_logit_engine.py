@@ -10,7 +10,8 @@ from scipy.integrate import quad
 from scipy.stats import norm
 
 import mcglmm as mc
-from mcglmm.engines.ghq_logit import NestedLogitProblem, evaluate, group_starts, logit_start
+from mcglmm.engines.ghq_logit import (NestedLogitProblem, evaluate, group_starts, logit_start,
+                                      maximize, newton_decrement)
 
 THETA3 = np.array([-0.2, 0.6, np.log(1.3), np.log(0.5)])
 THETA2 = THETA3[:3]
@@ -152,6 +153,26 @@ def test_one_mother_per_community_adds_the_variances(small3):
 def test_problem_rejects_inconsistent_group_sizes():
     with pytest.raises(ValueError, match="group sizes"):
         NestedLogitProblem(np.zeros(3), np.ones((3, 1)), np.array([1, 1]), np.array([2]), 2, 5)
+
+
+def test_evaluate_rejects_bad_order_and_theta(small3):
+    problem = _problem(small3, 3, 4)
+    with pytest.raises(ValueError, match="order must be 0"):
+        evaluate(problem, THETA3, order=3)
+    with pytest.raises(ValueError, match="theta must be a vector of length 4"):
+        evaluate(problem, THETA2)
+
+
+def test_newton_decrement_declares_convergence_when_the_ratio_test_fails(small3):
+    """gtol = 0 cannot be met: trust-exact stops on rounding error, at the optimum all the same."""
+    problem = _problem(small3, 2, 8)
+    theta0 = np.append(logit_start(problem.y, problem.X), np.log(0.6))
+    result = maximize(problem, theta0, gtol=0.0, max_iter=60)
+    assert result.converged
+    assert result.newton_decrement < 1e-10  # seen 1e-27
+    ev = result.evaluation
+    assert newton_decrement(ev) == pytest.approx(ev.grad @ np.linalg.solve(-ev.hess, ev.grad),
+                                                 rel=1e-8)
 
 
 def test_logit_start_solves_the_logit_score_equations(small3):

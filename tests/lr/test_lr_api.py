@@ -51,9 +51,9 @@ def test_unsorted_ids_raise_with_the_fix(small3):
         mc.lr2("y ~ x", "mom", _shuffled(small3))
 
 
-def test_sort_true_sorts_for_the_user(small3):
-    fit_sorted = mc.lr3("y ~ x", "mom", "comm", small3, quad_pts=6)
-    fit_shuffled = mc.lr3("y ~ x", "mom", "comm", _shuffled(small3), quad_pts=6, sort=True)
+def test_sort_true_sorts_for_the_user(medium3):
+    fit_sorted = mc.lr3("y ~ x", "mom", "comm", medium3, quad_pts=6)
+    fit_shuffled = mc.lr3("y ~ x", "mom", "comm", _shuffled(medium3), quad_pts=6, sort=True)
     assert fit_shuffled.loglik == pytest.approx(fit_sorted.loglik, rel=1e-12)
     np.testing.assert_allclose(fit_shuffled.theta, fit_sorted.theta, rtol=1e-7, atol=1e-9)
 
@@ -186,6 +186,17 @@ def test_stopping_early_warns_and_flags(small3):
         fit = LRFit.from_maximum(maximum, formula="y ~ x", x_names=("Intercept", "x"),
                                  n_units=(73, 29), quad_pts=8, n_dropped=0)
     assert not fit.converged
+
+
+def test_vanishing_sigma3_warns_of_the_boundary(small3):
+    """These data have no level-3 variation: log(sigma3) drifts down; lr2's estimates result."""
+    with pytest.warns(mc.BoundaryWarning, match="at its boundary"):
+        fit3 = mc.lr3("y ~ x", "mom", "comm", small3, quad_pts=8)
+    fit2 = mc.lr2("y ~ x", "mom", small3, quad_pts=8)
+    assert fit3.sigma["sigma3"] < 1e-3
+    # the optimiser stops at sigma3 = 1.7e-4, where the gradient in log(sigma3) is below gtol
+    np.testing.assert_allclose(fit3.theta[:3], fit2.theta, rtol=1e-6)  # seen 2e-14
+    assert fit3.loglik == pytest.approx(fit2.loglik, abs=1e-6)  # seen 2.4e-8
 
 
 def test_hessian_not_negative_definite_gives_nan_standard_errors():
