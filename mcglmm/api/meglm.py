@@ -64,7 +64,8 @@ def build_model(formula, data, family, covariance, noconstant, offset, exposure,
 def _fixed_loglik(model, theta_fixed):
     """(log likelihood, gradient) of the model without random effects, theta = [beta, aux]."""
     beta, aux = theta_fixed[:model.p], theta_fixed[model.p:]
-    der = model.family.derivs(model.y, model.ntrials, linear_predictor(model, beta), aux)
+    der = model.family.derivs(model.y, model.ntrials, linear_predictor(model, beta), aux,
+                              full=False)
     g_aux = np.zeros(model.n_aux)
     for t in der.aux:
         ok = t.col >= 0
@@ -94,11 +95,19 @@ def _fixed_start(model, x_names):
     return np.concatenate([beta, aux])
 
 
+def _fixed_hessian(model, theta_fixed):
+    """X' diag(d2) X: the exact Hessian of the fixed-effects log likelihood without aux."""
+    eta = linear_predictor(model, theta_fixed[:model.p])
+    d2 = model.family.derivs(model.y, model.ntrials, eta, ()).d2
+    return model.X.T @ (d2[:, None] * model.X)
+
+
 def fit_fixed(model, x_names, iterate, tolerance, log=False):
     """Maximum likelihood without random effects (Stata's comparison model)."""
     f = lambda t: _fixed_loglik(model, t)  # noqa: E731
+    exact = (lambda t: _fixed_hessian(model, t)) if model.n_aux == 0 else None
     return newton_maximize(lambda t, final: f, _fixed_start(model, x_names), iterate=iterate,
-                           tolerance=tolerance, log=log)
+                           tolerance=tolerance, log=log, hessian=exact)
 
 
 def _psi_start(model, scale):
