@@ -31,6 +31,7 @@ from ..parallel import effective_jobs, run_ordered, shares_memory, split_evenly
 
 ATOM_BYTES = 2 ** 20         # one n x atom array of float64: stays in cache
 MIN_ATOM, MAX_ATOM = 16, 1024
+NEGLIGIBLE = 2.0 ** -60      # relative weight below which a draw's derivatives are skipped
 
 
 @dataclass(frozen=True)
@@ -71,12 +72,14 @@ def _atom_sums(family, X, y, w, ntrials, eta_fixed, zu, wy_zu, lfu_minus_logq, s
                n_random, want_v2):
     """AtomSums for one atom. zu: (n, k) = Z u_k; wy_zu: (k,); ss: (k, T).
 
-    g_k's fixed-effect part X' w (y - c'(eta_k)) is formed as X'wy - (wX)' c'(eta_k),
+    The log weights need only c(eta).  Derivatives are computed only for draws
+    whose weight is at least NEGLIGIBLE times the atom's largest, hence times the
+    overall largest: the others change no sum by as much as one rounding error.
+    g_k's fixed-effect part X'w(y - c'(eta_k)) is formed as X'wy - (wX)'c'(eta_k),
     and sum_k e_k w c''(eta_k) as w * (c''(eta) e): no further n x k temporaries.
     """
     eta = zu + eta_fixed[:, None]
-    c, c1, c2 = family.cumulant_derivs(eta, ntrials[:, None])
-    b = (w * y) @ eta_fixed + wy_zu - w @ c + lfu_minus_logq
+    b = (w * y) @ eta_fixed + wy_zu - w @ family.cumulant(eta, ntrials[:, None]) + lfu_minus_logq
     a = np.max(b)
     P = X.shape[1] + nu.shape[0]
     if not np.isfinite(a):
@@ -84,9 +87,9 @@ def _atom_sums(family, X, y, w, ntrials, eta_fixed, zu, wy_zu, lfu_minus_logq, s
         return AtomSums(-np.inf, 0.0, np.zeros(P), np.zeros((P, P)), np.zeros(len(y)),
                         np.zeros(len(nu)), zero, 0.0)
     e = np.exp(b - a)
-    live = e > 0
-    if not live.all():
-        c1, c2, ss, e = c1[:, live], c2[:, live], ss[live], e[live]
+    live = e >= NEGLIGIBLE
+    e, ss = e[live], ss[live]
+    _, c1, c2 = family.cumulant_derivs(eta[:, live], ntrials[:, None])
     wX = X * w[:, None]
     g = np.vstack([(wX.T @ y)[:, None] - wX.T @ c1,
                    (-0.5 * n_random / nu)[:, None] + 0.5 * (ss / nu ** 2).T])
