@@ -104,10 +104,12 @@ def _fixed_hessian(model, theta_fixed):
 
 def fit_fixed(model, x_names, iterate, tolerance, log=False):
     """Maximum likelihood without random effects (Stata's comparison model)."""
-    f = lambda t: _fixed_loglik(model, t)  # noqa: E731
-    exact = (lambda t: _fixed_hessian(model, t)) if model.n_aux == 0 else None
+    def f(t):
+        return _fixed_loglik(model, t)
+    if model.n_aux == 0:
+        f.hessian = lambda t: _fixed_hessian(model, t)
     return newton_maximize(lambda t, final: f, _fixed_start(model, x_names), iterate=iterate,
-                           tolerance=tolerance, log=log, hessian=exact)
+                           tolerance=tolerance, log=log)
 
 
 def _psi_start(model, scale):

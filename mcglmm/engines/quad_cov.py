@@ -53,6 +53,36 @@ def sigma_and_grad(kind, psi, d):
     return L @ L.T, dS
 
 
+def sigma_second(kind, psi, d):
+    """d2 Sigma / dpsi_r dpsi_s, (r, r, d, d)."""
+    psi = np.asarray(psi, dtype=float)
+    S, dS = sigma_and_grad(kind, psi, d)
+    r = len(psi)
+    out = np.zeros((r, r, d, d))
+    if kind in ("independent", "identity") or (kind == "exchangeable" and d == 1):
+        out[np.arange(r), np.arange(r)] = 2.0 * dS
+        return out
+    if kind == "exchangeable":
+        rho = np.tanh(psi[1])
+        off = np.ones((d, d)) - np.eye(d)
+        v = np.exp(2.0 * psi[0])
+        out[0, 0] = 2.0 * dS[0]
+        out[0, 1] = out[1, 0] = 2.0 * dS[1]
+        out[1, 1] = v * (-2.0 * rho * (1.0 - rho * rho)) * off
+        return out
+    rows, cols = np.tril_indices(d)
+    L = np.zeros((d, d))
+    diag = rows == cols
+    L[rows, cols] = np.where(diag, np.exp(psi), psi)
+    dL = np.zeros((r, d, d))
+    dL[np.arange(r), rows, cols] = np.where(diag, np.exp(psi), 1.0)
+    out = np.einsum("rab,scb->rsac", dL, dL)
+    out = out + out.transpose(1, 0, 2, 3)
+    for j in np.flatnonzero(diag):
+        out[j, j] += dL[j] @ L.T + L @ dL[j].T
+    return out
+
+
 def psi_from_sigma(kind, S):
     """psi giving Sigma closest to S within ``kind`` (used for start values)."""
     d = S.shape[0]

@@ -14,6 +14,7 @@ from __future__ import annotations
 import numpy as np
 
 from .laplace import curvature_adapt, laplace
+from .quad_hessian import supports_exact_hessian
 from .quadrature import Adapt, aghq
 
 
@@ -97,6 +98,8 @@ class Objective:
             if last is not None and last[1] is adapt and np.array_equal(last[0], t):
                 return _finite(last[2])
             return _finite(self._evaluate(t, adapt))
+        if supports_exact_hessian(self.model):
+            f.hessian = lambda t: aghq(self.model, t, adapt, self.k, hessian=True).hess
         return f
 
     def _laplace(self, t):

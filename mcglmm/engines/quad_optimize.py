@@ -78,8 +78,14 @@ def _line_search(f, theta, step, value):
     return t
 
 
+def _curvature(f, theta, central=False):
+    """f.hessian(theta) when the objective has an exact Hessian, else differences of f's gradient."""
+    exact = getattr(f, "hessian", None)
+    return exact(theta) if exact is not None else fd_hessian(f, theta, central)
+
+
 def newton_maximize(refresh, theta0, iterate=100, tolerance=1e-8, nrtol=1e-10, log=False,
-                    printer=print, quasi=True, hessian=None):
+                    printer=print, quasi=True):
     """Maximise; ``refresh(theta, final)`` returns f with f(t) -> (value, grad) centred at theta.
 
     ``final`` is True for the last refresh, at the returned estimate, where an adaptive
@@ -88,24 +94,18 @@ def newton_maximize(refresh, theta0, iterate=100, tolerance=1e-8, nrtol=1e-10, l
     The first Hessian is a difference of gradients; with ``quasi`` later ones are BFGS
     updates, replaced by a fresh difference Hessian after a short step and before
     convergence is declared (so the convergence test always uses the real curvature).
-    ``hessian(theta)``, when given, is the exact Hessian and replaces all of these.
+    An objective f with an exact Hessian (attribute ``f.hessian``) gets plain Newton.
     """
-    if hessian is not None:
-        def curvature(f, t, central=False):
-            return hessian(t)
-        quasi = False
-    else:
-        curvature = fd_hessian
     theta = np.asarray(theta0, dtype=float).copy()
     f = refresh(theta, False)
     value, g = f(theta)
-    H, exact = curvature(f, theta), True
+    H, exact = _curvature(f, theta), True
     lines, converged, prev, it = [], False, -np.inf, 0
     for it in range(iterate + 1):
         step, concave = _ascent_direction(g, H)
         small = abs(value - prev) <= tolerance * (abs(value) + 1.0)
         if concave and float(g @ step) < nrtol and small and not exact:
-            H, exact = curvature(f, theta), True
+            H, exact = _curvature(f, theta), True
             step, concave = _ascent_direction(g, H)
         line = f"Iteration {it}: Log likelihood = {value:.8g}" + ("" if concave else " (not concave)")
         lines.append(line)
@@ -120,12 +120,12 @@ def newton_maximize(refresh, theta0, iterate=100, tolerance=1e-8, nrtol=1e-10, l
         new = theta + t * step
         f = refresh(new, False)
         new_value, new_g = f(new)
-        if quasi and t > 0.1:
+        if quasi and t > 0.1 and getattr(f, "hessian", None) is None:
             H, exact = _bfgs_update(H, new - theta, new_g - g), False
         else:
-            H, exact = curvature(f, new), True
+            H, exact = _curvature(f, new), True
         prev, theta, value, g = value, new, new_value, new_g
     f = refresh(theta, True)
     value, g = f(theta)
-    return NewtonResult(theta, value, g, curvature(f, theta, central=True), converged, it,
+    return NewtonResult(theta, value, g, _curvature(f, theta, central=True), converged, it,
                         tuple(lines))

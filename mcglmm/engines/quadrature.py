@@ -33,6 +33,7 @@ import scipy.sparse as sp
 
 from . import quad_cov
 from .ghrule import gh_rule
+from .quad_hessian import louis_hessian, supports_exact_hessian
 from .quad_model import aux_gradient, linear_predictor, sigmas, unpack
 
 
@@ -46,12 +47,14 @@ class Adapt:
 
 @dataclass(frozen=True)
 class QuadEval:
-    """value: log likelihood; grad (dim,); adapt_next: posterior moments; scores (G_1, dim) or None."""
+    """value: log likelihood; grad (dim,); adapt_next: posterior moments; scores (G_1, dim);
+    hess (dim, dim) when asked for and ``quad_hessian.supports_exact_hessian``."""
 
     value: float
     grad: np.ndarray
     adapt_next: Adapt
     scores: np.ndarray | None
+    hess: np.ndarray | None = None
 
 
 @lru_cache(maxsize=32)
@@ -134,7 +137,7 @@ def _chain_psi(model, covs, k, pi_d1):
     return out
 
 
-def aghq(model, theta, adapt, k, scores=False):
+def aghq(model, theta, adapt, k, scores=False, hessian=False):
     """Log likelihood, gradient and posterior moments of the nested model at theta.
 
     ``adapt=None`` gives non-adaptive Gauss-Hermite quadrature (nodes L(psi) z_k,
@@ -144,6 +147,7 @@ def aghq(model, theta, adapt, k, scores=False):
     levels, L, n = model.levels, len(model.levels), len(model.y)
     covs = sigmas(model, psis)
     adaptive = adapt is not None
+    hessian = hessian and adaptive and supports_exact_hessian(model)
     adapt = adapt if adaptive else prior_adapt(model, covs)
     nodes = [level_nodes(m, C, S, k) for m, C, (S, _) in zip(adapt.mu, adapt.C, covs)]
     eta = linear_predictor(model, beta).reshape([n] + [1] * L)
@@ -152,7 +156,7 @@ def aghq(model, theta, adapt, k, scores=False):
         eta = eta + zu.reshape(_axis_shape(L, l, zu.shape[1], n))
     shape_y = [n] + [1] * L
     der = model.family.derivs(model.y.reshape(shape_y), model.ntrials.reshape(shape_y), eta, aux,
-                               full=False)
+                               full=hessian)
     weights = [None] * L
     inner = der.ll
     for l in range(L - 1, -1, -1):
@@ -185,7 +189,9 @@ def aghq(model, theta, adapt, k, scores=False):
         g_psi = [c.sum(axis=0) for c in chain]
     grad = np.concatenate([model.X.T @ r, g_aux] + g_psi)
     S = _top_scores(model, r, der.aux, pis, nodes, psis, covs, pi_obs, chain) if scores else None
-    return QuadEval(value, grad, Adapt(tuple(mus), tuple(Cs)), S)
+    H = (louis_hessian(model, psis[0], covs[0], der, pis[0], nodes[0][0], pi_obs,
+                       indicator(levels[0].index, levels[0].n_groups)) if hessian else None)
+    return QuadEval(value, grad, Adapt(tuple(mus), tuple(Cs)), S, H)
 
 
 def _top_scores(model, r, aux_terms, pis, nodes, psis, covs, pi_obs, chain):

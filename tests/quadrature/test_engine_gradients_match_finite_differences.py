@@ -127,3 +127,20 @@ def test_ghermite_three_levels():
     ev = aghq(model, theta, None, 6)
     num = _central(lambda t: aghq(model, t, None, 6).value, theta)
     np.testing.assert_allclose(ev.grad, num, rtol=1e-5, atol=1e-5)   # seen 1.3e-9
+
+
+@pytest.mark.parametrize("family,covariance", [("bernoulli", "independent"),
+                                               ("poisson", "unstructured"),
+                                               ("poisson", "exchangeable"),
+                                               ("binomial", "identity")])
+def test_two_level_exact_hessian_matches_differences_of_the_gradient(family, covariance):
+    data = _frame(family)
+    model, _ = build_model("y ~ x + (1 + z | g)", data, me_family(family), covariance,
+                           False, None, None, None)
+    theta = _theta(model, np.random.default_rng(3))
+    mus, Cs, _ = curvature_adapt(model, theta)
+    adapt = Adapt(mus, Cs)
+    hess = aghq(model, theta, adapt, 5, hessian=True).hess
+    num = np.array([(aghq(model, theta + e, adapt, 5).grad - aghq(model, theta - e, adapt, 5).grad)
+                    / 2e-6 for e in 1e-6 * np.eye(len(theta))]).T
+    np.testing.assert_allclose(hess, num, rtol=1e-5, atol=1e-6 * np.abs(num).max())  # seen 4e-10

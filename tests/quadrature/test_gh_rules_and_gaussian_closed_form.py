@@ -54,3 +54,18 @@ def test_gaussian_adaptive_quadrature_is_exact(pig, k):
     value = aghq(model, theta, Adapt(mus, Cs), k).value
     assert value == pytest.approx(_closed_form_loglik(model, theta), rel=1e-11)  # seen 7e-16
     assert laplace(model, theta).value == pytest.approx(value, rel=1e-11)
+
+
+@pytest.mark.parametrize("kind,d", [("independent", 2), ("identity", 2), ("exchangeable", 3),
+                                    ("unstructured", 3)])
+def test_covariance_second_derivatives(kind, d):
+    from mcglmm.engines import quad_cov
+    psi = np.random.default_rng(1).normal(0, 0.4, quad_cov.n_params(kind, d))
+    exact = quad_cov.sigma_second(kind, psi, d)
+    h = 1e-6
+    for s in range(len(psi)):
+        e = np.zeros(len(psi))
+        e[s] = h
+        num = (quad_cov.sigma_and_grad(kind, psi + e, d)[1]
+               - quad_cov.sigma_and_grad(kind, psi - e, d)[1]) / (2 * h)
+        np.testing.assert_allclose(exact[:, s], num, atol=1e-8)   # seen 2e-10

@@ -1,7 +1,8 @@
 """vignettes/meglm_examples.py reproduces its committed output.
 
-Text must match exactly; numbers to 6 significant digits (the last printed digit of a
-7-digit figure may move with the platform's floating point).
+Text must match up to runs of spaces (a column's alignment moves when the last printed
+digit of a figure does); numbers to about 6 significant digits (the last printed digit
+of a 7-digit figure may move with the platform's floating point or the optimiser's path).
 """
 import re
 import subprocess
@@ -13,9 +14,9 @@ NUMBER = re.compile(r"-?(?:\d[\d,]*\.?\d*|\.\d+)(?:e[+-]?\d+)?")
 
 
 def _split(text):
-    """(text with numbers replaced by '#', the numbers)."""
+    """(text with numbers replaced by '#' and spaces collapsed, the numbers)."""
     numbers = [float(m.replace(",", "")) for m in NUMBER.findall(text)]
-    return NUMBER.sub("#", text), numbers
+    return re.sub(r" +", " ", NUMBER.sub("#", text)), numbers
 
 
 def test_meglm_vignette_reproduces_committed_output():
@@ -28,4 +29,4 @@ def test_meglm_vignette_reproduces_committed_output():
     assert got_text == want_text
     assert len(got) == len(want)
     for g, w in zip(got, want):
-        assert abs(g - w) <= 1e-6 * max(abs(w), 1.0) + 1e-5 * abs(w), (g, w)   # seen 0
+        assert abs(g - w) <= 1e-6 * max(abs(w), 1.0) + 1e-5 * abs(w), (g, w)   # seen 8e-7 (relative)
