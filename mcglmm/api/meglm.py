@@ -22,6 +22,7 @@ from ..results.meglm import MEGLMResults
 
 INTMETHODS = ("mvaghermite", "mcaghermite", "ghermite", "laplace")
 STARTVALUES = ("fixedonly", "constantonly", "zero")
+GRID = (0.5, 0.2, 1.0, 2.0)   # standard deviations of the random effects tried, in order
 
 
 def _check_options(intmethod, intpoints, vce, level, iterate, tolerance, startvalues):
@@ -119,7 +120,12 @@ def _psi_start(model, scale):
 
 
 def _start_theta(model, fixed_fit, x_names, startvalues, from_, names, refresh_value, log):
-    """Start values: Stata's fixedonly/constantonly/zero, a grid over the variances, or from_."""
+    """Start values: Stata's fixedonly/constantonly/zero or from_.
+
+    The random effects start with standard deviation 0.5 (times the residual sd for
+    the Gaussian family); further grid nodes are tried only while the log likelihood
+    is not finite, as Stata's default grid search.
+    """
     if from_ is not None:
         return _from_vector(from_, names, model.dim)
     if startvalues == "zero":
@@ -131,17 +137,17 @@ def _start_theta(model, fixed_fit, x_names, startvalues, from_, names, refresh_v
             keep = [i for i, n in enumerate(x_names) if n == "_cons"]
             base[[i for i in range(model.p) if i not in keep]] = 0.0
     scale = np.exp(base[model.p]) if model.family.aux_kind == "sd" else 1.0
-    best, best_val = None, -np.inf
     if log:
         print("Refining starting values:")
-    for node, factor in enumerate((0.1, 0.3, 0.7, 1.5)):
+    theta = None
+    for node, factor in enumerate(GRID):
         theta = np.concatenate([base] + _psi_start(model, factor * scale))
         val = refresh_value(theta)
         if log:
             print(f"Grid node {node}: Log likelihood = {val:.8g}")
-        if val > best_val:
-            best, best_val = theta, val
-    return best
+        if np.isfinite(val):
+            break
+    return theta
 
 
 def _from_vector(from_, names, dim):
