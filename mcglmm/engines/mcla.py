@@ -26,6 +26,7 @@ from __future__ import annotations
 from dataclasses import dataclass, replace
 
 import numpy as np
+import scipy.sparse as sp
 
 from ..parallel import effective_jobs, run_ordered, shares_memory, split_evenly
 
@@ -68,6 +69,13 @@ def log_f_nu(nu, n_random, ss):
     return -0.5 * (np.sum(n_random * np.log(2 * np.pi * nu)) + ss @ (1.0 / nu))
 
 
+def _log_weights(family, w, y, ntrials, eta_fixed, zu, wy_zu, lfu_minus_logq):
+    """eta (n, k) and b (k,) for one atom: b_k = sum_i w_i (y_i eta_ik - c(eta_ik)) + lfu - logq."""
+    eta = zu + eta_fixed[:, None]
+    b = (w * y) @ eta_fixed + wy_zu - w @ family.cumulant(eta, ntrials[:, None]) + lfu_minus_logq
+    return eta, b
+
+
 def _atom_sums(family, X, y, w, ntrials, eta_fixed, zu, wy_zu, lfu_minus_logq, ss, nu,
                n_random, want_v2):
     """AtomSums for one atom. zu: (n, k) = Z u_k; wy_zu: (k,); ss: (k, T).
@@ -78,8 +86,7 @@ def _atom_sums(family, X, y, w, ntrials, eta_fixed, zu, wy_zu, lfu_minus_logq, s
     g_k's fixed-effect part X'w(y - c'(eta_k)) is formed as X'wy - (wX)'c'(eta_k),
     and sum_k e_k w c''(eta_k) as w * (c''(eta) e): no further n x k temporaries.
     """
-    eta = zu + eta_fixed[:, None]
-    b = (w * y) @ eta_fixed + wy_zu - w @ family.cumulant(eta, ntrials[:, None]) + lfu_minus_logq
+    eta, b = _log_weights(family, w, y, ntrials, eta_fixed, zu, wy_zu, lfu_minus_logq)
     a = np.max(b)
     P = X.shape[1] + nu.shape[0]
     if not np.isfinite(a):
@@ -98,22 +105,28 @@ def _atom_sums(family, X, y, w, ntrials, eta_fixed, zu, wy_zu, lfu_minus_logq, s
                     ss=ss.T @ e, v2=(ge * e) @ g.T if want_v2 else None, e2=e @ e)
 
 
+def _ordered_sum(terms):
+    """Left-to-right sum (the order is part of the result's bitwise reproducibility)."""
+    total = terms[0]
+    for t in terms[1:]:
+        total = total + t
+    return total
+
+
 def _combine(parts):
-    """Sum AtomSums in order after rescaling each to the overall maximum weight."""
+    """Sum AtomSums in order after rescaling each to the overall maximum weight.
+
+    Sums of e_k scale by exp(a_atom - a); sums of e_k^2 by its square.
+    """
     a = max(p.a for p in parts)
     if not np.isfinite(a):
         return a, parts[0]
     scale = [np.exp(p.a - a) for p in parts]
-    total = {}
-    for name in ("s0", "s1", "s2", "c2", "ss", "v2"):
-        if getattr(parts[0], name) is None:
-            total[name] = None
-            continue
-        acc = 0.0
-        for p, s in zip(parts, scale):
-            acc = acc + s * (s if name == "v2" else 1.0) * getattr(p, name)
-        total[name] = acc
-    total["e2"] = sum(s * s * p.e2 for p, s in zip(parts, scale))
+    total = {name: _ordered_sum([s * getattr(p, name) for p, s in zip(parts, scale)])
+             for name in ("s0", "s1", "s2", "c2", "ss")}
+    total["e2"] = _ordered_sum([s * s * p.e2 for p, s in zip(parts, scale)])
+    total["v2"] = None if parts[0].v2 is None else \
+        _ordered_sum([s * s * p.v2 for p, s in zip(parts, scale)])
     return a, AtomSums(a=a, **total)
 
 
@@ -211,13 +224,12 @@ class MCLAObjective:
 
     def weights(self, theta):
         """The normalised importance weights v (m,) at theta."""
-        p = self.design.p
+        d, p = self.design, self.design.p
         beta, nu = np.asarray(theta[:p]), np.asarray(theta[p:])
-        d = self.design
+        eta_fixed = d.X @ beta
         b = np.concatenate([
-            (d.weights * d.y) @ (d.X @ beta) + self.wy_zu[sl]
-            - d.weights @ self.family.cumulant((d.X @ beta)[:, None] + self._zu(i), d.ntrials[:, None])
-            + log_f_nu(nu, d.n_random, self.ss[sl]) - self.logq[sl]
+            _log_weights(self.family, d.weights, d.y, d.ntrials, eta_fixed, self._zu(i),
+                         self.wy_zu[sl], log_f_nu(nu, d.n_random, self.ss[sl]) - self.logq[sl])[1]
             for i, sl in enumerate(self.atoms)])
         e = np.exp(b - b.max())
         return e / e.sum()
@@ -225,8 +237,6 @@ class MCLAObjective:
 
 def _component_sums(U2, design):
     """Per-component sums of squares: U2 (m, q) -> (m, T), summing columns by vc_index."""
-    T = design.T
-    out = np.zeros((U2.shape[0], T))
-    for t in range(T):
-        out[:, t] = U2[:, design.vc_index == t].sum(axis=1)
-    return out
+    indicator = sp.csr_matrix((np.ones(design.q), (np.arange(design.q), design.vc_index)),
+                              shape=(design.q, design.T))
+    return np.asarray((indicator.T @ U2.T).T)
