@@ -42,11 +42,15 @@ class _Algebra:
     Z: object
     P: object
     dense: bool
+    pairs: tuple = ()     # dense path: (flat (n*m*m,) index into q*q, Z_ia Z_ib (n, m, m))
 
     def hessian(self, W):
-        """H = Z' diag(W) Z + P."""
+        """H = Z' diag(W) Z + P (dense: one bincount over each row's pairs of nonzeros)."""
         if self.dense:
-            return self.Z.T @ (self.Z * W[:, None]) + self.P
+            flat, zz = self.pairs
+            q = self.P.shape[0]
+            H = np.bincount(flat, weights=(zz * W[:, None, None]).ravel(), minlength=q * q)
+            return H.reshape(q, q) + self.P
         return (self.Z.T @ self.Z.multiply(W[:, None]).tocsc() + self.P).tocsc()
 
     def solve(self, H, b):
@@ -66,9 +70,23 @@ class _Algebra:
         return float(np.log(np.abs(lu.U.diagonal())).sum()), lu
 
 
+def _row_pairs(model):
+    """Each row's pairs of random-effect columns as flat indices into (q, q), and Z_ia Z_ib."""
+    q = model.Zj.shape[1]
+    cols, vals, offset = [], [], 0
+    for lev in model.levels:
+        cols.append(offset + lev.index[:, None] * lev.d + np.arange(lev.d))
+        vals.append(lev.Z)
+        offset += lev.n_groups * lev.d
+    cols, vals = np.hstack(cols), np.hstack(vals)
+    flat = (cols[:, :, None] * q + cols[:, None, :]).ravel()
+    return flat, vals[:, :, None] * vals[:, None, :]
+
+
 def _algebra(model, P):
-    dense = model.Zj.shape[1] <= DENSE_Q
-    return _Algebra(model.Zj.toarray() if dense else model.Zj, P.toarray() if dense else P, dense)
+    if model.Zj.shape[1] > DENSE_Q:
+        return _Algebra(model.Zj, P, False)
+    return _Algebra(model.Zj.toarray(), P.toarray(), True, _row_pairs(model))
 
 
 @dataclass(frozen=True)
