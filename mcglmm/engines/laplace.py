@@ -30,6 +30,7 @@ import scipy.sparse.linalg as spla
 
 from . import quad_cov
 from .quad_model import linear_predictor, sigmas, unpack
+from .quad_nodes import Adapt, ancestors
 
 MAX_Q_GRADIENT = 6000
 DENSE_Q = 2000
@@ -184,28 +185,50 @@ def _laplace_gradient(model, alg, der, u, inv, psis):
 
 
 def curvature_adapt(model, theta, u0=None):
-    """Mode u^_g and C_g = chol((H_gg)^-1) per level: starting adaptive parameters."""
+    """Adaptation from the joint mode u^ and the curvature H there, and the mode.
+
+    Per group, the conditional normal given its ancestors with its descendants
+    integrated out: levels are eliminated from the bottom (Schur complements of H,
+    block diagonal within a level), and then mu = u^_g, B = -K_gg^-1 K_g,anc,
+    C = chol(K_gg^-1) with K the curvature left for the levels down to g's.
+    """
     beta, aux, psis = unpack(model, theta)
-    covs = sigmas(model, psis)
-    P, _ = prior_precision(model, covs)
+    P, _ = prior_precision(model, sigmas(model, psis))
     alg = _Algebra(model.Zj, P, False)
     u, _, der = find_mode(model, alg, linear_predictor(model, beta), aux, u0)
-    H = alg.hessian(np.maximum(-der.d2, 0.0)).tocsr()
-    mus, Cs, start = [], [], 0
-    for lev in model.levels:
-        d, G = lev.d, lev.n_groups
-        idx = start + np.arange(G * d).reshape(G, d)
-        mus.append(u[idx])
-        Cs.append(np.linalg.cholesky(np.linalg.inv(_diag_blocks(H, idx))))
-        start += G * d
-    return tuple(mus), tuple(Cs), u
+    K = alg.hessian(np.maximum(-der.d2, 0.0)).tocsr()
+    offsets = np.cumsum([0] + [lev.n_groups * lev.d for lev in model.levels])
+    index = [off + np.arange(lev.n_groups * lev.d).reshape(lev.n_groups, lev.d)
+             for off, lev in zip(offsets, model.levels)]
+    anc = ancestors(model.levels)
+    out = [None] * len(model.levels)
+    for l in range(len(model.levels) - 1, -1, -1):
+        Kgg_inv = np.linalg.inv(_blocks(K, index[l], index[l]))
+        cross = [_blocks(K, index[l], index[l2][idx]) for l2, idx in enumerate(anc[l])]
+        B = (-Kgg_inv @ np.concatenate(cross, axis=2) if cross
+             else np.zeros(index[l].shape + (0,)))
+        out[l] = (u[index[l]], np.linalg.cholesky(Kgg_inv), B)
+        if l:
+            K = _eliminate(K, offsets[l], offsets[l + 1], Kgg_inv)
+    mus, Cs, Bs = zip(*out)
+    return Adapt(mus, Cs, Bs), u
 
 
-def _diag_blocks(H, idx):
-    """(G, d, d) diagonal blocks of sparse H at index array idx (G, d)."""
-    G, d = idx.shape
-    out = np.empty((G, d, d))
-    for a in range(d):
-        for b in range(d):
-            out[:, a, b] = np.asarray(H[idx[:, a], idx[:, b]]).ravel()
+def _eliminate(K, start, stop, blocks_inv):
+    """Schur complement of the block-diagonal rows/columns start:stop of K (they are the last)."""
+    G, d, _ = blocks_inv.shape
+    inv = sp.bsr_matrix((blocks_inv, np.arange(G), np.arange(G + 1)), shape=(G * d, G * d))
+    K = K.tocsc()
+    top, side = K[:start, :start], K[:start, start:stop]
+    return (top - side @ inv.tocsc() @ side.T).tocsr()
+
+
+def _blocks(H, rows, cols):
+    """(G, a, b) blocks H[rows[g], cols[g]] of sparse H for index arrays rows (G, a), cols (G, b)."""
+    G, a = rows.shape
+    b = cols.shape[1]
+    out = np.empty((G, a, b))
+    for i in range(a):
+        for j in range(b):
+            out[:, i, j] = np.asarray(H[rows[:, i], cols[:, j]]).ravel()
     return out

@@ -15,7 +15,7 @@ import numpy as np
 
 from .laplace import curvature_adapt, laplace
 from .quad_hessian import supports_exact_hessian
-from .quadrature import Adapt, aghq
+from .quadrature import aghq
 
 
 def _finite(ev):
@@ -33,8 +33,9 @@ def mv_adapt(evaluate, adapt, known=None, tol=1e-6, max_iter=50):
     ev = known if known is not None else evaluate(adapt)
     for _ in range(max_iter):
         new = ev.adapt_next
-        change = max(max(np.max(np.abs(a - b)) for a, b in zip(new.mu, adapt.mu)),
-                     max(np.max(np.abs(a - b)) for a, b in zip(new.C, adapt.C)))
+        change = max(np.max(np.abs(a - b)) for old, upd in zip(
+            (adapt.mu, adapt.C, adapt.B), (new.mu, new.C, new.B)) for a, b in zip(old, upd)
+            if a.size)
         if change < tol:
             break
         adapt = new
@@ -50,6 +51,8 @@ class Objective:
     """
 
     def __init__(self, model, intmethod, k):
+        if intmethod == "mvaghermite" and k == 1:
+            intmethod = "mcaghermite"   # one node has no posterior variance to adapt to
         self.model, self.intmethod, self.k = model, intmethod, k
         self.adapt, self.mode, self.last = None, None, None
         self.starts = {}
@@ -60,8 +63,8 @@ class Objective:
         return ev
 
     def _curvature(self, theta):
-        mus, Cs, self.mode = curvature_adapt(self.model, theta, self.mode)
-        return Adapt(mus, Cs)
+        adapt, self.mode = curvature_adapt(self.model, theta, self.mode)
+        return adapt
 
     def start_value(self, theta):
         """Log likelihood at a candidate start (curvature adaptation, no mean-variance loop)."""
