@@ -186,7 +186,10 @@ def _log_mu(eta):
 
 
 def _gamma_derivs(y, ntrials, eta, aux, full=True):
-    """ll = -lgamma(k) + k log k - k eta + (k - 1) log y - k y e^{-eta}, k = e^{-t}, t = log scale."""
+    """ll = -lgamma(k) + k log k - k eta + (k - 1) log y - k y e^{-eta}.
+
+    k = e^{-t} is the shape, t the log scale (aux 0).
+    """
     k = np.exp(-aux[0])
     z = y * np.exp(-eta)
     ll = -gammaln(k) + k * np.log(k) - k * eta + (k - 1.0) * np.log(y) - k * z
@@ -236,7 +239,10 @@ def _nbinomial_constant_derivs(y, ntrials, eta, aux, full=True):
 
 
 def _ordinal_derivs(link):
-    """ll = log(F(c_k - eta) - F(c_{k-1} - eta)) for y = k in 0..K-1 (c_{-1} = -inf, c_{K-1} = inf)."""
+    """ll = log(F(c_k - eta) - F(c_{k-1} - eta)) for y = k in 0..K-1.
+
+    c_{-1} = -inf and c_{K-1} = inf; aux holds the K - 1 cut points.
+    """
     def derivs(y, ntrials, eta, aux, full=True):
         cuts = np.asarray(aux, dtype=float)
         K = len(cuts) + 1
@@ -300,7 +306,8 @@ def _check_binary(y, ntrials):
     if np.any((y < 0) | (y > ntrials) | (y != np.round(y))):
         bad = y[(y < 0) | (y > ntrials) | (y != np.round(y))]
         raise DesignError(bad_value("the response of a Bernoulli/binomial family",
-                                    "integers between 0 and the number of trials", bad[:5].tolist()))
+                                    "integers between 0 and the number of trials",
+                                    bad[:5].tolist()))
 
 
 def _check_count(y, ntrials):

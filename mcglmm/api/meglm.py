@@ -11,7 +11,7 @@ import numpy as np
 
 from ..design.bars import build_levels, covariance_per_level, joint_z, me_arrays
 from ..engines import quad_cov
-from ..engines.quad_model import MEModel, linear_predictor, unpack
+from ..engines.quad_model import MEModel, linear_predictor
 from ..engines.quad_objective import Objective
 from ..engines.quad_optimize import newton_maximize
 from ..exceptions import bad_value
@@ -243,4 +243,4 @@ def _eform_label(fam, eform, or_, irr):
     return "exp(b)" if eform else None
 
 
-__all__ = ["meglm", "build_model", "unpack"]
+__all__ = ["meglm", "build_model"]

@@ -222,8 +222,9 @@ def me_arrays(fixed, terms, data, ordinal, noconstant, offset=None, exposure=Non
     extras = {"offset": offset, "exposure": exposure, "trials": trials}
     cols = [v for v in extras.values() if isinstance(v, str)]
     vectors = {k: _column_or_vector(v, data, k) for k, v in extras.items() if v is not None}
-    if "exposure" in vectors and np.any(~(vectors["exposure"] > 0) & ~np.isnan(vectors["exposure"])):
-        bad = vectors["exposure"][~(vectors["exposure"] > 0)]
+    expo = vectors.get("exposure")
+    if expo is not None and np.any(~(expo > 0) & ~np.isnan(expo)):
+        bad = expo[~(expo > 0)]
         raise ValueError(bad_value("exposure", "positive in every row", bad[:5].tolist()))
     lhs, rhs = (s.strip() for s in fixed.split("~"))
     if noconstant or ordinal:

@@ -159,7 +159,8 @@ def _laplace_gradient(model, alg, der, u, inv, psis):
     Z, q = alg.Z, alg.Z.shape[1]
     if q > MAX_Q_GRADIENT:
         raise ValueError(f"the Laplace gradient needs H^-1 for q = {q} random effects "
-                         f"(limit {MAX_Q_GRADIENT}); use intmethod='mvaghermite' for nested models.")
+                         f"(limit {MAX_Q_GRADIENT}); use intmethod='mvaghermite' for "
+                         "nested models.")
     Hinv = inv if alg.dense else inv.solve(np.eye(q))
     s = ((Z @ Hinv) * Z).sum(axis=1) if alg.dense else np.asarray(
         Z.multiply(Z @ Hinv).sum(axis=1)).ravel()
@@ -224,7 +225,7 @@ def _eliminate(K, start, stop, blocks_inv):
 
 
 def _blocks(H, rows, cols):
-    """(G, a, b) blocks H[rows[g], cols[g]] of sparse H for index arrays rows (G, a), cols (G, b)."""
+    """(G, a, b) blocks H[rows[g], cols[g]] of sparse H; rows (G, a), cols (G, b) indices."""
     G, a = rows.shape
     b = cols.shape[1]
     out = np.empty((G, a, b))

@@ -100,7 +100,10 @@ def psi_from_sigma(kind, S):
 
 
 def psi_score(kind, psi, d, M, G):
-    """dl/dpsi (r,) = 1/2 tr[(S^-1 M S^-1 - G S^-1) dS_r] for second moments M (d, d) of G groups."""
+    """dl/dpsi (r,) = 1/2 tr[(S^-1 M S^-1 - G S^-1) dS_r].
+
+    M (d, d) is the sum of the G groups' posterior second moments.
+    """
     S, dS = sigma_and_grad(kind, psi, d)
     Si = np.linalg.inv(S)
     A = Si @ M @ Si - G * Si

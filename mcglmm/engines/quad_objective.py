@@ -6,7 +6,8 @@ Adaptive quadrature has inputs besides theta (each group's node centre and scale
 function.  Mean-variance adaptation (Stata's mvaghermite) takes one update of the
 posterior moments per refresh (none when it would move the nodes by less than
 1e-4), reusing the evaluation at theta that the line search already made, and is
-iterated to its fixed point (1e-6) at the start and for the final estimate.  Mode-curvature adaptation re-finds the joint mode at every refresh.
+iterated to its fixed point (1e-6) at the start and for the final estimate.
+Mode-curvature adaptation re-finds the joint mode at every refresh.
 The last evaluation is remembered so that no point is evaluated twice in a row.
 """
 from __future__ import annotations

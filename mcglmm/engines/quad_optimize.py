@@ -58,7 +58,10 @@ def _ascent_direction(g, H):
 
 
 def _bfgs_update(H, s, dg):
-    """BFGS update of a Hessian approximation H of a maximised function (step s, gradient change dg)."""
+    """BFGS update of the Hessian approximation H of a maximised function.
+
+    s is the step, dg the change of the gradient along it.
+    """
     B, y = -H, -dg
     ys = float(y @ s)
     if ys <= 1e-12 * np.linalg.norm(y) * np.linalg.norm(s):
@@ -79,7 +82,7 @@ def _line_search(f, theta, step, value):
 
 
 def _curvature(f, theta, central=False):
-    """f.hessian(theta) when the objective has an exact Hessian, else differences of f's gradient."""
+    """f.hessian(theta) for an objective with an exact Hessian, else gradient differences."""
     exact = getattr(f, "hessian", None)
     return exact(theta) if exact is not None else fd_hessian(f, theta, central)
 
@@ -107,7 +110,8 @@ def newton_maximize(refresh, theta0, iterate=100, tolerance=1e-8, nrtol=1e-10, l
         if concave and float(g @ step) < nrtol and small and not exact:
             H, exact = _curvature(f, theta), True
             step, concave = _ascent_direction(g, H)
-        line = f"Iteration {it}: Log likelihood = {value:.8g}" + ("" if concave else " (not concave)")
+        line = f"Iteration {it}: Log likelihood = {value:.8g}"
+        line += "" if concave else " (not concave)"
         lines.append(line)
         if log:
             printer(line)

@@ -69,7 +69,7 @@ def _logsumexp_last(T):
 
 
 def _chain_psi(model, covs, k, pi_d1):
-    """Per-observation d/dpsi_l of sum_k pi log f when the nodes are u_k = L(psi) z_k, (n, r_l) each.
+    """Per-observation d/dpsi_l of sum_k pi log f, (n, r_l) each, for nodes u_k = L(psi) z_k.
 
     d eta_ik / d psi_r = Z_i . (dL_r z_k), so the term is sum_k pi_ik d1_ik Z_i . (dL_r z_k).
     """

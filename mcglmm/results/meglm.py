@@ -212,7 +212,8 @@ def _header(res):
     info = res.group_info
     if len(info) == 1 and res._nested:
         row = info.iloc[0]
-        lines += [f"{'Group variable: ' + row['group']:<48}Number of groups  = {row['groups']:>10,}",
+        group = "Group variable: " + row["group"]
+        lines += [f"{group:<48}Number of groups  = {row['groups']:>10,}",
                   "", f"{'':<48}Obs per group:",
                   f"{'':<62}min = {row['min']:>10,}", f"{'':<62}avg = {row['avg']:>10.1f}",
                   f"{'':<62}max = {row['max']:>10,}"]

@@ -60,7 +60,7 @@ def _central(f, theta, h=1e-6):
 def _check(model, theta, adapt, k):
     ev = aghq(model, theta, adapt, k)
     num = _central(lambda t: aghq(model, t, adapt, k).value, theta)
-    np.testing.assert_allclose(ev.grad, num, rtol=1e-5, atol=1e-5)   # seen 5e-9 (relative to 1 + |fd|)
+    np.testing.assert_allclose(ev.grad, num, rtol=1e-5, atol=1e-5)   # seen 5e-9 (rel. to 1+|fd|)
     lp = laplace(model, theta)
     num = _central(lambda t: laplace(model, t, lp.mode).value, theta)
     np.testing.assert_allclose(lp.grad, num, rtol=1e-5, atol=1e-5)   # seen 7e-9

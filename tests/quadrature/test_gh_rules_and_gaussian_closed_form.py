@@ -1,4 +1,4 @@
-"""Quadrature rules integrate polynomials exactly; Gaussian AGHQ equals the closed-form LMM likelihood."""
+"""GH rules integrate polynomials exactly; Gaussian AGHQ equals the closed-form LMM likelihood."""
 import numpy as np
 import pandas as pd
 import pytest

@@ -1,4 +1,4 @@
-"""Every (family, link) row: d1, d2, d3 and the auxiliary derivatives against central differences."""
+"""Every (family, link) row: d1, d2, d3 and the aux derivatives against central differences."""
 import numpy as np
 import pytest
 

@@ -29,4 +29,4 @@ def test_meglm_vignette_reproduces_committed_output():
     assert got_text == want_text
     assert len(got) == len(want)
     for g, w in zip(got, want):
-        assert abs(g - w) <= 1e-6 * max(abs(w), 1.0) + 1e-5 * abs(w), (g, w)   # seen 8e-7 (relative)
+        assert abs(g - w) <= 1e-6 * max(abs(w), 1.0) + 1e-5 * abs(w), (g, w)   # seen 8e-7 rel.
