@@ -212,6 +212,9 @@ def _meglm(formula, data, family, link, covariance, intmethod, intpoints, nocons
     elif not model.nested and intmethod != "laplace":
         raise ValueError(bad_value("intmethod", "'laplace' for a crossed model (quadrature needs "
                                    "nested groups)", intmethod))
+    if intmethod == "laplace" and intpoints is not None:
+        raise ValueError(bad_value("intpoints", "None for a crossed model (the Laplace "
+                                   "approximation is implied)", intpoints))
     k = 1 if intmethod == "laplace" else (7 if intpoints is None else int(intpoints))
     names = internal_names(model, arr.x_names)
     if log:

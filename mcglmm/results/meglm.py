@@ -25,7 +25,10 @@ from ..exceptions import ConvergenceWarning, HessianWarning
 _FAMILY_TITLE = {"gaussian": "Gaussian", "bernoulli": "Bernoulli", "binomial": "Binomial",
                  "poisson": "Poisson", "gamma": "Gamma", "nbinomial": "Negative binomial",
                  "ordinal": "Ordinal"}
-_FIXED_MODEL = {"gaussian": "linear", "bernoulli": "logistic", "ordinal": "ologit"}
+_FIXED_MODEL = {("gaussian", "identity"): "linear", ("bernoulli", "logit"): "logistic",
+                ("binomial", "logit"): "logistic", ("ordinal", "logit"): "ologit",
+                ("ordinal", "probit"): "oprobit", ("poisson", "log"): "Poisson",
+                ("nbinomial", "log"): "nbinomial"}
 
 
 @dataclass(frozen=True)
@@ -268,7 +271,7 @@ def _coef_lines(res, level, label):
 
 def _lr_lines(res):
     """LR test against the model without random effects."""
-    kind = _FIXED_MODEL.get(res.family, res.family)
+    kind = _FIXED_MODEL.get((res.family, res.link), f"{res.family} {res.link}")
     if res.df_c == 1:
         return [f"LR test vs. {kind} model: chibar2(01) = {res.chi2_c:.2f}"
                 f"{'':8}Prob >= chibar2 = {res.p_c:.4f}"]

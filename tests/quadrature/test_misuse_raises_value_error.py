@@ -87,3 +87,8 @@ def test_formula_split_nesting():
     assert fixed == "y ~ x"
     assert [t.group for t in terms] == [("school",), ("school", "class"),
                                         ("school", "class", "pupil")]
+
+
+def test_intpoints_refused_for_crossed_default(data):
+    with pytest.raises(ValueError, match="intpoints must be None for a crossed model"):
+        meglm("y ~ x + (1 | g) + (1 | h)", data=data, family="bernoulli", intpoints=7)
