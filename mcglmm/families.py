@@ -108,21 +108,21 @@ class CanonicalFamily:
     has_trials: bool = False
 
     def cumulant(self, eta, ntrials=1.0):
-        """c(eta) = ntrials * c1(eta)."""
-        return ntrials * self.cum(eta)
+        """c(eta) = ntrials * c1(eta) (ntrials is ignored by one-trial families)."""
+        return ntrials * self.cum(eta) if self.has_trials else self.cum(eta)
 
     def mean(self, eta, ntrials=1.0):
         """c'(eta), the conditional mean of y."""
-        return ntrials * self.mean1(eta)
+        return ntrials * self.mean1(eta) if self.has_trials else self.mean1(eta)
 
     def variance(self, eta, ntrials=1.0):
         """c''(eta), the conditional variance of y (the IRLS working weight)."""
-        return ntrials * self.var1(eta)
+        return ntrials * self.var1(eta) if self.has_trials else self.var1(eta)
 
     def cumulant_derivs(self, eta, ntrials=1.0):
         """(c(eta), c'(eta), c''(eta)) together, sharing their exponentials."""
         c, c1, c2 = self.derivs1(eta)
-        if np.ndim(ntrials) == 0 and ntrials == 1.0:
+        if not self.has_trials:
             return c, c1, c2
         return ntrials * c, ntrials * c1, ntrials * c2
 

@@ -44,12 +44,14 @@ class Step:
 
 @dataclass(frozen=True)
 class OptimizeResult:
-    """argument, value, gradient, hessian at the end; converged flag; iteration record."""
+    """argument, value, gradient, hessian at the end (``evaluation``: all ``fun`` returned
+    there); converged flag; iteration record."""
 
     argument: np.ndarray
     value: float
     gradient: np.ndarray
     hessian: np.ndarray
+    evaluation: object
     converged: bool
     iterations: int
     path: tuple = field(default=())
@@ -137,5 +139,5 @@ def maximize(fun, theta0, rinit=10.0, rmax=1000.0, iterlim=1000, fterm=np.sqrt(E
         if r < 1e-3 * EPS * max(1.0, np.linalg.norm(theta)):
             message = "trust radius collapsed: the model predicts an increase the objective lacks"
             break
-    return OptimizeResult(theta, current.value, current.gradient, current.hessian, converged,
-                          len(path), tuple(path), message)
+    return OptimizeResult(theta, current.value, current.gradient, current.hessian, current,
+                          converged, len(path), tuple(path), message)

@@ -12,7 +12,7 @@ import numpy as np
 import pandas as pd
 
 from ..design import glmm_design
-from ..engines.mcla import MCLAObjective
+from ..engines.mcla import MCLAObjective, mc_vcov
 from ..engines.sampling import SamplerInputs, build_sampler
 from ..exceptions import ConvergenceWarning, HessianWarning, MonteCarloWarning, bad_value
 from ..families import get_glmm_family
@@ -166,7 +166,7 @@ def glmm(fixed, random, varcomps_names, data, family_glmm, m=None, varcomps_equa
     finally:
         if bar is not None:
             bar.close()
-    final = objective.evaluate(opt.argument)
+    final = opt.evaluation
     issues = []
     if not opt.converged:
         issues.append(f"trust did not converge ({opt.message}) after {opt.iterations} iterations; "
@@ -179,7 +179,7 @@ def glmm(fixed, random, varcomps_names, data, family_glmm, m=None, varcomps_equa
         warnings.warn(issues[-1], MonteCarloWarning, stacklevel=2)
     try:
         np.linalg.cholesky(-final.hessian)
-        mc_cov = objective.mc_vcov(opt.argument, final.hessian)
+        mc_cov = mc_vcov(final)
     except np.linalg.LinAlgError:
         issues.append("the MCLA Hessian at the estimate is not negative definite: standard errors "
                       "and MCSE are unreliable; try a larger m")

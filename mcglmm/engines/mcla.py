@@ -37,12 +37,14 @@ NEGLIGIBLE = 2.0 ** -60      # relative weight below which a draw's derivatives 
 
 @dataclass(frozen=True)
 class Evaluation:
-    """value: float; gradient: (P,); hessian: (P, P); ess: 1 / sum v_k^2."""
+    """value: float; gradient: (P,); hessian: (P, P); ess: 1 / sum v_k^2;
+    v2: (P, P) sum v_k^2 g_k g_k' (for the Monte Carlo covariance)."""
 
     value: float
     gradient: np.ndarray | None = None
     hessian: np.ndarray | None = None
     ess: float | None = None
+    v2: np.ndarray | None = None
 
 
 @dataclass(frozen=True)
@@ -55,7 +57,7 @@ class AtomSums:
     s2: np.ndarray            # (P, P)  sum e_k g_k g_k'
     c2: np.ndarray            # (n,)    sum e_k w c''(eta_k)
     ss: np.ndarray            # (T,)    sum e_k S_t(u_k)
-    v2: np.ndarray | None     # (P, P)  sum e_k^2 g_k g_k'
+    v2: np.ndarray            # (P, P)  sum e_k^2 g_k g_k'
     e2: float                 # sum e_k^2
 
 
@@ -77,7 +79,7 @@ def _log_weights(family, w, y, ntrials, eta_fixed, zu, wy_zu, lfu_minus_logq):
 
 
 def _atom_sums(family, X, y, w, ntrials, eta_fixed, zu, wy_zu, lfu_minus_logq, ss, nu,
-               n_random, want_v2):
+               n_random):
     """AtomSums for one atom. zu: (n, k) = Z u_k; wy_zu: (k,); ss: (k, T).
 
     The log weights need only c(eta).  Derivatives are computed only for draws
@@ -90,9 +92,8 @@ def _atom_sums(family, X, y, w, ntrials, eta_fixed, zu, wy_zu, lfu_minus_logq, s
     a = np.max(b)
     P = X.shape[1] + nu.shape[0]
     if not np.isfinite(a):
-        zero = np.zeros((P, P)) if want_v2 else None
         return AtomSums(-np.inf, 0.0, np.zeros(P), np.zeros((P, P)), np.zeros(len(y)),
-                        np.zeros(len(nu)), zero, 0.0)
+                        np.zeros(len(nu)), np.zeros((P, P)), 0.0)
     e = np.exp(b - a)
     live = e >= NEGLIGIBLE
     e, ss = e[live], ss[live]
@@ -102,7 +103,7 @@ def _atom_sums(family, X, y, w, ntrials, eta_fixed, zu, wy_zu, lfu_minus_logq, s
                    (-0.5 * n_random / nu)[:, None] + 0.5 * (ss / nu ** 2).T])
     ge = g * e
     return AtomSums(a=a, s0=e.sum(), s1=ge.sum(axis=1), s2=ge @ g.T, c2=w * (c2 @ e),
-                    ss=ss.T @ e, v2=(ge * e) @ g.T if want_v2 else None, e2=e @ e)
+                    ss=ss.T @ e, v2=(ge * e) @ g.T, e2=e @ e)
 
 
 def _ordered_sum(terms):
@@ -125,8 +126,7 @@ def _combine(parts):
     total = {name: _ordered_sum([s * getattr(p, name) for p, s in zip(parts, scale)])
              for name in ("s0", "s1", "s2", "c2", "ss")}
     total["e2"] = _ordered_sum([s * s * p.e2 for p, s in zip(parts, scale)])
-    total["v2"] = None if parts[0].v2 is None else \
-        _ordered_sum([s * s * p.v2 for p, s in zip(parts, scale)])
+    total["v2"] = _ordered_sum([s * s * p.v2 for p, s in zip(parts, scale)])
     return a, AtomSums(a=a, **total)
 
 
@@ -172,7 +172,7 @@ class MCLAObjective:
             return self.zu_atoms[i]
         return self.design.Z @ self.U[self.atoms[i]].T
 
-    def _task(self, indices, beta, nu, want_v2):
+    def _task(self, indices, beta, nu):
         d = self.design
         eta_fixed = d.X @ beta
         n_random = d.n_random
@@ -182,21 +182,21 @@ class MCLAObjective:
             lfu = log_f_nu(nu, n_random, self.ss[sl])
             out.append(_atom_sums(self.family, d.X, d.y, d.weights, d.ntrials, eta_fixed,
                                   self._zu(i), self.wy_zu[sl], lfu - self.logq[sl], self.ss[sl],
-                                  nu, n_random, want_v2))
+                                  nu, n_random))
         return out
 
-    def _sums(self, theta, want_v2=False):
+    def _sums(self, theta):
         p = self.design.p
         beta, nu = theta[:p], theta[p:]
         groups = split_evenly(range(len(self.atoms)), effective_jobs(self.n_jobs))
         # Workers in other processes recompute Z u_k (the same arithmetic) rather than
         # receive the stored blocks with every evaluation.
         payload = self if shares_memory() else replace(self, zu_atoms=None)
-        parts = run_ordered(payload._task, [(g, beta, nu, want_v2) for g in groups], self.n_jobs)
+        parts = run_ordered(payload._task, [(g, beta, nu) for g in groups], self.n_jobs)
         return _combine([a for part in parts for a in part])
 
     def evaluate(self, theta):
-        """Evaluation(value, gradient, hessian, ess) at theta = (beta, nu); -inf if any nu <= 0."""
+        """Evaluation at theta = (beta, nu), one pass over the draws; value -inf if any nu <= 0."""
         theta = np.asarray(theta, dtype=float)
         p = self.design.p
         beta, nu = theta[:p], theta[p:]
@@ -213,14 +213,8 @@ class MCLAObjective:
         model_hess[:p, :p] = -(X.T * (s.c2 / s.s0)) @ X
         model_hess[p:, p:] = np.diag(0.5 * n_random / nu ** 2 - (s.ss / s.s0) / nu ** 3)
         hess = model_hess + s.s2 / s.s0 - np.outer(grad, grad)
-        return Evaluation(value, grad, hess, s.s0 ** 2 / s.e2)
+        return Evaluation(value, grad, hess, s.s0 ** 2 / s.e2, s.v2 / s.s0 ** 2)
 
-    def mc_vcov(self, theta, hessian):
-        """Monte Carlo covariance U^-1 V U^-1 / m of the MCMLE, V = m sum v_k^2 g_k g_k'."""
-        _, s = self._sums(np.asarray(theta, dtype=float), want_v2=True)
-        V = self.m * s.v2 / s.s0 ** 2
-        Uinv = np.linalg.inv(hessian)
-        return Uinv @ V @ Uinv / self.m
 
     def weights(self, theta):
         """The normalised importance weights v (m,) at theta."""
@@ -240,3 +234,9 @@ def _component_sums(U2, design):
     indicator = sp.csr_matrix((np.ones(design.q), (np.arange(design.q), design.vc_index)),
                               shape=(design.q, design.T))
     return np.asarray((indicator.T @ U2.T).T)
+
+
+def mc_vcov(evaluation):
+    """Monte Carlo covariance of the MCMLE: U^-1 V U^-1 / m = U^-1 (sum v_k^2 g_k g_k') U^-1."""
+    Uinv = np.linalg.inv(evaluation.hessian)
+    return Uinv @ evaluation.v2 @ Uinv

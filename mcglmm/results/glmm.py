@@ -2,7 +2,7 @@
 
 Standard errors come from the observed information of the MCLA (the inverse of
 minus its Hessian); Monte Carlo standard errors from ``U^-1 V U^-1 / m``
-(``MCLAObjective.mc_vcov``).  Fixed effects are tested two-sided, variance
+(``engines.mcla.mc_vcov``).  Fixed effects are tested two-sided, variance
 components one-sided (H_A: nu > 0), as glmm's summary does.
 """
 from __future__ import annotations
