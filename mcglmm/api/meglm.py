@@ -225,7 +225,11 @@ def _meglm(formula, data, family, link, covariance, intmethod, intpoints, nocons
                           objective.start_value, log)
     if log:
         print("Fitting full model:")
-    fit = newton_maximize(objective.refresh, theta0, iterate=iterate, tolerance=tolerance, log=log)
+    lower = np.concatenate([np.full(model.p + model.n_aux, -np.inf)]
+                           + [quad_cov.psi_lower(kind, lev.d)
+                              for kind, lev in zip(model.kinds, model.levels)])
+    fit = newton_maximize(objective.refresh, theta0, iterate=iterate, tolerance=tolerance, log=log,
+                          lower=lower)
     scores = None
     if vce == "robust":
         if intmethod == "laplace":

@@ -83,6 +83,20 @@ def sigma_second(kind, psi, d):
     return out
 
 
+LOG_SD_MIN = -12.0   # lower bound of a log standard deviation: sd 6e-6 is a zero variance
+
+
+def psi_lower(kind, d):
+    """Lower bounds of psi: LOG_SD_MIN on log standard deviations, -inf elsewhere."""
+    r = n_params(kind, d)
+    if kind == "unstructured":
+        rows, cols = np.tril_indices(d)
+        return np.where(rows == cols, LOG_SD_MIN, -np.inf)
+    out = np.full(r, -np.inf)
+    out[: d if kind == "independent" else 1] = LOG_SD_MIN
+    return out
+
+
 def psi_from_sigma(kind, S):
     """psi giving Sigma closest to S within ``kind`` (used for start values)."""
     d = S.shape[0]

@@ -101,29 +101,40 @@ def build_nodes(levels, adapt, covs, k):
     return nodes, weights, devs
 
 
+def _ridge(C, rel):
+    """rel times the mean diagonal of each (G, m, m) matrix, as (G, m, m) multiples of I."""
+    scale = np.einsum("gii->g", C) / C.shape[-1]
+    return (rel * np.maximum(scale, 1e-300))[:, None, None] * np.eye(C.shape[-1])
+
+
 def next_adapt(pis, nodes, devs, ridge=1e-10):
-    """Mean-variance adaptation from the posterior weights pi_l (G, K_0..K_l) of every level."""
+    """Mean-variance adaptation from the posterior weights pi_l (G, K_0..K_l) of every level.
+
+    Covariances get a ridge relative to their own size, so tiny variances stay tiny.
+    """
     mus, Cs, Bs = [], [], []
     for pi, u, dev in zip(pis, nodes, devs):
         G, d = u.shape[0], u.shape[-1]
         w = pi.reshape(G, -1)
         uf = u.reshape(G, -1, d)
         m_u = np.einsum("gp,gpd->gd", w, uf)
-        C_uu = np.einsum("gp,gpd,gpe->gde", w, uf, uf) - m_u[:, :, None] * m_u[:, None, :]
+        cu = uf - m_u[:, None, :]
+        C_uu = np.einsum("gp,gpd,gpe->gde", w, cu, cu)
         D = dev.shape[-1]
         if D:
             df = np.broadcast_to(dev[..., None, :], pi.shape + (D,)).reshape(G, -1, D)
-            m_a = np.einsum("gp,gpD->gD", w, df)
-            C_ua = np.einsum("gp,gpd,gpE->gdE", w, uf, df) - m_u[:, :, None] * m_a[:, None, :]
-            C_aa = np.einsum("gp,gpD,gpE->gDE", w, df, df) - m_a[:, :, None] * m_a[:, None, :]
-            C_aa = C_aa + ridge * np.eye(D)
+            ca = df - np.einsum("gp,gpD->gD", w, df)[:, None, :]
+            C_ua = np.einsum("gp,gpd,gpE->gdE", w, cu, ca)
+            C_aa = np.einsum("gp,gpD,gpE->gDE", w, ca, ca)
+            C_aa = C_aa + _ridge(C_aa, ridge)
             B = np.swapaxes(np.linalg.solve(C_aa, np.swapaxes(C_ua, 1, 2)), 1, 2)
             C_uu = C_uu - B @ np.swapaxes(C_ua, 1, 2)
+            C_uu = 0.5 * (C_uu + np.swapaxes(C_uu, 1, 2))
         else:
             B = np.zeros((G, d, 0))
         mus.append(m_u)
         Bs.append(B)
-        Cs.append(np.linalg.cholesky(C_uu + ridge * np.eye(d)))
+        Cs.append(np.linalg.cholesky(C_uu + _ridge(C_uu, ridge)))
     return Adapt(tuple(mus), tuple(Cs), tuple(Bs))
 
 

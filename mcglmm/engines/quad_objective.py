@@ -30,10 +30,16 @@ def mv_adapt(evaluate, adapt, known=None, tol=1e-6, max_iter=50):
     ``evaluate(adapt)`` is the quadrature at theta; ``known`` its result for ``adapt``
     when already computed.  Stops after ``max_iter`` updates or when an update would
     move the nodes by less than ``tol``, returning the adaptation last evaluated.
+    Returns None when an update would shrink or widen some group's nodes by more than
+    a factor MAX_SCALE_CHANGE: the nodes no longer cover the posterior (the moments
+    computed from them are then unreliable and cannot recover), so the caller restarts
+    from the mode and curvature.
     """
     ev = known if known is not None else evaluate(adapt)
     for _ in range(max_iter):
         new = ev.adapt_next
+        if _scale_jump(adapt, new) > np.log(MAX_SCALE_CHANGE):
+            return None
         change = max(np.max(np.abs(a - b)) for old, upd in zip(
             (adapt.mu, adapt.C, adapt.B), (new.mu, new.C, new.B)) for a, b in zip(old, upd)
             if a.size)
@@ -42,6 +48,16 @@ def mv_adapt(evaluate, adapt, known=None, tol=1e-6, max_iter=50):
         adapt = new
         ev = evaluate(adapt)
     return adapt
+
+
+MAX_SCALE_CHANGE = 10.0
+
+
+def _scale_jump(old, new):
+    """Largest |log|C_new| - log|C_old|| over groups and levels."""
+    def logdet(C):
+        return np.log(np.abs(np.diagonal(C, axis1=1, axis2=2))).sum(axis=1)
+    return max(float(np.max(np.abs(logdet(a) - logdet(b)))) for a, b in zip(old.C, new.C))
 
 
 class Objective:
@@ -93,8 +109,12 @@ class Objective:
             known = (last[2] if last is not None and last[1] is self.adapt
                      and np.array_equal(last[0], theta) else None)
             settle = final or first
-            self.adapt = mv_adapt(lambda a: self._evaluate(theta, a), self.adapt, known,
-                                  tol=1e-6 if settle else 1e-4, max_iter=50 if settle else 1)
+            adapt = mv_adapt(lambda a: self._evaluate(theta, a), self.adapt, known,
+                             tol=1e-6 if settle else 1e-4, max_iter=50 if settle else 1)
+            if adapt is None:
+                start = self._curvature(theta)
+                adapt = mv_adapt(lambda a: self._evaluate(theta, a), start) or start
+            self.adapt = adapt
         adapt = self.adapt
 
         def f(t):

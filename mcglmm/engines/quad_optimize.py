@@ -70,15 +70,36 @@ def _bfgs_update(H, s, dg):
     return -(B + np.outer(y, y) / ys - np.outer(Bs, Bs) / float(s @ Bs))
 
 
-def _line_search(f, theta, step, value):
-    """Largest t in 1, 1/2, 1/4, ... with f(theta + t step) >= f(theta) (up to roundoff)."""
+def _line_search(f, theta, step, value, lower):
+    """Largest t in 1, 1/2, 1/4, ... with f(max(theta + t step, lower)) >= f(theta) (to roundoff).
+
+    Returns the accepted point.  Bounded coordinates heading down while already within
+    PROBE of their bound are first tried at the bound itself (a variance that is zero at
+    the maximum, which Newton steps on the log scale approach only slowly).
+    """
+    near = (step < 0) & np.isfinite(lower) & (theta < lower + PROBE)
+    if near.any():
+        probe = np.maximum(theta + step, lower)
+        probe[near] = lower[near]
+        trial = f(probe)[0]
+        if np.isfinite(trial) and trial >= value - 1e-10 * abs(value):
+            return probe
     t = 1.0
     while t > 1e-10:
-        trial = f(theta + t * step)[0]
+        new = np.maximum(theta + t * step, lower)
+        trial = f(new)[0]
         if np.isfinite(trial) and trial >= value - 1e-10 * abs(value):
-            return t
+            return new
         t *= 0.5
-    return t
+    return np.maximum(theta + t * step, lower)
+
+
+def _free_direction(g, H, active):
+    """Ascent direction with the active bounds held fixed, and whether -H is PD on the rest."""
+    step = np.zeros_like(g)
+    free = ~active
+    step[free], concave = _ascent_direction(g[free], H[np.ix_(free, free)])
+    return step, concave
 
 
 def _curvature(f, theta, central=False):
@@ -87,8 +108,11 @@ def _curvature(f, theta, central=False):
     return exact(theta) if exact is not None else fd_hessian(f, theta, central)
 
 
+PROBE = 9.0   # with log-sd bounds at -12: probe once the sd is below exp(-3) = 0.05
+
+
 def newton_maximize(refresh, theta0, iterate=100, tolerance=1e-8, nrtol=1e-10, log=False,
-                    printer=print, quasi=True):
+                    printer=print, quasi=True, lower=None):
     """Maximise; ``refresh(theta, final)`` returns f with f(t) -> (value, grad) centred at theta.
 
     ``final`` is True for the last refresh, at the returned estimate, where an adaptive
@@ -98,18 +122,23 @@ def newton_maximize(refresh, theta0, iterate=100, tolerance=1e-8, nrtol=1e-10, l
     updates, replaced by a fresh difference Hessian after a short step and before
     convergence is declared (so the convergence test always uses the real curvature).
     An objective f with an exact Hessian (attribute ``f.hessian``) gets plain Newton.
+    ``lower`` (dim,) bounds theta from below (projected Newton: a coordinate at its bound
+    with the gradient pointing out of the region is held there and left out of the test).
     """
     theta = np.asarray(theta0, dtype=float).copy()
+    lower = np.full(len(theta), -np.inf) if lower is None else np.asarray(lower, dtype=float)
+    theta = np.maximum(theta, lower)
     f = refresh(theta, False)
     value, g = f(theta)
     H, exact = _curvature(f, theta), True
     lines, converged, prev, it = [], False, -np.inf, 0
     for it in range(iterate + 1):
-        step, concave = _ascent_direction(g, H)
+        active = (theta <= lower) & (g <= 0)
+        step, concave = _free_direction(g, H, active)
         small = abs(value - prev) <= tolerance * (abs(value) + 1.0)
         if concave and float(g @ step) < nrtol and small and not exact:
             H, exact = _curvature(f, theta), True
-            step, concave = _ascent_direction(g, H)
+            step, concave = _free_direction(g, H, active)
         line = f"Iteration {it}: Log likelihood = {value:.8g}"
         line += "" if concave else " (not concave)"
         lines.append(line)
@@ -120,11 +149,11 @@ def newton_maximize(refresh, theta0, iterate=100, tolerance=1e-8, nrtol=1e-10, l
             break
         if it == iterate:
             break
-        t = _line_search(f, theta, step, value)
-        new = theta + t * step
+        new = _line_search(f, theta, step, value, lower)
+        long_step = np.linalg.norm(new - theta) > 0.1 * np.linalg.norm(step)
         f = refresh(new, False)
         new_value, new_g = f(new)
-        if quasi and t > 0.1 and getattr(f, "hessian", None) is None:
+        if quasi and long_step and getattr(f, "hessian", None) is None:
             H, exact = _bfgs_update(H, new - theta, new_g - g), False
         else:
             H, exact = _curvature(f, new), True

@@ -20,7 +20,7 @@ from scipy import stats
 from ..design.bars import group_table
 from ..engines import quad_cov
 from ..engines.quad_model import unpack
-from ..exceptions import ConvergenceWarning, HessianWarning
+from ..exceptions import BoundaryWarning, ConvergenceWarning, HessianWarning
 
 _FAMILY_TITLE = {"gaussian": "Gaussian", "bernoulli": "Bernoulli", "binomial": "Binomial",
                  "poisson": "Poisson", "gamma": "Gamma", "nbinomial": "Negative binomial",
@@ -91,7 +91,9 @@ def _table(rows, b, se, level):
     lo, hi = b - crit * se, b + crit * se
     for j, r in enumerate(rows):
         if r.kind == "var" and b[j] > 0:
-            lo[j], hi[j] = b[j] * np.exp(-crit * se[j] / b[j]), b[j] * np.exp(crit * se[j] / b[j])
+            with np.errstate(over="ignore"):
+                lo[j] = b[j] * np.exp(-crit * se[j] / b[j])
+                hi[j] = b[j] * np.exp(crit * se[j] / b[j])
             z[j] = pval[j] = np.nan
         elif r.kind == "cov":
             z[j] = pval[j] = np.nan
@@ -145,6 +147,14 @@ class MEGLMResults:
         if not fit.converged:
             warnings.warn(f"meglm did not converge in {fit.iterations} iterations.",
                           ConvergenceWarning, stacklevel=3)
+        lower = np.concatenate([np.full(model.p + model.n_aux, -np.inf)]
+                               + [quad_cov.psi_lower(k, lev.d)
+                                  for k, lev in zip(model.kinds, model.levels)])
+        at_bound = [n for n, t, lo in zip(names, fit.theta, lower) if t < lo + 4.0]
+        if at_bound:
+            warnings.warn(f"variance component(s) {at_bound} estimated as (nearly) zero: log "
+                          f"standard deviation below {quad_cov.LOG_SD_MIN + 4:g}.",
+                          BoundaryWarning, stacklevel=3)
         n_top = model.levels[0].n_groups
         V_int = _covariance(fit.hess, scores, n_top)
         rows = _reported_rows(model, arrays, fit.theta, names)

@@ -96,3 +96,17 @@ def test_iteration_log_is_printed(counts, capsys):
     meglm("y ~ x + (1 | g)", data=counts, family="poisson", exposure="t", log=True)
     out = capsys.readouterr().out
     assert "Fitting full model:" in out and "Iteration 0: Log likelihood =" in out
+
+
+def test_zero_variance_reaches_the_fixed_effects_likelihood():
+    """Data without a group effect: the variance goes to the boundary, ll equals the GLM's."""
+    from mcglmm.exceptions import BoundaryWarning
+    rng = np.random.default_rng(4)
+    g = np.repeat(np.arange(50), 10)
+    x = rng.normal(size=500)
+    y = (rng.uniform(size=500) < 1 / (1 + np.exp(-(0.2 + 0.5 * x)))).astype(int)
+    with pytest.warns(BoundaryWarning, match="nearly"):
+        fit = meglm("y ~ x + (1 | g)", data=pd.DataFrame({"y": y, "x": x, "g": g}),
+                    family="bernoulli")
+    assert fit.converged and fit.chi2_c == pytest.approx(0.0, abs=1e-6)   # seen 0
+    assert fit.ll == pytest.approx(fit.ll_c, abs=1e-6)
