@@ -1,6 +1,8 @@
 """Results of meglm(): Stata's stored results, r(table) and the printed output.
 
-Estimates are reported on Stata's scale: coefficients and cut points as
+``table`` is Stata's r(table) (rows b, se, z, pvalue, ll, ul, df, crit, eform; with
+eform/or/irr at fit time the fixed effects are exponentiated there, as in Stata) and
+``b``/``V`` are e(b)/e(V), never exponentiated.  Estimates are reported on Stata's scale: coefficients and cut points as
 estimated; variances and covariances of the random effects (entries of each
 Sigma); var(e.y) for the Gaussian family; /lnalpha, /lndelta, /logs as
 estimated.  Their covariance is J V J' with J the Jacobian from the internal
@@ -104,6 +106,21 @@ def _table(rows, b, se, level):
                         index=["b", "se", "z", "pvalue", "ll", "ul", "df", "crit"], columns=cols)
 
 
+def _eform_table(raw, rows, on):
+    """r(table) as Stata stores it: with eform, fixed effects as exp(b), exp(b) se, exp(ll/ul)."""
+    table = raw.copy()
+    table.loc["eform"] = 0.0
+    if on:
+        cols = [j for j, r in enumerate(rows) if r.kind == "b"]
+        eb = np.exp(raw.iloc[0, cols].to_numpy())
+        table.iloc[1, cols] = eb * raw.iloc[1, cols].to_numpy()
+        table.iloc[0, cols] = eb
+        table.iloc[4, cols] = np.exp(raw.iloc[4, cols].to_numpy())
+        table.iloc[5, cols] = np.exp(raw.iloc[5, cols].to_numpy())
+        table.iloc[8, cols] = 1.0
+    return table
+
+
 def _cov_intervals(table, rows, V_nat, level):
     """CIs of covariances from atanh of the correlation (delta method)."""
     crit = stats.norm.ppf(0.5 + level / 200.0)
@@ -179,7 +196,8 @@ class MEGLMResults:
             g_avg=groups["avg"].to_numpy(), g_max=groups["max"].to_numpy(),
             b=pd.Series(b, index=cols), V=pd.DataFrame(V_nat, index=cols, columns=cols),
             converged=fit.converged, ic=fit.iterations, intmethod=intmethod,
-            n_quad=n_quad, table=table, vce=vce, level=level, eform=eform,
+            n_quad=n_quad, table=_eform_table(table, rows, eform is not None), _raw=table,
+            vce=vce, level=level, eform=eform,
             theta=fit.theta, theta_names=tuple(names), hessian=fit.hess, iteration_log=fit.log,
             family=model.family.family, link=model.family.link, depvar=arrays.y_name,
             group_info=groups, notes=notes, n_dropped=arrays.n_dropped,
@@ -190,10 +208,10 @@ class MEGLMResults:
         """Stata-style output as a string; ``level``/``eform`` override the fit's settings."""
         label = "Odds ratio" if or_ else "IRR" if irr else ("exp(b)" if eform else None)
         if level is not None and level != self.level:
-            table = _table(list(self._rows), self.table.loc["b"].to_numpy(),
-                           self.table.loc["se"].to_numpy(), level)
+            table = _table(list(self._rows), self._raw.loc["b"].to_numpy(),
+                           self._raw.loc["se"].to_numpy(), level)
             _cov_intervals(table, list(self._rows), self.V.to_numpy(), level)
-            view = MEGLMResults(**{**self.__dict__, "table": table})
+            view = MEGLMResults(**{**self.__dict__, "_raw": table})
             return render(view, level, label if (eform or or_ or irr) else self.eform)
         return render(self, self.level, label if (eform or or_ or irr) else self.eform)
 
@@ -251,7 +269,7 @@ def _header(res):
 def _coef_lines(res, level, label):
     """The estimation table: fixed effects, cut points, var/cov rows per level, residual rows."""
     crit = stats.norm.ppf(0.5 + level / 200.0)
-    t = res.table
+    t = res._raw
     width = max(13, max(len(r.label) + 3 for r in res._rows) if res._rows else 13)
     rule = "-" * width + "+" + "-" * 64
     head = label or "Coefficient"

@@ -78,9 +78,11 @@ def test_salamander_crossed_laplace(sal):
     """Stata: meglm y wsm##wsf || _all: R.male || _all: R.female, family(bernoulli) or."""
     assert sal.intmethod == "laplace" and "crossed" in sal.notes[0]
     assert sal.ll == pytest.approx(-209.27659, abs=5e-5)       # seen 4e-6
-    b = sal.table.loc["b"]
+    b = sal.table.loc["b"]                     # r(table) holds odds ratios (fit with or_)
     odds = {"y:wsm": .4955657, "y:wsf": .0547918, "y:wsm#wsf": 36.17797, "y:_cons": 2.740748}
     for name, value in odds.items():
-        assert np.exp(b[name]) == pytest.approx(value, rel=5e-4)   # seen 1.4e-5
+        assert b[name] == pytest.approx(value, rel=5e-4)           # seen 1.4e-5
+        assert np.exp(sal.b[name]) == pytest.approx(b[name], rel=1e-12)
+    assert sal.table.loc["eform", "y:wsm"] == 1.0
     assert b["male:var(_cons)"] == pytest.approx(1.041005, rel=5e-4)
     assert b["female:var(_cons)"] == pytest.approx(1.17438, rel=5e-4)
