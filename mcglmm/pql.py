@@ -27,7 +27,7 @@ from scipy.optimize import minimize
 
 from .design.gram import WeightedGram
 
-INNER_TOL = 1e-10
+INNER_TOL = 1e-12
 INNER_MAXIT = 100
 
 
@@ -53,14 +53,14 @@ def _penalized(design, family, beta, s, a):
 
 
 def _newton_step(design, gram, a, resid, W, s):
-    """Newton step for (beta, s) and the sparse LU of H_ss = A Z'WZ A + I.
+    """Newton step for (beta, s), its predicted increase and the sparse LU of H_ss.
 
-    The information matrix is [[X'WX, X'WZA], [AZ'WX, H_ss]]; the step solves it by
-    the Schur complement on the p x p fixed-effect block, so only H_ss is factorised.
+    The information matrix is [[X'WX, X'WZA], [AZ'WX, H_ss]], H_ss = A Z'WZ A + I;
+    the step solves it by the Schur complement on the p x p fixed-effect block, so
+    only H_ss is factorised.  The predicted increase is g'step / 2.
     """
     X = design.X
-    H_ss = gram(W, a) + sp.identity(design.q, format="csc")
-    lu = spla.splu(H_ss)
+    lu = spla.splu(gram(W, a) + sp.identity(design.q, format="csc"))
     H_sb = a[:, None] * (design.Z.T @ (X * W[:, None]))
     g_b = X.T @ resid
     g_s = a * (design.Z.T @ resid) - s
@@ -68,14 +68,20 @@ def _newton_step(design, gram, a, resid, W, s):
     schur = X.T @ (X * W[:, None]) - H_sb.T @ solved[:, :-1]
     step_b = np.linalg.solve(schur, g_b - H_sb.T @ solved[:, -1])
     step_s = solved[:, -1] - solved[:, :-1] @ step_b
-    return step_b, step_s, lu
+    return step_b, step_s, 0.5 * (g_b @ step_b + g_s @ step_s), lu
 
 
 def _inner_newton(design, family, gram, a, beta, s):
-    """Maximise the penalized log likelihood over (beta, s), halving steps that decrease it."""
+    """Maximise the penalized log likelihood over (beta, s), halving steps that decrease it.
+
+    Stops when the Newton step's predicted increase is negligible, before taking
+    it, so the LU of H_ss at the returned point comes back too (for log det).
+    """
     value, eta, resid, W = _penalized(design, family, beta, s, a)
     for _ in range(INNER_MAXIT):
-        step_b, step_s, _ = _newton_step(design, gram, a, resid, W, s)
+        step_b, step_s, predicted, lu = _newton_step(design, gram, a, resid, W, s)
+        if predicted < INNER_TOL * (1.0 + abs(value)):
+            break
         t = 1.0
         while True:
             new = _penalized(design, family, beta + t * step_b, s + t * step_s, a)
@@ -83,11 +89,8 @@ def _inner_newton(design, family, gram, a, beta, s):
                 break
             t /= 2.0
         beta, s = beta + t * step_b, s + t * step_s
-        increase = new[0] - value
         value, eta, resid, W = new
-        if abs(increase) < INNER_TOL * (1.0 + abs(value)):
-            break
-    return beta, s, eta, W
+    return beta, s, eta, lu
 
 
 def pql_start(design, family):
@@ -97,15 +100,17 @@ def pql_start(design, family):
 
     def outer(sigma):
         a = sigma[design.vc_index]
-        beta, s, eta, W = _inner_newton(design, family, gram, a, state["beta"], state["s"])
+        beta, s, eta, lu = _inner_newton(design, family, gram, a, state["beta"], state["s"])
         state["beta"], state["s"] = beta, s
-        lu = spla.splu(gram(W, a) + sp.identity(design.q, format="csc"))
         logdet = np.sum(np.log(np.abs(lu.U.diagonal())))
         loglik = design.weights @ family.loglik_terms(design.y, eta, design.ntrials)
         return 0.5 * logdet + 0.5 * s @ s - loglik
 
-    res = minimize(outer, np.ones(design.T), method="Nelder-Mead",
-                   options={"xatol": 1e-5, "fatol": 1e-7, "maxiter": 500 * design.T})
+    start = np.ones(design.T)
+    # PQL only centres the sampler: sigma to 1e-4 and F to 1e-8 relative is plenty.
+    res = minimize(outer, start, method="Nelder-Mead",
+                   options={"xatol": 1e-4, "fatol": 1e-8 * (1.0 + abs(outer(start))),
+                            "maxiter": 500 * design.T})
     sigma = np.asarray(res.x)
     outer(sigma)
     a = sigma[design.vc_index]

@@ -135,8 +135,10 @@ class MCLAObjective:
     """The MCLA as a function of theta, with every theta-free quantity precomputed.
 
     U: (m, q) draws; logq: (m,) their log f~; ss: (m, T) per-component sums of
-    squares; wy_zu: (m,) (w y)' Z u_k; zu_atoms: the (n, k) blocks Z u_k per atom
-    when they fit ``memory_budget`` bytes, else None (recomputed per evaluation).
+    squares; wy_zu: (m,) (w y)' Z u_k; z_rows: Z as CSR (row-wise products with a
+    block of draws are five times faster than CSC's); zu_atoms: the (n, k) blocks
+    Z u_k per atom when they fit half of ``memory_budget`` bytes, else None
+    (recomputed per evaluation).
     """
 
     design: object
@@ -146,6 +148,7 @@ class MCLAObjective:
     ss: np.ndarray
     wy_zu: np.ndarray
     atoms: tuple
+    z_rows: sp.csr_matrix
     zu_atoms: tuple | None
     n_jobs: int = 1
 
@@ -155,13 +158,12 @@ class MCLAObjective:
         m = U.shape[0]
         k = atom_size(design.n)
         atoms = tuple(slice(s, min(s + k, m)) for s in range(0, m, k))
-        ss = _component_sums(U * U, design)
+        z_rows = design.Z.tocsr()
         store = 8 * design.n * m <= memory_budget // 2
-        zu_atoms = tuple(design.Z @ U[sl].T for sl in atoms) if store else None
-        wy = design.weights * design.y
-        wy_zu = np.concatenate([wy @ (design.Z @ U[sl].T) if zu_atoms is None else wy @ z
-                                for sl, z in zip(atoms, zu_atoms or [None] * len(atoms))])
-        return cls(design, family, U, logq, ss, wy_zu, atoms, zu_atoms, n_jobs)
+        zu_atoms = tuple(z_rows @ U[sl].T for sl in atoms) if store else None
+        wy_zu = U @ (design.Z.T @ (design.weights * design.y))
+        return cls(design, family, U, logq, _component_sums(U * U, design), wy_zu, atoms,
+                   z_rows, zu_atoms, n_jobs)
 
     @property
     def m(self):
@@ -170,7 +172,7 @@ class MCLAObjective:
     def _zu(self, i):
         if self.zu_atoms is not None:
             return self.zu_atoms[i]
-        return self.design.Z @ self.U[self.atoms[i]].T
+        return self.z_rows @ self.U[self.atoms[i]].T
 
     def _task(self, indices, beta, nu):
         d = self.design

@@ -19,8 +19,9 @@ def design(salamander):
 
 def _outer(design, sigma):
     a = sigma[design.vc_index]
-    beta, s, eta, W = _inner_newton(design, mc.bernoulli_glmm, WeightedGram.build(design.Z), a,
+    beta, s, eta, _ = _inner_newton(design, mc.bernoulli_glmm, WeightedGram.build(design.Z), a,
                                     np.zeros(design.p), np.ones(design.q))
+    W = design.weights * mc.bernoulli_glmm.variance(eta)
     M = (design.Z @ sp.diags(a)).T @ sp.diags(W) @ (design.Z @ sp.diags(a)) + sp.identity(design.q)
     logdet = np.linalg.slogdet(M.toarray())[1]
     loglik = design.weights @ mc.bernoulli_glmm.loglik_terms(design.y, eta, design.ntrials)
