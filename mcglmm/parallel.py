@@ -36,17 +36,25 @@ def _in_one_blas_thread(func, *args):
         return func(*args)
 
 
-def run_ordered(func, tasks, n_jobs):
+def run_ordered(func, tasks, n_jobs, on_done=None):
     """[func(*t) for t in tasks], spread over ``n_jobs`` workers, results in task order.
 
     Every task runs with single-threaded BLAS, wherever it runs: the parallelism is
     ours, and some BLAS kernels (triangular solves) round differently with more threads.
+    ``on_done()`` is called as each result arrives (for progress bars).
     """
     tasks = list(tasks)
     if n_jobs == 1 or len(tasks) == 1:
-        return [_in_one_blas_thread(func, *t) for t in tasks]
-    return joblib.Parallel(n_jobs=n_jobs, prefer="threads")(
-        joblib.delayed(_in_one_blas_thread)(func, *t) for t in tasks)
+        results = (_in_one_blas_thread(func, *t) for t in tasks)
+    else:
+        results = joblib.Parallel(n_jobs=n_jobs, prefer="threads", return_as="generator")(
+            joblib.delayed(_in_one_blas_thread)(func, *t) for t in tasks)
+    out = []
+    for r in results:
+        out.append(r)
+        if on_done is not None:
+            on_done()
+    return out
 
 
 def split_evenly(items, parts):

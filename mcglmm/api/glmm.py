@@ -13,7 +13,7 @@ import pandas as pd
 
 from ..design import glmm_design
 from ..engines.mcla import MCLAObjective, mc_vcov
-from ..engines.sampling import SamplerInputs, build_sampler
+from ..engines.sampling import BLOCK, SamplerInputs, build_sampler
 from ..exceptions import ConvergenceWarning, HessianWarning, MonteCarloWarning, bad_value
 from ..families import get_glmm_family
 from ..optimize import maximize
@@ -98,6 +98,18 @@ def _call_text(fixed, random, varcomps_names, family, m, extra):
     return "glmm(" + ", ".join(parts) + ")"
 
 
+PROGRESS_DRAWS = 100_000      # show a bar for sampling from this many draws
+
+
+def _draw(importance, m, seed, n_jobs, progress):
+    """The draws, with a tqdm bar over blocks when asked for and m is large."""
+    if not (progress and m >= PROGRESS_DRAWS):
+        return importance.draw(m, seed, n_jobs)
+    from tqdm.auto import tqdm
+    with tqdm(total=-(-m // BLOCK), desc="sampling", unit="block") as bar:
+        return importance.draw(m, seed, n_jobs, on_block=lambda: bar.update(1))
+
+
 def _progress_callback(progress, iterlim):
     if not progress:
         return None, None
@@ -156,7 +168,7 @@ def glmm(fixed, random, varcomps_names, data, family_glmm, m=None, varcomps_equa
         umat, counts = start.umat, None
         logq = importance.logpdf(umat)
     else:
-        umat, logq, counts = importance.draw(m, seed, n_jobs)
+        umat, logq, counts = _draw(importance, m, seed, n_jobs, progress)
     objective = MCLAObjective.build(design, family, umat, logq, n_jobs=n_jobs, memory_budget=budget)
 
     callback, bar = _progress_callback(progress, iterlim)

@@ -96,15 +96,18 @@ class ImportanceSampler:
             return Zt / self.chol[:, None]
         return la.solve_triangular(self.chol, Zt, lower=True, trans="T")
 
-    def draw(self, m, seed, n_jobs=1):
-        """m draws: U (m, q), their log f~ (m,), and the component counts (m1, m2, m3)."""
+    def draw(self, m, seed, n_jobs=1, on_block=None):
+        """m draws: U (m, q), their log f~ (m,), and the component counts (m1, m2, m3).
+
+        ``on_block()`` is called after each block of BLOCK draws (for progress bars).
+        """
         children = np.random.SeedSequence(seed).spawn(1 + -(-m // BLOCK))
         counts = np.random.default_rng(children[0]).multinomial(m, self.pvec)
         labels = np.repeat(np.arange(3), counts)
         starts = range(0, m, BLOCK)
         parts = run_ordered(self._draw_block,
                             [(children[1 + i], labels[s:s + BLOCK]) for i, s in enumerate(starts)],
-                            n_jobs)
+                            n_jobs, on_done=on_block)
         U = np.vstack([p[0] for p in parts])
         logq = np.concatenate([p[1] for p in parts])
         return U, logq, tuple(int(c) for c in counts)
