@@ -2,6 +2,8 @@
 import numpy as np
 import pandas as pd
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from mcglmm.api.meglm import meglm
 from mcglmm.formula import split_formula
@@ -92,3 +94,18 @@ def test_formula_split_nesting():
 def test_intpoints_refused_for_crossed_default(data):
     with pytest.raises(ValueError, match="intpoints must be None for a crossed model"):
         meglm("y ~ x + (1 | g) + (1 | h)", data=data, family="bernoulli", intpoints=7)
+
+
+@settings(derandomize=True, max_examples=40, deadline=None)
+@given(st.one_of(st.integers(max_value=0), st.integers(min_value=129), st.floats(),
+                 st.text(max_size=3), st.booleans()))
+def test_intpoints_outside_1_to_128_is_refused(data, bad):
+    with pytest.raises(ValueError, match="intpoints"):
+        meglm("y ~ x + (1 | g)", data=data, family="bernoulli", intpoints=bad)
+
+
+@settings(derandomize=True, max_examples=40, deadline=None)
+@given(st.one_of(st.floats(max_value=9.99), st.floats(min_value=100.0), st.text(max_size=3)))
+def test_level_outside_10_to_99_99_is_refused(data, bad):
+    with pytest.raises(ValueError, match="level"):
+        meglm("y ~ x + (1 | g)", data=data, family="bernoulli", level=bad)
