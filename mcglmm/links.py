@@ -25,7 +25,7 @@ space so that no tail underflows:
 
 and the mirrored formulas for log(1 - F).  The ordinal probability of category
 k is F(c_k - eta) - F(c_{k-1} - eta).  Stata's allowed (family, link) pairs and
-defaults are the table ``ALLOWED``.
+defaults are the tables ``_ROWS`` (one row per allowed pair) and ``DEFAULT_LINK``.
 """
 from __future__ import annotations
 

@@ -11,7 +11,7 @@ import numpy as np
 
 from ..design.bars import build_levels, covariance_per_level, joint_z, me_arrays
 from ..engines import quad_cov
-from ..engines.quad_model import MEModel, linear_predictor
+from ..engines.quad_model import MEModel, linear_predictor, theta_lower
 from ..engines.quad_objective import Objective
 from ..engines.quad_optimize import newton_maximize
 from ..exceptions import bad_value
@@ -181,7 +181,39 @@ def meglm(formula, data, family="gaussian", link=None, *, covariance="independen
           intmethod=None, intpoints=None, noconstant=False, offset=None, exposure=None,
           trials=None, dispersion="mean", startvalues="fixedonly", from_=None, vce="oim",
           level=95, eform=False, or_=False, irr=False, iterate=100, tolerance=1e-8, log=False):
-    """Fit a multilevel GLM as Stata's meglm; see the module docstring and DESIGN.md.
+    """Fit a multilevel generalized linear model by maximum likelihood, as Stata's meglm.
+
+    Parameters
+    ----------
+    formula : str
+        lme4-style: ``"y ~ x + (1 + x | g) + (1 | g/h)"``; ``(0 + x | g)`` drops the
+        term's intercept; ``a/b`` nests b in a; ``cbind(s, f) ~`` for binomial counts.
+    data : pandas.DataFrame
+        Rows with a missing value in any used variable are dropped.
+    family, link : str
+        Stata's names and allowed pairs (the rows of ``links``); link defaults as Stata.
+    covariance : str or dict
+        independent (default), exchangeable, identity or unstructured; a dict maps
+        groupings ("g", "g:h") to structures.
+    intmethod, intpoints : str, int
+        mvaghermite (default), mcaghermite, ghermite or laplace (the default, and the
+        only choice, for crossed models); points per dimension, default 7.
+    noconstant, offset, exposure, trials, dispersion
+        As Stata: no fixed intercept; an offset or exposure (column name or vector);
+        binomial trials (number or column); nbinomial dispersion "mean" or "constant".
+    startvalues, from_ : str, vector or dict
+        fixedonly (default), constantonly or zero; or explicit internal-scale values.
+    vce : str
+        "oim" or "robust" (clustered at the top level).
+    level, eform, or_, irr
+        Confidence level and exponentiated fixed effects (also selectable at print time).
+    iterate, tolerance, log
+        Newton iterations, relative log-likelihood tolerance, print the iteration log.
+
+    Returns
+    -------
+    MEGLMResults
+        Stata's stored results as attributes, ``table`` (r(table)) and ``summary()``.
 
     BLAS runs on one thread: the products here are small, and OpenBLAS's threads
     make them many times slower on a busy 2-core machine (see ``parallel``).
@@ -215,6 +247,8 @@ def _meglm(formula, data, family, link, covariance, intmethod, intpoints, nocons
     if intmethod == "laplace" and intpoints is not None:
         raise ValueError(bad_value("intpoints", "None for a crossed model (the Laplace "
                                    "approximation is implied)", intpoints))
+    if vce == "robust" and intmethod == "laplace":
+        raise ValueError(bad_value("vce", "'oim' with the Laplace approximation", vce))
     k = 1 if intmethod == "laplace" else (7 if intpoints is None else int(intpoints))
     names = internal_names(model, arr.x_names)
     if log:
@@ -225,23 +259,16 @@ def _meglm(formula, data, family, link, covariance, intmethod, intpoints, nocons
                           objective.start_value, log)
     if log:
         print("Fitting full model:")
-    lower = np.concatenate([np.full(model.p + model.n_aux, -np.inf)]
-                           + [quad_cov.psi_lower(kind, lev.d)
-                              for kind, lev in zip(model.kinds, model.levels)])
     fit = newton_maximize(objective.refresh, theta0, iterate=iterate, tolerance=tolerance, log=log,
-                          lower=lower)
-    scores = None
-    if vce == "robust":
-        if intmethod == "laplace":
-            raise ValueError(bad_value("vce", "'oim' with intmethod='laplace'", vce))
-        scores = objective.scores(fit.theta)
+                          lower=theta_lower(model))
+    scores = objective.scores(fit.theta) if vce == "robust" else None
     return MEGLMResults.from_fit(model=model, arrays=arr, fit=fit, fixed_fit=fixed_fit,
                                  intmethod=intmethod, n_quad=k, names=names, notes=tuple(notes),
                                  vce=vce, scores=scores, level=level,
-                                 eform=_eform_label(fam, eform, or_, irr))
+                                 eform=_eform_label(eform, or_, irr))
 
 
-def _eform_label(fam, eform, or_, irr):
+def _eform_label(eform, or_, irr):
     """Column title of exponentiated coefficients, or None."""
     if or_:
         return "Odds ratio"

@@ -50,6 +50,13 @@ class MEModel:
         return self.p + self.n_aux + sum(self.n_psi)
 
 
+def theta_lower(model):
+    """Lower bounds of theta (dim,): log standard deviations bounded, the rest free."""
+    return np.concatenate([np.full(model.p + model.n_aux, -np.inf)]
+                          + [quad_cov.psi_lower(kind, lev.d)
+                             for kind, lev in zip(model.kinds, model.levels)])
+
+
 def unpack(model, theta):
     """(beta (p,), aux (a,), [psi_l]) from theta."""
     theta = np.asarray(theta, dtype=float)

@@ -21,7 +21,7 @@ from scipy import stats
 
 from ..design.bars import group_table
 from ..engines import quad_cov
-from ..engines.quad_model import unpack
+from ..engines.quad_model import theta_lower, unpack
 from ..exceptions import BoundaryWarning, ConvergenceWarning, HessianWarning
 
 _FAMILY_TITLE = {"gaussian": "Gaussian", "bernoulli": "Bernoulli", "binomial": "Binomial",
@@ -164,10 +164,7 @@ class MEGLMResults:
         if not fit.converged:
             warnings.warn(f"meglm did not converge in {fit.iterations} iterations.",
                           ConvergenceWarning, stacklevel=3)
-        lower = np.concatenate([np.full(model.p + model.n_aux, -np.inf)]
-                               + [quad_cov.psi_lower(k, lev.d)
-                                  for k, lev in zip(model.kinds, model.levels)])
-        at_bound = [n for n, t, lo in zip(names, fit.theta, lower) if t < lo + 4.0]
+        at_bound = [n for n, t, lo in zip(names, fit.theta, theta_lower(model)) if t < lo + 4.0]
         if at_bound:
             warnings.warn(f"variance component(s) {at_bound} estimated as (nearly) zero: log "
                           f"standard deviation below {quad_cov.LOG_SD_MIN + 4:g}.",
