@@ -259,4 +259,11 @@ def me_arrays(fixed, terms, data, ordinal, noconstant, offset=None, exposure=Non
         off = off + np.log(vectors["exposure"][keep])
     return MEArrays(np.asarray(y, dtype=float), np.asarray(ntrials, dtype=float), off,
                     np.asarray(X, dtype=float), tuple(stata_name(c) for c in names),
-                    lhs, categories, frame, int((~keep).sum()))
+                    _response_name(lhs), categories, frame, int((~keep).sum()))
+
+
+def _response_name(lhs):
+    """The response's name: the successes of cbind(successes, failures), else the LHS."""
+    if lhs.startswith("cbind(") and lhs.endswith(")"):
+        return lhs[6:-1].split(",")[0].strip()
+    return lhs

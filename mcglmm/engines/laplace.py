@@ -162,8 +162,11 @@ def _laplace_gradient(model, alg, der, u, inv, psis):
                          f"(limit {MAX_Q_GRADIENT}); use intmethod='mvaghermite' for "
                          "nested models.")
     Hinv = inv if alg.dense else inv.solve(np.eye(q))
-    s = ((Z @ Hinv) * Z).sum(axis=1) if alg.dense else np.asarray(
-        Z.multiply(Z @ Hinv).sum(axis=1)).ravel()
+    if alg.dense:
+        flat, zz = alg.pairs
+        s = (zz * Hinv.ravel()[flat].reshape(zz.shape)).sum(axis=(1, 2))
+    else:
+        s = np.asarray(Z.multiply(Z @ Hinv).sum(axis=1)).ravel()
     v = 0.5 * (Z.T @ (der.d3 * s))
     w = Hinv @ v
     zw = Z @ w
