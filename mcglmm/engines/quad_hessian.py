@@ -1,18 +1,29 @@
-"""Exact Hessian of the two-level adaptive-quadrature log likelihood (Louis' identity).
+"""Exact Hessian of the nested adaptive-quadrature log likelihood (Louis' identity, by levels).
 
-For one grouping level and no auxiliary parameters, with the nodes fixed,
-log L = sum_g log sum_k exp(T_gk), T_gk = sum_{i in g} ll_ik + a_gk(psi), and
+With the nodes fixed, each level integrates log I = log sum_k exp(T_k), whose Hessian is
 
-    H = sum_g [ sum_k pi_gk (d2 T_gk + s_gk s_gk') - m_g m_g' ],   m_g = sum_k pi_gk s_gk,
+    d2 log I = sum_k W_k (d2 T_k + s_k s_k') - m m',   s_k = dT_k,  m = sum_k W_k s_k,
 
-where s_gk = (sum_i d1_ik x_i, da_gk/dpsi) is the score of node k.  The second
-derivatives are X' diag(sum_k pi_ik d2_ik) X for beta and, for psi, with v = S^-1 u,
+W the softmax weights over the level's own node.  A parent's T is its own a-term
+plus the sum of its children's log I, so going up the levels
 
-    d2 a / dpsi_r dpsi_s = 1/2 [-2 v' S_r S^-1 S_s v + v' S_rs v + tr(S^-1 S_s S^-1 S_r)
-                                - tr(S^-1 S_rs)],
+    score of a parent node = da/dpsi_parent + sum_children m,
 
-summed over nodes through V2 = sum_gk pi_gk v v'.  Other models use differences of
-the analytic gradient (``quad_optimize.fd_hessian``).
+and the Hessian is the posterior mean of all second derivatives plus, at every
+level, the conditional variance of the scores weighted by the posterior of the
+ancestors' nodes:
+
+    H = X' diag(sum_j pi_ij d2_ij) X + sum_l sum_{g,j} pi d2 a_l / dpsi_l^2
+        + sum_l sum_g sum_{j_0..j_{l-1}} pi_anc Var_W(s).
+
+With v = S^-1 u the a-term derivatives are (S_r = dS/dpsi_r, S_rs second)
+
+    da/dpsi_r = 1/2 (v' S_r v - tr(S^-1 S_r)),
+    d2a/dpsi_r dpsi_s = 1/2 [-2 v' S_r S^-1 S_s v + v' S_rs v + tr(S^-1 S_s S^-1 S_r)
+                             - tr(S^-1 S_rs)].
+
+Models with auxiliary parameters use differences of the analytic gradient
+(``quad_optimize.fd_hessian``).
 """
 from __future__ import annotations
 
@@ -22,33 +33,63 @@ from . import quad_cov
 
 
 def supports_exact_hessian(model):
-    """One grouping level and no auxiliary parameters."""
-    return len(model.levels) == 1 and model.n_aux == 0
+    """Nested adaptive quadrature without auxiliary parameters."""
+    return model.nested and model.n_aux == 0
 
 
-def louis_hessian(model, psi, cov, der, pi, u, pi_obs, indicator_g):
-    """H (dim, dim) from the pieces of one two-level quadrature evaluation.
-
-    der: family derivatives (n, K) with d2; pi: (G, K) node posteriors; u: (G, K, d)
-    nodes; pi_obs: (n, K); indicator_g: sparse (G, n).
-    """
-    lev, X = model.levels[0], model.X
-    (n, K), p, G = pi_obs.shape, model.p, lev.n_groups
-    S, dS = cov
+def _psi_scores(u, S, dS):
+    """da/dpsi at nodes u (..., d): (..., r)."""
     Si = np.linalg.inv(S)
-    s_beta = (indicator_g @ (der.d1[:, :, None] * X[:, None, :]).reshape(n, K * p))
     v = u @ Si
-    s_psi = 0.5 * (np.einsum("gkd,rde,gke->gkr", v, dS, v) - np.einsum("de,red->r", Si, dS))
-    scores = np.concatenate([s_beta.reshape(G, K, p), s_psi], axis=2)
-    m = np.einsum("gk,gkP->gP", pi, scores)
-    H = np.einsum("gk,gkP,gkQ->PQ", pi, scores, scores) - m.T @ m
-    w = (pi_obs * der.d2).sum(axis=1)
-    H[:p, :p] += X.T @ (w[:, None] * X)
-    V2 = np.einsum("gk,gkd,gke->de", pi, v, v)
-    S2 = quad_cov.sigma_second(model.kinds[0], psi, lev.d)
+    return 0.5 * (np.einsum("...d,rde,...e->...r", v, dS, v) - np.einsum("de,red->r", Si, dS))
+
+
+def _psi_curvature(kind, psi, S, dS, pi, u, G):
+    """sum over groups and nodes of pi d2a/dpsi2, (r, r)."""
+    d = S.shape[0]
+    Si = np.linalg.inv(S)
+    v = (u @ Si).reshape(-1, d)
+    V2 = np.einsum("p,pd,pe->de", pi.ravel(), v, v)
+    S2 = quad_cov.sigma_second(kind, psi, d)
     A = np.einsum("rab,bc,scd->rsad", dS, Si, dS)
-    H[p:, p:] += 0.5 * (-2.0 * np.einsum("rsad,da->rs", A, V2)
-                        + np.einsum("rsab,ba->rs", S2, V2)
-                        + G * np.einsum("ab,sbc,cd,rda->rs", Si, dS, Si, dS)
-                        - G * np.einsum("ab,rsba->rs", Si, S2))
+    return 0.5 * (-2.0 * np.einsum("rsad,da->rs", A, V2) + np.einsum("rsab,ba->rs", S2, V2)
+                  + G * np.einsum("ab,sbc,cd,rda->rs", Si, dS, Si, dS)
+                  - G * np.einsum("ab,rsba->rs", Si, S2))
+
+
+def louis_hessian(model, psis, covs, der, weights, pis, u_nodes, pi_obs, indicator):
+    """H (dim, dim) from one nested quadrature evaluation.
+
+    der: family derivatives (n, K_0..K_{L-1}) with d2; weights[l], pis[l]: conditional
+    and joint posteriors (G_l, K_0..K_l); u_nodes[l]: (G_l, K_0..K_l, d_l); pi_obs:
+    (n, K_0..K_{L-1}); indicator(index, G): sparse (G, len(index)) summing into groups.
+    """
+    levels, X, p, L = model.levels, model.X, model.p, len(model.levels)
+    offsets = np.cumsum([p] + [len(psi) for psi in psis])
+    P = offsets[-1]
+    n = X.shape[0]
+    combos = pi_obs.shape[1:]
+    bottom = levels[-1]
+    d1x = (der.d1.reshape(n, -1)[:, :, None] * X[:, None, :]).reshape(n, -1)
+    S = np.zeros((bottom.n_groups,) + combos + (P,))
+    S[..., :p] = (indicator(bottom.index, bottom.n_groups) @ d1x).reshape(S.shape[:-1] + (p,))
+    H = np.zeros((P, P))
+    for l in range(L - 1, -1, -1):
+        lev = levels[l]
+        S[..., offsets[l]:offsets[l + 1]] += _psi_scores(u_nodes[l], *covs[l])
+        W = weights[l][..., None]
+        m = (W * S).sum(axis=-2)
+        V = np.einsum("...k,...kP,...kQ->...PQ", weights[l], S, S) - m[..., :, None] * m[..., None, :]
+        anc = pis[l - 1][lev.parent] if l else np.ones(lev.n_groups)
+        H += np.einsum("a,aPQ->PQ", anc.ravel(), V.reshape(-1, P, P))
+        if l:
+            parent = levels[l - 1]
+            S = (indicator(lev.parent, parent.n_groups) @ m.reshape(lev.n_groups, -1)
+                 ).reshape((parent.n_groups,) + m.shape[1:])
+    w = (pi_obs * der.d2).reshape(n, -1).sum(axis=1)
+    H[:p, :p] += X.T @ (w[:, None] * X)
+    for l, lev in enumerate(levels):
+        sl = slice(offsets[l], offsets[l + 1])
+        H[sl, sl] += _psi_curvature(model.kinds[l], psis[l], *covs[l], pis[l], u_nodes[l],
+                                    lev.n_groups)
     return H

@@ -124,8 +124,8 @@ def aghq(model, theta, adapt, k, scores=False, hessian=False):
         g_psi = [c.sum(axis=0) for c in chain]
     grad = np.concatenate([model.X.T @ r, g_aux] + g_psi)
     S = _top_scores(model, r, der.aux, moments, covs, pi_obs, chain) if scores else None
-    H = (louis_hessian(model, psis[0], covs[0], der, pis[0], u_nodes[0], pi_obs,
-                       indicator(levels[0].index, levels[0].n_groups)) if hessian else None)
+    H = (louis_hessian(model, psis, covs, der, weights, pis, u_nodes, pi_obs, indicator)
+         if hessian else None)
     return QuadEval(value, grad, next_adapt(pis, u_nodes, devs), S, H)
 
 

@@ -140,3 +140,18 @@ def test_two_level_exact_hessian_matches_differences_of_the_gradient(family, cov
     num = np.array([(aghq(model, theta + e, adapt, 5).grad - aghq(model, theta - e, adapt, 5).grad)
                     / 2e-6 for e in 1e-6 * np.eye(len(theta))]).T
     np.testing.assert_allclose(hess, num, rtol=1e-5, atol=1e-6 * np.abs(num).max())  # seen 4e-10
+
+
+@pytest.mark.parametrize("family,covariance", [("bernoulli", "independent"),
+                                               ("poisson", "unstructured")])
+def test_three_level_exact_hessian_matches_differences_of_the_gradient(family, covariance):
+    data = _frame(family, n_groups=6, per=10)
+    model, _ = build_model("y ~ x + (1 + z | g) + (1 | g:h)", data, me_family(family),
+                           covariance, False, None, None, None)
+    assert model.nested and len(model.levels) == 2
+    theta = _theta(model, np.random.default_rng(17))
+    adapt = curvature_adapt(model, theta)[0]
+    hess = aghq(model, theta, adapt, 4, hessian=True).hess
+    num = np.array([(aghq(model, theta + e, adapt, 4).grad - aghq(model, theta - e, adapt, 4).grad)
+                    / 2e-6 for e in 1e-6 * np.eye(len(theta))]).T
+    np.testing.assert_allclose(hess, num, rtol=1e-5, atol=1e-6 * np.abs(num).max())  # seen 5e-10
