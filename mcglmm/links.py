@@ -10,7 +10,8 @@ to ``MEFamily.constant`` and added once per fit) and, for families with
 auxiliary parameters ``a`` (Gaussian log sd, ordinal
 cut points, negative-binomial log dispersion, gamma log scale), a tuple of
 ``AuxTerm``: which parameter each observation's term belongs to (``col``, -1 for
-none) and dll/da, d(d1)/da, d(d2)/da.  Engines never branch on a family's name.
+none) and dll/da, d(d1)/da, d(d2)/da, and pairs ``AuxPair`` of second derivatives
+d2ll/da_i da_j (each unordered pair once).  Engines never branch on a family's name.
 With ``full=False`` a row may leave d2, d3 and the aux terms' d1_a, d2_a as
 None (quadrature needs only ll, d1 and ll_a); rows whose higher derivatives
 cost little compute them anyway.
@@ -51,14 +52,30 @@ class AuxTerm:
 
 
 @dataclass(frozen=True)
+class AuxPair:
+    """d2 ll / da_i da_j per observation for i = col_a, j = col_b (both (n,), -1 where absent)."""
+
+    col_a: np.ndarray
+    col_b: np.ndarray
+    ll_ab: np.ndarray
+
+
+@dataclass(frozen=True)
 class Derivs:
-    """ll, d1, d2, d3 (shape of eta) and aux terms (tuple of AuxTerm)."""
+    """ll, d1, d2, d3 (shape of eta); aux terms (AuxTerm) and, with full, pairs (AuxPair)."""
 
     ll: np.ndarray
     d1: np.ndarray
     d2: np.ndarray
     d3: np.ndarray
     aux: tuple
+    aux2: tuple = ()
+
+
+def _single(y, ll_tt):
+    """The one AuxPair of a family with one auxiliary parameter."""
+    zero = np.zeros(np.shape(y)[0], dtype=int)
+    return (AuxPair(zero, zero, ll_tt),)
 
 
 # ---------------------------------------------------------------- CDF links
@@ -171,7 +188,7 @@ def _gaussian_derivs(link_mu):
         l1_s, l2_s = -2.0 * l1, 2.0 * prec
         term = AuxTerm(np.zeros(np.shape(y)[0], dtype=int), -1.0 + res * res * prec,
                        l1_s * m1, l2_s * m1 * m1 + l1_s * m2)
-        return Derivs(ll, d1, d2, d3, (term,))
+        return Derivs(ll, d1, d2, d3, (term,), _single(y, -2.0 * res * res * prec))
     return derivs
 
 
@@ -196,7 +213,8 @@ def _gamma_derivs(y, ntrials, eta, aux, full=True):
     d1, d2 = k * (z - 1.0), -k * z
     ll_t = -k * (-digamma(k) + np.log(k) + 1.0 - eta + np.log(y) - z)
     term = AuxTerm(np.zeros(np.shape(y)[0], dtype=int), ll_t, -d1, -d2)
-    return Derivs(ll, d1, d2, k * z, (term,))
+    ll_tt = -ll_t + k - k * k * polygamma(1, k)
+    return Derivs(ll, d1, d2, k * z, (term,), _single(y, ll_tt))
 
 
 def _nbinomial_mean_derivs(y, ntrials, eta, aux, full=True):
@@ -215,7 +233,9 @@ def _nbinomial_mean_derivs(y, ntrials, eta, aux, full=True):
     d1_r = -p - (y + r) * dp_dr
     d2_r = -v - (y + r) * (1.0 - 2.0 * p) * dp_dr
     term = AuxTerm(np.zeros(np.shape(y)[0], dtype=int), -r * ll_r, -r * d1_r, -r * d2_r)
-    return Derivs(ll, d1, d2, d3, (term,))
+    ll_rr = (polygamma(1, y + r) - polygamma(1, r) + 1.0 / r - 1.0 / (r + mu)
+             - (mu - y) / (r + mu) ** 2)
+    return Derivs(ll, d1, d2, d3, (term,), _single(y, r * ll_r + r * r * ll_rr))
 
 
 def _nbinomial_constant_derivs(y, ntrials, eta, aux, full=True):
@@ -235,7 +255,8 @@ def _nbinomial_constant_derivs(y, ntrials, eta, aux, full=True):
     d1_t = -d2 - r * share
     term = AuxTerm(np.zeros(np.shape(y)[0], dtype=int),
                    -d1 - r * share + y / (1.0 + delta), d1_t, d1_t - (d3 - d2))
-    return Derivs(ll, d1, d2, d3, (term,))
+    ll_tt = -d1_t + r * share - (r + y) * delta / (1.0 + delta) ** 2
+    return Derivs(ll, d1, d2, d3, (term,), _single(y, ll_tt))
 
 
 def _ordinal_derivs(link):
@@ -271,7 +292,10 @@ def _ordinal_derivs(link):
             l1c = -sign * q1 * rc - L1 * lc
             l2c = sign * q2 * rc - P2 * lc - 2.0 * L1 * l1c
             terms.append(AuxTerm(np.where(has, col, -1), lc, l1c, l2c))
-        return Derivs(logP, L1, L2, L3, tuple(terms))
+        hi, lo = terms[0].col, terms[1].col
+        pairs = (AuxPair(hi, hi, qa1 * ra - ra * ra), AuxPair(lo, lo, -qb1 * rb - rb * rb),
+                 AuxPair(hi, lo, ra * rb))
+        return Derivs(logP, L1, L2, L3, tuple(terms), pairs)
     return derivs
 
 

@@ -22,8 +22,8 @@ With v = S^-1 u the a-term derivatives are (S_r = dS/dpsi_r, S_rs second)
     d2a/dpsi_r dpsi_s = 1/2 [-2 v' S_r S^-1 S_s v + v' S_rs v + tr(S^-1 S_s S^-1 S_r)
                              - tr(S^-1 S_rs)].
 
-Models with auxiliary parameters use differences of the analytic gradient
-(``quad_optimize.fd_hessian``).
+Auxiliary parameters a enter the scores through sum_i ll_a and the second
+derivatives through sum pi d1_a x (with beta) and sum pi ll_aa (``links.AuxPair``).
 """
 from __future__ import annotations
 
@@ -33,8 +33,8 @@ from . import quad_cov
 
 
 def supports_exact_hessian(model):
-    """Nested adaptive quadrature without auxiliary parameters."""
-    return model.nested and model.n_aux == 0
+    """Nested adaptive quadrature (any family)."""
+    return model.nested
 
 
 def _psi_scores(u, S, dS):
@@ -57,6 +57,31 @@ def _psi_curvature(kind, psi, S, dS, pi, u, G):
                   - G * np.einsum("ab,rsba->rs", Si, S2))
 
 
+def _aux_per_obs(terms, shape, a):
+    """Each observation's ll_a per node combination and parameter, (n, combos, a)."""
+    n = shape[0]
+    out = np.zeros((n, int(np.prod(shape[1:])), a))
+    for t in terms:
+        col = t.col.ravel()
+        vals = np.broadcast_to(t.ll_a, shape).reshape(n, -1)
+        rows = np.flatnonzero(col >= 0)
+        out[rows, :, col[rows]] += vals[rows]
+    return out
+
+
+def _aux_curvature(pairs, pi_obs, n, a):
+    """sum_i sum_j pi_ij d2 ll_ij / da da', (a, a), from each unordered pair."""
+    H = np.zeros((a, a))
+    for pair in pairs:
+        ca, cb = pair.col_a.ravel(), pair.col_b.ravel()
+        val = (pi_obs * pair.ll_ab).reshape(n, -1).sum(axis=1)
+        ok = (ca >= 0) & (cb >= 0)
+        np.add.at(H, (ca[ok], cb[ok]), val[ok])
+        off = ok & (ca != cb)
+        np.add.at(H, (cb[off], ca[off]), val[off])
+    return H
+
+
 def louis_hessian(model, psis, covs, der, weights, pis, u_nodes, pi_obs, indicator):
     """H (dim, dim) from one nested quadrature evaluation.
 
@@ -64,15 +89,17 @@ def louis_hessian(model, psis, covs, der, weights, pis, u_nodes, pi_obs, indicat
     and joint posteriors (G_l, K_0..K_l); u_nodes[l]: (G_l, K_0..K_l, d_l); pi_obs:
     (n, K_0..K_{L-1}); indicator(index, G): sparse (G, len(index)) summing into groups.
     """
-    levels, X, p, L = model.levels, model.X, model.p, len(model.levels)
-    offsets = np.cumsum([p] + [len(psi) for psi in psis])
+    levels, X, p, L, a = model.levels, model.X, model.p, len(model.levels), model.n_aux
+    offsets = np.cumsum([p + a] + [len(psi) for psi in psis])
     P = offsets[-1]
     n = X.shape[0]
     combos = pi_obs.shape[1:]
     bottom = levels[-1]
     d1x = (der.d1.reshape(n, -1)[:, :, None] * X[:, None, :]).reshape(n, -1)
+    obs = np.concatenate([d1x.reshape(n, -1, p), _aux_per_obs(der.aux, pi_obs.shape, a)], axis=2)
     S = np.zeros((bottom.n_groups,) + combos + (P,))
-    S[..., :p] = (indicator(bottom.index, bottom.n_groups) @ d1x).reshape(S.shape[:-1] + (p,))
+    S[..., :p + a] = (indicator(bottom.index, bottom.n_groups) @ obs.reshape(n, -1)
+                      ).reshape(S.shape[:-1] + (p + a,))
     H = np.zeros((P, P))
     for l in range(L - 1, -1, -1):
         lev = levels[l]
@@ -88,6 +115,15 @@ def louis_hessian(model, psis, covs, der, weights, pis, u_nodes, pi_obs, indicat
                  ).reshape((parent.n_groups,) + m.shape[1:])
     w = (pi_obs * der.d2).reshape(n, -1).sum(axis=1)
     H[:p, :p] += X.T @ (w[:, None] * X)
+    if a:
+        cross = np.zeros((n, a))
+        for t in der.aux:
+            col = t.col.ravel()
+            rows = np.flatnonzero(col >= 0)
+            cross[rows, col[rows]] += (pi_obs * t.d1_a).reshape(n, -1).sum(axis=1)[rows]
+        H[:p, p:p + a] += X.T @ cross
+        H[p:p + a, :p] += (X.T @ cross).T
+        H[p:p + a, p:p + a] += _aux_curvature(der.aux2, pi_obs, n, a)
     for l, lev in enumerate(levels):
         sl = slice(offsets[l], offsets[l + 1])
         H[sl, sl] += _psi_curvature(model.kinds[l], psis[l], *covs[l], pis[l], u_nodes[l],

@@ -155,3 +155,18 @@ def test_three_level_exact_hessian_matches_differences_of_the_gradient(family, c
     num = np.array([(aghq(model, theta + e, adapt, 4).grad - aghq(model, theta - e, adapt, 4).grad)
                     / 2e-6 for e in 1e-6 * np.eye(len(theta))]).T
     np.testing.assert_allclose(hess, num, rtol=1e-5, atol=1e-6 * np.abs(num).max())  # seen 5e-10
+
+
+@pytest.mark.parametrize("family,link", [("gaussian", "identity"), ("gaussian", "log"),
+                                         ("gamma", "log"), ("nbinomial", "log"),
+                                         ("ordinal", "logit"), ("ordinal", "cloglog")])
+def test_exact_hessian_with_auxiliary_parameters(family, link):
+    data = _frame(family, n_groups=6, per=10)
+    model, _ = build_model("y ~ x + (1 | g/h)", data, me_family(family, link), "independent",
+                           False, None, None, None)
+    theta = _theta(model, np.random.default_rng(19))
+    adapt = curvature_adapt(model, theta)[0]
+    hess = aghq(model, theta, adapt, 4, hessian=True).hess
+    num = np.array([(aghq(model, theta + e, adapt, 4).grad - aghq(model, theta - e, adapt, 4).grad)
+                    / 2e-6 for e in 1e-6 * np.eye(len(theta))]).T
+    np.testing.assert_allclose(hess, num, rtol=1e-5, atol=1e-6 * np.abs(num).max())  # seen 5e-10
