@@ -106,7 +106,8 @@ def louis_hessian(model, psis, covs, der, weights, pis, u_nodes, pi_obs, indicat
         S[..., offsets[l]:offsets[l + 1]] += _psi_scores(u_nodes[l], *covs[l])
         W = weights[l][..., None]
         m = (W * S).sum(axis=-2)
-        V = np.einsum("...k,...kP,...kQ->...PQ", weights[l], S, S) - m[..., :, None] * m[..., None, :]
+        V = (np.einsum("...k,...kP,...kQ->...PQ", weights[l], S, S)
+             - m[..., :, None] * m[..., None, :])
         anc = pis[l - 1][lev.parent] if l else np.ones(lev.n_groups)
         H += np.einsum("a,aPQ->PQ", anc.ravel(), V.reshape(-1, P, P))
         if l:
