@@ -2,13 +2,13 @@
 
 ``table`` is Stata's r(table) (rows b, se, z, pvalue, ll, ul, df, crit, eform; with
 eform/or/irr at fit time the fixed effects are exponentiated there, as in Stata) and
-``b``/``V`` are e(b)/e(V), never exponentiated.  Estimates are reported on
-Stata's scale: coefficients and cut points as estimated; variances and covariances of the random effects (entries of each
-Sigma); var(e.y) for the Gaussian family; /lnalpha, /lndelta, /logs as
-estimated.  Their covariance is J V J' with J the Jacobian from the internal
-parameters and V the inverse observed information (or the sandwich clustered
-at the top level).  Confidence intervals of variances are computed on the log
-scale, of covariances on the atanh scale of the correlation.
+``b``/``V`` are e(b)/e(V), never exponentiated.  Estimates are on Stata's scale:
+coefficients and cut points as estimated; variances and covariances of the random
+effects (entries of each Sigma); var(e.y) for the Gaussian family; /lnalpha,
+/lndelta, /logs as estimated.  Their covariance is J V J' with J the Jacobian from
+the internal parameters and V the inverse observed information (or the sandwich
+clustered at the top level).  Confidence intervals of variances are computed on the
+log scale, of covariances on the atanh scale of the correlation.
 """
 from __future__ import annotations
 
