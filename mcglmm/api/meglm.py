@@ -76,7 +76,9 @@ def _fixed_loglik(model, theta_fixed):
 
 
 def _fixed_start(model, x_names):
-    """Start for the fixed-effects fit: intercept at the link of the mean; aux from the data."""
+    """Constant-only start: intercept at the link of the mean, cut points at the cumulative
+    proportions, log sd of y; other coefficients 0 (the MLE of the constant-only model
+    for the canonical links without offset)."""
     y, kind = model.y / np.maximum(model.ntrials, 1.0), model.family.aux_kind
     beta = np.zeros(model.p)
     if "_cons" in x_names and kind != "cuts":
@@ -131,11 +133,10 @@ def _start_theta(model, fixed_fit, x_names, startvalues, from_, names, refresh_v
     if startvalues == "zero":
         base = np.zeros(model.p + model.n_aux)
         base[model.p:] = _fixed_start(model, x_names)[model.p:]
+    elif startvalues == "constantonly":
+        base = _fixed_start(model, x_names)
     else:
         base = fixed_fit.theta.copy()
-        if startvalues == "constantonly":
-            keep = [i for i, n in enumerate(x_names) if n == "_cons"]
-            base[[i for i in range(model.p) if i not in keep]] = 0.0
     scale = np.exp(base[model.p]) if model.family.aux_kind == "sd" else 1.0
     if log:
         print("Refining starting values:")
