@@ -8,7 +8,7 @@ effects (entries of each Sigma); var(e.y) for the Gaussian family; /lnalpha,
 /lndelta, /logs as estimated.  Their covariance is J V J' with J the Jacobian from
 the internal parameters and V the inverse observed information (or the sandwich
 clustered at the top level).  Confidence intervals of variances are computed on the
-log scale, of covariances on the atanh scale of the correlation.
+log scale; those of covariances are b +- z se, as Stata prints them.
 """
 from __future__ import annotations
 
@@ -121,33 +121,6 @@ def _eform_table(raw, rows, on):
     return table
 
 
-def _cov_intervals(table, rows, V_nat, level):
-    """CIs of covariances from atanh of the correlation (delta method)."""
-    crit = stats.norm.ppf(0.5 + level / 200.0)
-    b = table.loc["b"].to_numpy()
-    var_of = {}
-    for j, r in enumerate(rows):
-        if r.kind == "var":
-            var_of[(r.eq, r.label[4:-1])] = j
-    for j, r in enumerate(rows):
-        if r.kind != "cov":
-            continue
-        x, y = r.label[4:-1].split(",")
-        ix, iy = var_of.get((r.eq, x)), var_of.get((r.eq, y))
-        if ix is None or iy is None:
-            continue
-        sd = np.sqrt(b[ix] * b[iy])
-        rho = b[j] / sd
-        grad = np.zeros(len(b))
-        grad[j] = 1 / sd
-        grad[ix] = -0.5 * rho / b[ix]
-        grad[iy] = -0.5 * rho / b[iy]
-        se_z = np.sqrt(grad @ V_nat @ grad) / (1 - rho ** 2)
-        zr = np.arctanh(rho)
-        table.iloc[4, j] = np.tanh(zr - crit * se_z) * sd
-        table.iloc[5, j] = np.tanh(zr + crit * se_z) * sd
-
-
 class MEGLMResults:
     """A fitted meglm model; stored results are attributes named as Stata's e()."""
 
@@ -177,7 +150,6 @@ class MEGLMResults:
         V_nat = J @ V_int @ J.T
         se = np.sqrt(np.maximum(np.diag(V_nat), 0.0))
         table = _table(rows, b, se, level)
-        _cov_intervals(table, rows, V_nat, level)
         test = [j for j, r in enumerate(rows) if r.kind == "b" and r.label != "_cons"]
         chi2 = float(b[test] @ np.linalg.solve(V_nat[np.ix_(test, test)], b[test])) if test else 0.0
         df_c = sum(model.n_psi)
@@ -207,7 +179,6 @@ class MEGLMResults:
         if level is not None and level != self.level:
             table = _table(list(self._rows), self._raw.loc["b"].to_numpy(),
                            self._raw.loc["se"].to_numpy(), level)
-            _cov_intervals(table, list(self._rows), self.V.to_numpy(), level)
             view = MEGLMResults(**{**self.__dict__, "_raw": table})
             return render(view, level, label if (eform or or_ or irr) else self.eform)
         return render(self, self.level, label if (eform or or_ or irr) else self.eform)
