@@ -110,3 +110,25 @@ def test_zero_variance_reaches_the_fixed_effects_likelihood():
                     family="bernoulli")
     assert fit.converged and fit.chi2_c == pytest.approx(0.0, abs=1e-6)   # seen 0
     assert fit.ll == pytest.approx(fit.ll_c, abs=1e-6)
+
+
+def test_rows_with_missing_values_are_dropped_and_counted(pig):
+    holes = pig.assign(weight=pig["weight"].where(pig.index % 50 != 0))
+    fit = meglm("weight ~ week + (1 | id)", data=holes)
+    assert fit.n_dropped == 9 and fit.N == 432 - 9
+
+
+def test_unstructured_gaussian_slope_matches_the_closed_form_at_the_maximum(pig):
+    """The fitted log likelihood is the LMM's closed form at the returned estimates."""
+    from scipy import stats
+    fit = meglm("weight ~ week + (1 + week | id)", data=pig, covariance="unstructured")
+    b = fit.b
+    S = np.array([[b["id:var(_cons)"], b["id:cov(_cons,week)"]],
+                  [b["id:cov(_cons,week)"], b["id:var(week)"]]])
+    total = 0.0
+    for _, g in pig.groupby("id"):
+        Z = np.column_stack([np.ones(len(g)), g["week"]])
+        mean = b["weight:_cons"] + b["weight:week"] * g["week"]
+        cov = Z @ S @ Z.T + b["var(e.weight)"] * np.eye(len(g))
+        total += stats.multivariate_normal(mean, cov).logpdf(g["weight"])
+    assert fit.ll == pytest.approx(total, abs=1e-8)                    # seen 1e-13
