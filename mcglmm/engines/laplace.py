@@ -17,8 +17,10 @@ v = 1/2 Z'(d3 s), w = H^-1 v, zw = Z w):
     d/dpsi_l = 1/2 tr[(S^-1 M S^-1 - G S^-1) dS],
                M = sum_g (u^_g u^_g' + (H^-1)_gg + u^_g w_g' + w_g u^_g').
 
-The mode is found by Newton steps on H (dense Cholesky for q <= 2000, else sparse LU);
-the selected inverse uses dense H^-1, so q up to a few thousand.
+The mode is found by Newton steps on H, dense for q <= 2000 (Z'WZ by one bincount
+over each row's pairs of random effects), else sparse (LU); the gradient needs
+H^-1, dense, so q up to a few thousand.  ``curvature_adapt`` turns the mode and H
+into the adaptation of nested quadrature (with one node it is this approximation).
 """
 from __future__ import annotations
 

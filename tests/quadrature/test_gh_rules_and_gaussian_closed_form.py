@@ -112,3 +112,13 @@ def test_four_level_gaussian_quadrature_is_exact(four_levels, k):
         mv = mv_adapt(lambda adapt: aghq(model, theta, adapt, k), curvature)
         assert aghq(model, theta, mv, k).value == pytest.approx(exact, abs=1e-9)  # seen 1e-13
     assert laplace(model, theta).value == pytest.approx(exact, abs=1e-9)          # seen 6e-14
+
+
+def test_one_point_mode_curvature_quadrature_is_the_laplace_approximation(tvsfpors):
+    """Nodes at the joint mode with conditional (Schur-complement) curvatures: the product of
+    the levels' determinants is the joint one, so 1-point AGHQ equals Laplace at any depth."""
+    model, _ = build_model("thk ~ prethk + cc * tv + (1 | school/class)", tvsfpors,
+                           me_family("ordinal"), "independent", False, None, None, None)
+    theta = np.array([0.4, 0.9, 0.2, -0.4, -0.1, 1.2, 2.4, -1.5, -1.0])
+    one_point = aghq(model, theta, curvature_adapt(model, theta)[0], 1).value
+    assert one_point == pytest.approx(laplace(model, theta).value, abs=1e-9)   # seen 0
