@@ -14,12 +14,15 @@ and log f_nu(u) = -1/2 sum_t (q_t log(2 pi nu_t) + S_t(u) / nu_t) with S_t(u)
 the sum of squares of the components of u belonging to variance component t.
 
 The m draws are cut into "atoms" whose size depends only on n, never on
-``n_jobs`` or the memory budget.  Each atom returns its sums scaled by its own
-largest weight; atoms are combined in order after the overall maximum is known
-(log-sum-exp), so nothing overflows and the result is bitwise the same however
-atoms are grouped into tasks.  Everything that does not depend on theta (the
-draws, log f~, Z u_k when it fits the budget, S_t(u_k), (w y)' Z u_k) is
-computed once, in ``MCLAObjective.build``.
+``n_jobs`` or the memory budget.  An evaluation makes two passes over them.  The
+first computes every b_k (it needs c(eta) only); with a = max_k b_k known, the
+second computes derivatives for the draws whose weight exp(b_k - a) is at least
+NEGLIGIBLE (2^-60): the others change no sum by as much as a rounding error, and
+in MCLA they are usually the great majority.  Atoms' sums are added in atom
+order, so nothing overflows and the result is bitwise the same however atoms
+are grouped into tasks.  Everything that does not depend on theta (the draws,
+log f~, Z u_k when it fits the budget, S_t(u_k), (w y)' Z u_k) is computed once,
+in ``MCLAObjective.build``.
 """
 from __future__ import annotations
 
@@ -32,7 +35,7 @@ from ..parallel import effective_jobs, run_ordered, shares_memory, split_evenly
 
 ATOM_BYTES = 2 ** 20         # one n x atom array of float64: stays in cache
 MIN_ATOM, MAX_ATOM = 16, 1024
-NEGLIGIBLE = 2.0 ** -60      # relative weight below which a draw's derivatives are skipped
+NEGLIGIBLE = 2.0 ** -60      # weight, relative to the largest, below which a draw is skipped
 
 
 @dataclass(frozen=True)
@@ -49,9 +52,8 @@ class Evaluation:
 
 @dataclass(frozen=True)
 class AtomSums:
-    """Sums over one atom of draws, each term weighted by e_k = exp(b_k - a)."""
+    """Sums over one atom of draws, each term weighted by e_k = exp(b_k - a), a = max b."""
 
-    a: float
     s0: float
     s1: np.ndarray            # (P,)    sum e_k g_k
     s2: np.ndarray            # (P, P)  sum e_k g_k g_k'
@@ -72,38 +74,30 @@ def log_f_nu(nu, n_random, ss):
 
 
 def _log_weights(family, w, y, ntrials, eta_fixed, zu, wy_zu, lfu_minus_logq):
-    """eta (n, k) and b (k,) for one atom: b_k = sum_i w_i (y_i eta_ik - c(eta_ik)) + lfu - logq."""
+    """b (k,) for one atom: b_k = sum_i w_i (y_i eta_ik - c(eta_ik)) + lfu_k - logq_k."""
     eta = zu + eta_fixed[:, None]
-    b = (w * y) @ eta_fixed + wy_zu - w @ family.cumulant(eta, ntrials[:, None]) + lfu_minus_logq
-    return eta, b
+    return (w * y) @ eta_fixed + wy_zu - w @ family.cumulant(eta, ntrials[:, None]) + lfu_minus_logq
 
 
-def _atom_sums(family, X, y, w, ntrials, eta_fixed, zu, wy_zu, lfu_minus_logq, ss, nu,
-               n_random):
-    """AtomSums for one atom. zu: (n, k) = Z u_k; wy_zu: (k,); ss: (k, T).
+def _atom_sums(family, X, y, w, ntrials, eta_fixed, zu, e, ss, nu, n_random):
+    """AtomSums over the draws of one atom that matter. zu: (n, k) = Z u_k; e: (k,); ss: (k, T).
 
-    The log weights need only c(eta).  Derivatives are computed only for draws
-    whose weight is at least NEGLIGIBLE times the atom's largest, hence times the
-    overall largest: the others change no sum by as much as one rounding error.
     g_k's fixed-effect part X'w(y - c'(eta_k)) is formed as X'wy - (wX)'c'(eta_k),
     and sum_k e_k w c''(eta_k) as w * (c''(eta) e): no further n x k temporaries.
     """
-    eta, b = _log_weights(family, w, y, ntrials, eta_fixed, zu, wy_zu, lfu_minus_logq)
-    a = np.max(b)
-    P = X.shape[1] + nu.shape[0]
-    if not np.isfinite(a):
-        return AtomSums(-np.inf, 0.0, np.zeros(P), np.zeros((P, P)), np.zeros(len(y)),
-                        np.zeros(len(nu)), np.zeros((P, P)), 0.0)
-    e = np.exp(b - a)
     live = e >= NEGLIGIBLE
+    P = X.shape[1] + nu.shape[0]
+    if not live.any():
+        return AtomSums(0.0, np.zeros(P), np.zeros((P, P)), np.zeros(len(y)), np.zeros(len(nu)),
+                        np.zeros((P, P)), 0.0)
     e, ss = e[live], ss[live]
-    _, c1, c2 = family.cumulant_derivs(eta[:, live], ntrials[:, None])
+    _, c1, c2 = family.cumulant_derivs(zu[:, live] + eta_fixed[:, None], ntrials[:, None])
     wX = X * w[:, None]
     g = np.vstack([(wX.T @ y)[:, None] - wX.T @ c1,
                    (-0.5 * n_random / nu)[:, None] + 0.5 * (ss / nu ** 2).T])
     ge = g * e
-    return AtomSums(a=a, s0=e.sum(), s1=ge.sum(axis=1), s2=ge @ g.T, c2=w * (c2 @ e),
-                    ss=ss.T @ e, v2=(ge * e) @ g.T, e2=e @ e)
+    return AtomSums(s0=e.sum(), s1=ge.sum(axis=1), s2=ge @ g.T, c2=w * (c2 @ e), ss=ss.T @ e,
+                    v2=(ge * e) @ g.T, e2=e @ e)
 
 
 def _ordered_sum(terms):
@@ -115,19 +109,9 @@ def _ordered_sum(terms):
 
 
 def _combine(parts):
-    """Sum AtomSums in order after rescaling each to the overall maximum weight.
-
-    Sums of e_k scale by exp(a_atom - a); sums of e_k^2 by its square.
-    """
-    a = max(p.a for p in parts)
-    if not np.isfinite(a):
-        return a, parts[0]
-    scale = [np.exp(p.a - a) for p in parts]
-    total = {name: _ordered_sum([s * getattr(p, name) for p, s in zip(parts, scale)])
-             for name in ("s0", "s1", "s2", "c2", "ss")}
-    total["e2"] = _ordered_sum([s * s * p.e2 for p, s in zip(parts, scale)])
-    total["v2"] = _ordered_sum([s * s * p.v2 for p, s in zip(parts, scale)])
-    return a, AtomSums(a=a, **total)
+    """AtomSums of all atoms, added field by field in atom order."""
+    return AtomSums(**{name: _ordered_sum([getattr(p, name) for p in parts])
+                       for name in AtomSums.__dataclass_fields__})
 
 
 @dataclass(frozen=True)
@@ -174,28 +158,47 @@ class MCLAObjective:
             return self.zu_atoms[i]
         return self.z_rows @ self.U[self.atoms[i]].T
 
-    def _task(self, indices, beta, nu):
+    def _task_log_weights(self, indices, beta, nu):
+        """First pass: b for the atoms in ``indices`` (a list of (k,) arrays)."""
         d = self.design
         eta_fixed = d.X @ beta
-        n_random = d.n_random
-        out = []
-        for i in indices:
-            sl = self.atoms[i]
-            lfu = log_f_nu(nu, n_random, self.ss[sl])
-            out.append(_atom_sums(self.family, d.X, d.y, d.weights, d.ntrials, eta_fixed,
-                                  self._zu(i), self.wy_zu[sl], lfu - self.logq[sl], self.ss[sl],
-                                  nu, n_random))
-        return out
+        return [_log_weights(self.family, d.weights, d.y, d.ntrials, eta_fixed, self._zu(i),
+                             self.wy_zu[sl], log_f_nu(nu, d.n_random, self.ss[sl]) - self.logq[sl])
+                for i, sl in ((i, self.atoms[i]) for i in indices)]
+
+    def _task_sums(self, indices, beta, nu, e_atoms):
+        """Second pass: AtomSums for the atoms in ``indices`` given their weights e."""
+        d = self.design
+        eta_fixed = d.X @ beta
+        return [_atom_sums(self.family, d.X, d.y, d.weights, d.ntrials, eta_fixed, self._zu(i),
+                           e, self.ss[self.atoms[i]], nu, d.n_random)
+                for i, e in zip(indices, e_atoms)]
+
+    def log_weights(self, theta):
+        """b (m,) at theta = (beta, nu): the log importance weights, unnormalised."""
+        p = self.design.p
+        groups = split_evenly(range(len(self.atoms)), effective_jobs(self.n_jobs))
+        parts = run_ordered(self._payload()._task_log_weights,
+                            [(g, theta[:p], theta[p:]) for g in groups], self.n_jobs)
+        return np.concatenate([b for part in parts for b in part])
+
+    def _payload(self):
+        """Workers in other processes recompute Z u_k (the same arithmetic) rather than
+        receive the stored blocks with every evaluation."""
+        return self if shares_memory() else replace(self, zu_atoms=None)
 
     def _sums(self, theta):
+        """(a, AtomSums over all draws) at theta."""
         p = self.design.p
-        beta, nu = theta[:p], theta[p:]
+        b = self.log_weights(theta)
+        a = np.max(b)
+        if not np.isfinite(a):
+            return a, None
+        e = np.exp(b - a)
         groups = split_evenly(range(len(self.atoms)), effective_jobs(self.n_jobs))
-        # Workers in other processes recompute Z u_k (the same arithmetic) rather than
-        # receive the stored blocks with every evaluation.
-        payload = self if shares_memory() else replace(self, zu_atoms=None)
-        parts = run_ordered(payload._task, [(g, beta, nu) for g in groups], self.n_jobs)
-        return _combine([a for part in parts for a in part])
+        tasks = [(g, theta[:p], theta[p:], [e[self.atoms[i]] for i in g]) for g in groups]
+        parts = run_ordered(self._payload()._task_sums, tasks, self.n_jobs)
+        return a, _combine([s for part in parts for s in part])
 
     def evaluate(self, theta):
         """Evaluation at theta = (beta, nu), one pass over the draws; value -inf if any nu <= 0."""
@@ -220,13 +223,7 @@ class MCLAObjective:
 
     def weights(self, theta):
         """The normalised importance weights v (m,) at theta."""
-        d, p = self.design, self.design.p
-        beta, nu = np.asarray(theta[:p]), np.asarray(theta[p:])
-        eta_fixed = d.X @ beta
-        b = np.concatenate([
-            _log_weights(self.family, d.weights, d.y, d.ntrials, eta_fixed, self._zu(i),
-                         self.wy_zu[sl], log_f_nu(nu, d.n_random, self.ss[sl]) - self.logq[sl])[1]
-            for i, sl in enumerate(self.atoms)])
+        b = self.log_weights(np.asarray(theta, dtype=float))
         e = np.exp(b - b.max())
         return e / e.sum()
 
