@@ -53,6 +53,16 @@ def _logistic_derivs(eta):
     return c, c1, c2
 
 
+def _logistic_third(c1, c2):
+    """c3 = c'' (1 - 2 c') for one trial."""
+    return c2 * (1.0 - 2.0 * c1)
+
+
+def _poisson_third(c1, c2):
+    """c3 = exp(eta) = c''."""
+    return c2
+
+
 def _exp(eta):
     """exp(eta); inf beyond eta = 709.78 (a zero likelihood, which engines treat as such)."""
     with np.errstate(over="ignore"):
@@ -86,7 +96,7 @@ def _check_binomial(y, ntrials):
 def _check_poisson(y, ntrials):
     bad = (y < 0) | (y != np.round(y))
     if bad.any():
-        raise DesignError(bad_value("the response of a Poisson family",
+        raise DesignError(bad_value("the response of a count family (poisson, nbinomial)",
                                     "non-negative integers", y[bad][:5].tolist()))
 
 
@@ -105,6 +115,7 @@ class CanonicalFamily:
     var1: Callable
     check: Callable
     derivs1: Callable
+    third1: Callable
     has_trials: bool = False
 
     def cumulant(self, eta, ntrials=1.0):
@@ -126,6 +137,13 @@ class CanonicalFamily:
             return c, c1, c2
         return ntrials * c, ntrials * c1, ntrials * c2
 
+    def third(self, c1, c2, ntrials=1.0):
+        """c3(eta), the third derivative of c, from c' and c'' (quadrature's d3)."""
+        if not self.has_trials:
+            return self.third1(c1, c2)
+        per_trial = np.where(ntrials > 0, ntrials, 1.0)
+        return ntrials * self.third1(c1 / per_trial, c2 / per_trial)
+
     def loglik_terms(self, y, eta, ntrials=1.0):
         """Per-observation y * eta - c(eta) (R glmm's convention: no constants)."""
         return y * eta - self.cumulant(eta, ntrials)
@@ -140,12 +158,13 @@ class CanonicalFamily:
 
 bernoulli_glmm = CanonicalFamily("bernoulli.glmm", "logit (log odds)",
                                  _softplus, expit, _logistic_variance, _check_bernoulli,
-                                 _logistic_derivs)
+                                 _logistic_derivs, _logistic_third)
 binomial_glmm = CanonicalFamily("binomial.glmm", "logit (log odds)",
                                 _softplus, expit, _logistic_variance, _check_binomial,
-                                _logistic_derivs, has_trials=True)
+                                _logistic_derivs, _logistic_third, has_trials=True)
 poisson_glmm = CanonicalFamily("poisson.glmm", "log",
-                               _exp, _exp, _exp, _check_poisson, _poisson_derivs)
+                               _exp, _exp, _exp, _check_poisson, _poisson_derivs,
+                               _poisson_third)
 
 GLMM_FAMILIES = {f.name: f for f in (bernoulli_glmm, binomial_glmm, poisson_glmm)}
 

@@ -37,6 +37,7 @@ import numpy as np
 from scipy.special import digamma, expit, gammaln, log_ndtr, polygamma
 
 from .exceptions import DesignError, bad_value
+from .families import binomial_glmm, poisson_glmm
 
 _LOG2PI = np.log(2.0 * np.pi)
 
@@ -141,36 +142,15 @@ def _binary_derivs(link):
     return derivs
 
 
-def _logit_binary_derivs(y, ntrials, eta, aux, full=True):
-    """Canonical fast path: ll = y eta - n log(1 + e^eta), one exp and one log1p.
-
-    With e = exp(-|eta|): log(1 + e^eta) = max(eta, 0) + log1p(e), mu = 1/(1+e) or e/(1+e).
-    Computed in place (the arrays are n x nodes in quadrature); n = 1 rows skip the products.
-    """
-    e = np.abs(eta)
-    np.negative(e, out=e)
-    np.exp(e, out=e)
-    r = e + 1.0
-    np.reciprocal(r, out=r)
-    mu = e * r
-    np.copyto(mu, r, where=eta >= 0)
-    softplus = np.log1p(e)
-    softplus += np.maximum(eta, 0.0)
-    ones = bool(np.all(ntrials == 1.0))
-    ll = y * eta
-    ll -= softplus if ones else ntrials * softplus
-    d1 = y - (mu if ones else ntrials * mu)
-    if not full:
-        return Derivs(ll, d1, None, None, ())
-    v = e * r * r
-    d2 = -v if ones else -ntrials * v
-    return Derivs(ll, d1, d2, d2 * (1.0 - 2.0 * mu), ())
-
-
-def _poisson_derivs(y, ntrials, eta, aux, full=True):
-    """ll = y eta - e^eta  (- log y!, in ``constant``)."""
-    mu = np.exp(np.minimum(eta, 700.0))
-    return Derivs(y * eta - mu, y - mu, -mu, -mu, ())
+def _canonical_derivs(row):
+    """Canonical-link fast path from a cumulant row of ``families``:
+    ll = y eta - c(eta), d1 = y - c'(eta), d2 = -c''(eta), d3 = -c3(eta)."""
+    def derivs(y, ntrials, eta, aux, full=True):
+        c, c1, c2 = row.cumulant_derivs(eta, ntrials)
+        if not full:
+            return Derivs(y * eta - c, y - c1, None, None, ())
+        return Derivs(y * eta - c, y - c1, -c2, -row.third(c1, c2, ntrials), ())
+    return derivs
 
 
 def _gaussian_derivs(link_mu):
@@ -326,19 +306,8 @@ def _no_constant(y, ntrials):
 
 
 # ------------------------------------------------------------------ checks
-def _check_binary(y, ntrials):
-    if np.any((y < 0) | (y > ntrials) | (y != np.round(y))):
-        bad = y[(y < 0) | (y > ntrials) | (y != np.round(y))]
-        raise DesignError(bad_value("the response of a Bernoulli/binomial family",
-                                    "integers between 0 and the number of trials",
-                                    bad[:5].tolist()))
-
-
-def _check_count(y, ntrials):
-    bad = (y < 0) | (y != np.round(y))
-    if bad.any():
-        raise DesignError(bad_value("the response of a count family (poisson, nbinomial)",
-                                    "non-negative integers", y[bad][:5].tolist()))
+_check_binary = binomial_glmm.check
+_check_count = poisson_glmm.check
 
 
 def _check_positive(y, ntrials):
@@ -366,13 +335,13 @@ class MEFamily:
 _ROWS = {
     ("gaussian", "identity"): (_gaussian_derivs(_identity_mu), "sd", _check_any),
     ("gaussian", "log"): (_gaussian_derivs(_log_mu), "sd", _check_any),
-    ("bernoulli", "logit"): (_logit_binary_derivs, "", _check_binary),
+    ("bernoulli", "logit"): (_canonical_derivs(binomial_glmm), "", _check_binary),
     ("bernoulli", "probit"): (_binary_derivs(PROBIT), "", _check_binary),
     ("bernoulli", "cloglog"): (_binary_derivs(CLOGLOG), "", _check_binary),
-    ("binomial", "logit"): (_logit_binary_derivs, "", _check_binary),
+    ("binomial", "logit"): (_canonical_derivs(binomial_glmm), "", _check_binary),
     ("binomial", "probit"): (_binary_derivs(PROBIT), "", _check_binary),
     ("binomial", "cloglog"): (_binary_derivs(CLOGLOG), "", _check_binary),
-    ("poisson", "log"): (_poisson_derivs, "", _check_count),
+    ("poisson", "log"): (_canonical_derivs(poisson_glmm), "", _check_count),
     ("gamma", "log"): (_gamma_derivs, "logs", _check_positive),
     ("nbinomial-mean", "log"): (_nbinomial_mean_derivs, "lnalpha", _check_count),
     ("nbinomial-constant", "log"): (_nbinomial_constant_derivs, "lndelta", _check_count),
