@@ -10,8 +10,10 @@ from __future__ import annotations
 import numpy as np
 
 from ..design.bars import build_levels, covariance_per_level, joint_z, me_arrays
+from ..design.weights import level_weights, weight_columns, weight_spec
 from ..engines import quad_cov
-from ..engines.quad_model import MEModel, linear_predictor, theta_lower
+from ..engines.quad_model import (MEModel, aux_gradient, cumulative_weights, linear_predictor,
+                                  theta_lower)
 from ..engines.quad_objective import Objective
 from ..engines.quad_optimize import newton_maximize
 from ..exceptions import bad_value
@@ -36,8 +38,7 @@ def _check_options(intmethod, intpoints, vce, level, iterate, tolerance, startva
         if (not isinstance(intpoints, (int, np.integer)) or isinstance(intpoints, bool)
                 or not 1 <= intpoints <= 128):
             raise ValueError(bad_value("intpoints", "an integer between 1 and 128", intpoints))
-    if vce not in ("oim", "robust"):
-        raise ValueError(bad_value("vce", "'oim' or 'robust'", vce))
+    _vce_kind(vce)
     if not isinstance(level, (int, float)) or not 10 <= level <= 99.99:
         raise ValueError(bad_value("level", "a confidence level between 10 and 99.99", level))
     if not isinstance(iterate, (int, np.integer)) or iterate < 0:
@@ -48,31 +49,68 @@ def _check_options(intmethod, intpoints, vce, level, iterate, tolerance, startva
         raise ValueError(bad_value("startvalues", "one of " + ", ".join(STARTVALUES), startvalues))
 
 
-def build_model(formula, data, family, covariance, noconstant, offset, exposure, trials):
-    """(MEModel, MEArrays) for a formula and data."""
+def _vce_kind(vce):
+    """("oim" | "robust" | "cluster", cluster variable or None) from Stata's vce()."""
+    if isinstance(vce, str) and vce in ("oim", "robust"):
+        return vce, None
+    if (isinstance(vce, tuple) and len(vce) == 2 and vce[0] == "cluster"
+            and isinstance(vce[1], str)):
+        return "cluster", vce[1]
+    raise ValueError(bad_value("vce", "'oim', 'robust' or ('cluster', column name)", vce))
+
+
+def cluster_index(model, frame, clustvar):
+    """(G_1,) cluster of each top-level group and the number of clusters.
+
+    vce robust: the top groups themselves; ("cluster", var): var must be constant within
+    each top-level group (a coarser grouping, as Stata requires).
+    """
+    top = model.levels[0]
+    if clustvar is None:
+        return np.arange(top.n_groups), top.n_groups
+    if clustvar not in frame.columns:
+        raise ValueError(bad_value("vce", "('cluster', a column of data)", ("cluster", clustvar)))
+    codes = frame.groupby(clustvar, sort=True, observed=True).ngroup().to_numpy()
+    first = np.full(top.n_groups, -1)
+    first[top.index[::-1]] = codes[::-1]
+    if np.any(first[top.index] != codes):
+        raise ValueError(bad_value("vce", f"a cluster variable constant within the groups of "
+                                   f"the top level {top.name!r}", ("cluster", clustvar)))
+    return first, int(codes.max()) + 1
+
+
+def build_model(formula, data, family, covariance, noconstant, offset, exposure, trials,
+                weights=(None, {})):
+    """(MEModel, MEArrays) for a formula and data; weights: ``design.weights.weight_spec``."""
     fixed, terms = split_formula(formula)
+    kind, spec = weights
     arr = me_arrays(fixed, terms, data, family.aux_kind == "cuts", noconstant,
-                    offset=offset, exposure=exposure, trials=trials)
+                    offset=offset, exposure=exposure, trials=trials,
+                    extra_cols=weight_columns(spec))
     family.check(arr.y, arr.ntrials)
     levels, nested = build_levels(terms, arr.frame, formula)
     kinds = covariance_per_level(covariance, levels)
     n_aux = {"": 0, "cuts": len(arr.categories) - 1}.get(family.aux_kind, 1)
+    lw = level_weights(kind, spec, levels, arr.frame, arr.keep, len(data), nested)
+    const = family.constant(arr.y, arr.ntrials)
+    const = const if lw is None else const * lw.cum_obs
     model = MEModel(arr.y, arr.ntrials, arr.offset, arr.X, family, levels, kinds, n_aux,
-                    nested, joint_z(levels), float(family.constant(arr.y, arr.ntrials).sum()))
+                    nested, joint_z(levels), float(const.sum()), lw)
     return model, arr
 
 
 def _fixed_loglik(model, theta_fixed):
-    """(log likelihood, gradient) of the model without random effects, theta = [beta, aux]."""
+    """(log likelihood, gradient) of the model without random effects, theta = [beta, aux].
+
+    Weighted by the cumulative weights c_o (``design.weights``)."""
     beta, aux = theta_fixed[:model.p], theta_fixed[model.p:]
+    w = cumulative_weights(model)[1]
     der = model.family.derivs(model.y, model.ntrials, linear_predictor(model, beta), aux,
                               full=False)
-    g_aux = np.zeros(model.n_aux)
-    for t in der.aux:
-        ok = t.col >= 0
-        g_aux += np.bincount(t.col[ok], weights=t.ll_a[ok], minlength=model.n_aux)
-    value = float(der.ll.sum()) + model.ll_const
-    return (value if np.isfinite(value) else -np.inf), np.concatenate([model.X.T @ der.d1, g_aux])
+    g_aux = aux_gradient(der.aux, w, model.n_aux)
+    value = float(w @ der.ll) + model.ll_const
+    return ((value if np.isfinite(value) else -np.inf),
+            np.concatenate([model.X.T @ (w * der.d1), g_aux]))
 
 
 def _fixed_start(model, x_names):
@@ -99,9 +137,9 @@ def _fixed_start(model, x_names):
 
 
 def _fixed_hessian(model, theta_fixed):
-    """X' diag(d2) X: the exact Hessian of the fixed-effects log likelihood without aux."""
+    """X' diag(c_o d2) X: the exact Hessian of the fixed-effects log likelihood without aux."""
     eta = linear_predictor(model, theta_fixed[:model.p])
-    d2 = model.family.derivs(model.y, model.ntrials, eta, ()).d2
+    d2 = model.family.derivs(model.y, model.ntrials, eta, ()).d2 * cumulative_weights(model)[1]
     return model.X.T @ (d2[:, None] * model.X)
 
 
@@ -180,8 +218,10 @@ def internal_names(model, x_names):
 
 def meglm(formula, data, family="gaussian", link=None, *, covariance="independent",
           intmethod=None, intpoints=None, noconstant=False, offset=None, exposure=None,
-          trials=None, dispersion="mean", startvalues="fixedonly", from_=None, vce="oim",
-          level=95, eform=False, or_=False, irr=False, iterate=100, tolerance=1e-8, log=False):
+          trials=None, dispersion="mean", fweight=None, iweight=None, pweight=None,
+          constraints=None, startvalues="fixedonly", startgrid=None, from_=None,
+          noestimate=False, vce="oim", level=95, eform=False, or_=False, irr=False,
+          iterate=100, tolerance=1e-8, log=False):
     """Fit a multilevel generalized linear model by maximum likelihood, as Stata's meglm.
 
     Parameters
@@ -202,10 +242,23 @@ def meglm(formula, data, family="gaussian", link=None, *, covariance="independen
     noconstant, offset, exposure, trials, dispersion
         As Stata: no fixed intercept; an offset or exposure (column name or vector);
         binomial trials (number or column); nbinomial dispersion "mean" or "constant".
-    startvalues, from_ : str, vector or dict
-        fixedonly (default), constantonly or zero; or explicit internal-scale values.
-    vce : str
-        "oim" or "robust" (clustered at the top level).
+    fweight, iweight, pweight : str, vector or dict
+        One type of weight: observation-level weights (a column or vector, Stata's
+        [pw=w]), or a dict keyed by groupings ("school") and "_n" (observations), e.g.
+        ``pweight={"_n": "w1", "school": "w2"}`` (Stata's || school:, pweight(w2)).
+        Group weights must be constant within their groups; not with the Laplace
+        approximation or crossed models.  pweights imply vce="robust".
+    constraints : str or list of str
+        Linear equality constraints on coefficients and cut points, e.g. ``"x = 0.5"``,
+        ``"[y]x1 = [y]x2"``, ``"2*x1 - x2 = 1"``.
+    startvalues, startgrid, from_, noestimate
+        fixedonly (default), constantonly, zero or iv; a grid search over variances
+        (True: 0.1, 1, 10 for every variance; a list of values; a dict {term: values}
+        with terms as the table's "g:var(x)" or Stata's "x[g]"); explicit internal-scale
+        values; noestimate=True returns the start values (a Series) without fitting.
+    vce : str or tuple
+        "oim", "robust" (clustered at the top level) or ("cluster", column) for a
+        coarser grouping.
     level, eform, or_, irr
         Confidence level and exponentiated fixed effects (also selectable at print time).
     iterate, tolerance, log
@@ -219,23 +272,18 @@ def meglm(formula, data, family="gaussian", link=None, *, covariance="independen
     BLAS runs on one thread: the products here are small, and OpenBLAS's threads
     make them many times slower on a busy 2-core machine (see ``parallel``).
     """
+    opts = dict(family=family, link=link, covariance=covariance, intmethod=intmethod,
+                intpoints=intpoints, noconstant=noconstant, offset=offset, exposure=exposure,
+                trials=trials, dispersion=dispersion, weights=(fweight, iweight, pweight),
+                constraints=constraints, startvalues=startvalues, startgrid=startgrid,
+                from_=from_, noestimate=noestimate, vce=vce, level=level, eform=eform, or_=or_,
+                irr=irr, iterate=iterate, tolerance=tolerance, log=log)
     with single_threaded_blas():
-        return _meglm(formula, data, family, link, covariance, intmethod, intpoints, noconstant,
-                      offset, exposure, trials, dispersion, startvalues, from_, vce, level,
-                      eform, or_, irr, iterate, tolerance, log)
+        return _meglm(formula, data, **opts)
 
 
-def _meglm(formula, data, family, link, covariance, intmethod, intpoints, noconstant, offset,
-           exposure, trials, dispersion, startvalues, from_, vce, level, eform, or_, irr,
-           iterate, tolerance, log):
-    """The stages of meglm(), in order."""
-    _check_options(intmethod, intpoints, vce, level, iterate, tolerance, startvalues)
-    fam = me_family(family, link, dispersion)
-    if fam.family == "binomial" and trials is None and "cbind(" not in formula.split("~")[0]:
-        trials = 1.0
-    if fam.family != "binomial" and trials is not None:
-        raise ValueError(bad_value("trials", "None unless family='binomial'", trials))
-    model, arr = build_model(formula, data, fam, covariance, noconstant, offset, exposure, trials)
+def _integration(model, intmethod, intpoints):
+    """(intmethod, points, notes): Stata's defaults and refusals for this model."""
     notes = []
     if intmethod is None:
         intmethod = "mvaghermite" if model.nested else "laplace"
@@ -248,9 +296,33 @@ def _meglm(formula, data, family, link, covariance, intmethod, intpoints, nocons
     if intmethod == "laplace" and intpoints is not None:
         raise ValueError(bad_value("intpoints", "None for a crossed model (the Laplace "
                                    "approximation is implied)", intpoints))
-    if vce == "robust" and intmethod == "laplace":
-        raise ValueError(bad_value("vce", "'oim' with the Laplace approximation", vce))
     k = 1 if intmethod == "laplace" else (7 if intpoints is None else int(intpoints))
+    return intmethod, k, notes
+
+
+def _meglm(formula, data, *, family, link, covariance, intmethod, intpoints, noconstant, offset,
+           exposure, trials, dispersion, weights, constraints, startvalues, startgrid, from_,
+           noestimate, vce, level, eform, or_, irr, iterate, tolerance, log):
+    """The stages of meglm(), in order."""
+    _check_options(intmethod, intpoints, vce, level, iterate, tolerance, startvalues)
+    wkind, wspec = weight_spec(*weights)
+    if wkind is not None and intmethod == "laplace":
+        raise ValueError(bad_value(wkind, "None with the Laplace approximation (Stata allows "
+                                   "weights only with quadrature)", "weights"))
+    vce_kind, clustvar = _vce_kind(vce)
+    if wkind == "pweight" and vce_kind == "oim":
+        vce_kind = "robust"
+    fam = me_family(family, link, dispersion)
+    if fam.family == "binomial" and trials is None and "cbind(" not in formula.split("~")[0]:
+        trials = 1.0
+    if fam.family != "binomial" and trials is not None:
+        raise ValueError(bad_value("trials", "None unless family='binomial'", trials))
+    model, arr = build_model(formula, data, fam, covariance, noconstant, offset, exposure, trials,
+                             (wkind, wspec))
+    intmethod, k, notes = _integration(model, intmethod, intpoints)
+    if vce_kind != "oim" and intmethod == "laplace":
+        raise ValueError(bad_value("vce", "'oim' with the Laplace approximation", vce))
+    clusters = cluster_index(model, arr.frame, clustvar) if vce_kind != "oim" else None
     names = internal_names(model, arr.x_names)
     if log:
         print("".join(f"note: {note}.\n" for note in notes) + "Fitting fixed-effects model:")
@@ -262,11 +334,11 @@ def _meglm(formula, data, family, link, covariance, intmethod, intpoints, nocons
         print("Fitting full model:")
     fit = newton_maximize(objective.refresh, theta0, iterate=iterate, tolerance=tolerance, log=log,
                           lower=theta_lower(model))
-    scores = objective.scores(fit.theta) if vce == "robust" else None
+    scores = objective.scores(fit.theta) if clusters is not None else None
     return MEGLMResults.from_fit(model=model, arrays=arr, fit=fit, fixed_fit=fixed_fit,
                                  intmethod=intmethod, n_quad=k, names=names, notes=tuple(notes),
-                                 vce=vce, scores=scores, level=level,
-                                 eform=_eform_label(eform, or_, irr))
+                                 vce=(vce_kind, clustvar), scores=scores, clusters=clusters,
+                                 level=level, eform=_eform_label(eform, or_, irr))
 
 
 def _eform_label(eform, or_, irr):

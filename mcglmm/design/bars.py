@@ -182,7 +182,8 @@ class MEArrays:
 
     y: (n,) response (ordinal: category codes 0..K-1); ntrials, offset: (n,);
     X: (n, p); x_names: Stata names; categories: ordinal response values;
-    frame: the complete-case DataFrame; n_dropped: rows dropped for missing values.
+    frame: the complete-case DataFrame; n_dropped: rows dropped for missing values;
+    keep: (len(data),) bool, the complete rows.
     """
 
     y: np.ndarray
@@ -194,6 +195,7 @@ class MEArrays:
     categories: tuple
     frame: pd.DataFrame
     n_dropped: int
+    keep: np.ndarray
 
 
 def _column_or_vector(value, data, name):
@@ -210,8 +212,12 @@ def _column_or_vector(value, data, name):
     return arr
 
 
-def me_arrays(fixed, terms, data, ordinal, noconstant, offset=None, exposure=None, trials=None):
-    """Response, trials, offset and fixed design for a meglm formula's fixed part."""
+def me_arrays(fixed, terms, data, ordinal, noconstant, offset=None, exposure=None, trials=None,
+              extra_cols=()):
+    """Response, trials, offset and fixed design for a meglm formula's fixed part.
+
+    extra_cols: further columns (weights) whose missing values drop a row.
+    """
     if not isinstance(data, pd.DataFrame):
         raise TypeError(bad_value("data", "a pandas DataFrame", type(data).__name__))
     group_vars = sorted({f for t in terms for f in t.group})
@@ -230,7 +236,7 @@ def me_arrays(fixed, terms, data, ordinal, noconstant, offset=None, exposure=Non
     if noconstant or ordinal:
         rhs += " - 1"
     keep = complete_rows(data, [f"{lhs} ~ {rhs}"] + [f"~ {t.expr}" for t in terms],
-                         extra=group_vars + cols)
+                         extra=group_vars + cols + list(extra_cols))
     for v in vectors.values():
         keep &= ~np.isnan(v)
     frame = data.loc[keep].reset_index(drop=True)
@@ -259,7 +265,7 @@ def me_arrays(fixed, terms, data, ordinal, noconstant, offset=None, exposure=Non
         off = off + np.log(vectors["exposure"][keep])
     return MEArrays(np.asarray(y, dtype=float), np.asarray(ntrials, dtype=float), off,
                     np.asarray(X, dtype=float), tuple(stata_name(c) for c in names),
-                    _response_name(lhs), categories, frame, int((~keep).sum()))
+                    _response_name(lhs), categories, frame, int((~keep).sum()), keep)
 
 
 def _response_name(lhs):

@@ -30,8 +30,10 @@ import numpy as np
 import scipy.sparse as sp
 import scipy.sparse.linalg as spla
 
+from dataclasses import replace
+
 from . import quad_cov
-from .quad_model import linear_predictor, sigmas, unpack
+from .quad_model import cumulative_weights, linear_predictor, sigmas, unpack
 from .quad_nodes import Adapt, ancestors
 
 MAX_Q_GRADIENT = 6000
@@ -101,30 +103,38 @@ class LaplaceEval:
     mode: np.ndarray
 
 
-def prior_precision(model, covs):
-    """P (q, q) sparse block diagonal and sum_l G_l log|Sigma_l|."""
+def prior_precision(model, covs, c_lev=None):
+    """P (q, q) sparse block diagonal and sum_l G_l log|Sigma_l|.
+
+    c_lev: optional per-level group factors (G_l,) multiplying each group's block.
+    """
     blocks, logdet = [], 0.0
-    for lev, (S, _) in zip(model.levels, covs):
-        blocks.append(sp.kron(sp.identity(lev.n_groups), sp.csr_matrix(np.linalg.inv(S))))
+    for l, (lev, (S, _)) in enumerate(zip(model.levels, covs)):
+        scale = sp.identity(lev.n_groups) if c_lev is None else sp.diags(c_lev[l])
+        blocks.append(sp.kron(scale, sp.csr_matrix(np.linalg.inv(S))))
         logdet += lev.n_groups * np.linalg.slogdet(S)[1]
     return sp.block_diag(blocks, format="csc"), logdet
 
 
-def _h_value(model, alg, eta0, aux, u):
-    """h(u) and the family derivatives at eta0 + Z u."""
+def _h_value(model, alg, eta0, aux, u, w_obs=None):
+    """h(u) and the family derivatives at eta0 + Z u (ll, d1, d2 times w_obs if given)."""
     eta = eta0 + alg.Z @ u
     der = model.family.derivs(model.y, model.ntrials, eta, aux)
+    if w_obs is not None:
+        der = replace(der, ll=der.ll * w_obs, d1=der.d1 * w_obs, d2=der.d2 * w_obs)
     return float(der.ll.sum() - 0.5 * u @ (alg.P @ u)), der
 
 
-def find_mode(model, alg, eta0, aux, u0, tol=1e-10, max_iter=100):
+def find_mode(model, alg, eta0, aux, u0, tol=1e-10, max_iter=100, w_obs=None):
     """Newton maximisation of h(u) with step halving; returns (u^, h(u^), derivatives).
+
+    w_obs (n,) weights the observations' log densities (``curvature_adapt``).
 
     Where the exact Hessian gives no ascent direction (a log density that is not
     concave in eta) the observations' negative curvatures are floored at 0.
     """
     u = np.zeros(alg.P.shape[0]) if u0 is None else np.asarray(u0, dtype=float).copy()
-    h, der = _h_value(model, alg, eta0, aux, u)
+    h, der = _h_value(model, alg, eta0, aux, u, w_obs)
     for _ in range(max_iter):
         g = alg.Z.T @ der.d1 - alg.P @ u
         step = alg.solve(alg.hessian(-der.d2), g)
@@ -132,7 +142,7 @@ def find_mode(model, alg, eta0, aux, u0, tol=1e-10, max_iter=100):
             step = alg.solve(alg.hessian(np.maximum(-der.d2, 0.0)), g)
         t = 1.0
         while t > 1e-8:
-            h_new, der_new = _h_value(model, alg, eta0, aux, u + t * step)
+            h_new, der_new = _h_value(model, alg, eta0, aux, u + t * step, w_obs)
             if h_new >= h - 1e-12 * abs(h):
                 break
             t *= 0.5
@@ -197,11 +207,19 @@ def curvature_adapt(model, theta, u0=None):
     integrated out: levels are eliminated from the bottom (Schur complements of H,
     block diagonal within a level), and then mu = u^_g, B = -K_gg^-1 K_g,anc,
     C = chol(K_gg^-1) with K the curvature left for the levels down to g's.
+
+    With weights the joint function is sum_i c_o[i] log f_i + sum_l sum_g c_l[g] log phi(u_g)
+    (each level's weight multiplying its whole subtree): its conditional modes are those
+    of the weighted integrands, and group g's block of K is c_l[g] times its curvature,
+    so C = chol(c_l[g] K_gg^-1) (B is unchanged).
     """
     beta, aux, psis = unpack(model, theta)
-    P, _ = prior_precision(model, sigmas(model, psis))
+    c_lev, c_obs = cumulative_weights(model)
+    weighted = model.weights is not None
+    P, _ = prior_precision(model, sigmas(model, psis), c_lev if weighted else None)
     alg = _Algebra(model.Zj, P, False)
-    u, _, der = find_mode(model, alg, linear_predictor(model, beta), aux, u0)
+    u, _, der = find_mode(model, alg, linear_predictor(model, beta), aux, u0,
+                          w_obs=c_obs if weighted else None)
     K = alg.hessian(np.maximum(-der.d2, 0.0)).tocsr()
     offsets = np.cumsum([0] + [lev.n_groups * lev.d for lev in model.levels])
     index = [off + np.arange(lev.n_groups * lev.d).reshape(lev.n_groups, lev.d)
@@ -213,7 +231,7 @@ def curvature_adapt(model, theta, u0=None):
         cross = [_blocks(K, index[l], index[l2][idx]) for l2, idx in enumerate(anc[l])]
         B = (-Kgg_inv @ np.concatenate(cross, axis=2) if cross
              else np.zeros(index[l].shape + (0,)))
-        out[l] = (u[index[l]], np.linalg.cholesky(Kgg_inv), B)
+        out[l] = (u[index[l]], np.linalg.cholesky(c_lev[l][:, None, None] * Kgg_inv), B)
         if l:
             K = _eliminate(K, offsets[l], offsets[l + 1], Kgg_inv)
     mus, Cs, Bs = zip(*out)

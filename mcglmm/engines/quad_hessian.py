@@ -82,13 +82,18 @@ def _aux_curvature(pairs, pi_obs, n, a):
     return H
 
 
-def louis_hessian(model, psis, covs, der, weights, pis, u_nodes, pi_obs, indicator):
+def louis_hessian(model, psis, covs, der, weights, pis, u_nodes, pi_obs, indicator, raw):
     """H (dim, dim) from one nested quadrature evaluation.
 
-    der: family derivatives (n, K_0..K_{L-1}) with d2; weights[l], pis[l]: conditional
-    and joint posteriors (G_l, K_0..K_l); u_nodes[l]: (G_l, K_0..K_l, d_l); pi_obs:
-    (n, K_0..K_{L-1}); indicator(index, G): sparse (G, len(index)) summing into groups.
+    der: family derivatives (n, K_0..K_{L-1}) with d2; weights[l]: conditional posteriors
+    (G_l, K_0..K_l); pis[l]: joint posteriors times the cumulative weights c_l;
+    u_nodes[l]: (G_l, K_0..K_l, d_l); pi_obs: (n, K_0..K_{L-1}) posterior times c_o;
+    indicator(index, G): sparse (G, len(index)) summing into groups; raw: (per-level
+    weights [(G_l,)], observation weights (n,)).  With weights, observations' scores
+    enter their group's node scores times w_o, a child's mean score enters its parent's
+    times the child's weight, and each group's conditional variance counts c_l times.
     """
+    w_lev, w_obs = raw
     levels, X, p, L, a = model.levels, model.X, model.p, len(model.levels), model.n_aux
     offsets = np.cumsum([p + a] + [len(psi) for psi in psis])
     P = offsets[-1]
@@ -97,6 +102,7 @@ def louis_hessian(model, psis, covs, der, weights, pis, u_nodes, pi_obs, indicat
     bottom = levels[-1]
     d1x = (der.d1.reshape(n, -1)[:, :, None] * X[:, None, :]).reshape(n, -1)
     obs = np.concatenate([d1x.reshape(n, -1, p), _aux_per_obs(der.aux, pi_obs.shape, a)], axis=2)
+    obs = obs * w_obs[:, None, None]
     S = np.zeros((bottom.n_groups,) + combos + (P,))
     S[..., :p + a] = (indicator(bottom.index, bottom.n_groups) @ obs.reshape(n, -1)
                       ).reshape(S.shape[:-1] + (p + a,))
@@ -108,10 +114,12 @@ def louis_hessian(model, psis, covs, der, weights, pis, u_nodes, pi_obs, indicat
         m = (W * S).sum(axis=-2)
         V = (np.einsum("...k,...kP,...kQ->...PQ", weights[l], S, S)
              - m[..., :, None] * m[..., None, :])
-        anc = pis[l - 1][lev.parent] if l else np.ones(lev.n_groups)
+        own = w_lev[l].reshape((lev.n_groups,) + (1,) * l)
+        anc = pis[l - 1][lev.parent] * own if l else w_lev[0]
         H += np.einsum("a,aPQ->PQ", anc.ravel(), V.reshape(-1, P, P))
         if l:
             parent = levels[l - 1]
+            m = m * own[..., None]
             S = (indicator(lev.parent, parent.n_groups) @ m.reshape(lev.n_groups, -1)
                  ).reshape((parent.n_groups,) + m.shape[1:])
     w = (pi_obs * der.d2).reshape(n, -1).sum(axis=1)
@@ -125,8 +133,9 @@ def louis_hessian(model, psis, covs, der, weights, pis, u_nodes, pi_obs, indicat
         H[:p, p:p + a] += X.T @ cross
         H[p:p + a, :p] += (X.T @ cross).T
         H[p:p + a, p:p + a] += _aux_curvature(der.aux2, pi_obs, n, a)
-    for l, lev in enumerate(levels):
+    for l in range(L):
         sl = slice(offsets[l], offsets[l + 1])
+        # each group's joint posterior sums to 1, so pis[l] sums to sum_g c_l[g]
         H[sl, sl] += _psi_curvature(model.kinds[l], psis[l], *covs[l], pis[l], u_nodes[l],
-                                    lev.n_groups)
+                                    float(pis[l].sum()))
     return H

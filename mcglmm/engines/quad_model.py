@@ -36,6 +36,7 @@ class MEModel:
     nested: bool
     Zj: sp.csc_matrix
     ll_const: float = 0.0   # sum of the family's data-only log density terms
+    weights: object = None  # design.weights.LevelWeights, or None (all weights 1)
 
     @property
     def p(self):
@@ -75,6 +76,22 @@ def sigmas(model, psis):
 def linear_predictor(model, beta):
     """Fixed part of eta: X beta + offset, (n,)."""
     return model.X @ beta + model.offset
+
+
+def level_weights(model):
+    """(raw weights per level [(G_l,)], raw observation weights (n,)); ones when unweighted."""
+    w = model.weights
+    if w is None:
+        return [np.ones(lev.n_groups) for lev in model.levels], np.ones(len(model.y))
+    return list(w.level), w.obs
+
+
+def cumulative_weights(model):
+    """(c_l per level [(G_l,)], c_o (n,)) of ``design.weights``; ones when unweighted."""
+    w = model.weights
+    if w is None:
+        return [np.ones(lev.n_groups) for lev in model.levels], np.ones(len(model.y))
+    return list(w.cum_level), w.cum_obs
 
 
 def aux_gradient(terms, weights, n_aux):

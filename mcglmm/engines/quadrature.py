@@ -10,7 +10,10 @@ combination of nodes of the levels above (an array axis per level),
     T_L[g, j_1..j_L]  = sum_{i in g} log f(y_i | eta_i(j_1..j_L)) + a_L[g, j_1..j_L]
     I_l[g, j_1..j_{l-1}] = logsumexp_{j_l} T_l,  T_{l-1} = sum_{children} I_l + a_{l-1}
 
-and the log likelihood is sum_g I_1[g].  The softmax weights of each sum, chained
+and the log likelihood is sum_g I_1[g].  With weights (``design.weights``) each
+observation's log density is multiplied by its weight and each group's I_l by its
+group's weight before the sum into its parent (the top: into the total), so the
+derivatives below carry the cumulative weights c (posterior pi times c).  The softmax weights of each sum, chained
 from the top, are the posterior probabilities pi of the node combinations; with
 the nodes held fixed (the adaptive parameters are inputs) the gradient is
 
@@ -31,7 +34,8 @@ import scipy.sparse as sp
 
 from . import quad_cov
 from .quad_hessian import louis_hessian, supports_exact_hessian
-from .quad_model import aux_gradient, linear_predictor, sigmas, unpack
+from .quad_model import (aux_gradient, cumulative_weights, level_weights, linear_predictor,
+                         sigmas, unpack)
 from .quad_nodes import (Adapt, build_nodes, cholesky_and_grad, next_adapt, prior_adapt,
                          product_rule)
 
@@ -102,30 +106,35 @@ def aghq(model, theta, adapt, k, scores=False, hessian=False):
     shape_y = [n] + [1] * L
     der = model.family.derivs(model.y.reshape(shape_y), model.ntrials.reshape(shape_y), eta, aux,
                                full=hessian)
+    w_lev, w_obs = level_weights(model)
+    c_lev, _ = cumulative_weights(model)
     weights = [None] * L
-    inner = der.ll
+    inner = der.ll * w_obs.reshape(shape_y)
     for l in range(L - 1, -1, -1):
         child = levels[l + 1].parent if l + 1 < L else levels[l].index
         G = levels[l].n_groups
         T = (indicator(child, G) @ inner.reshape(len(child), -1)).reshape((G,) + inner.shape[1:])
         inner, weights[l] = _logsumexp_last(T + a_nodes[l])
+        inner = inner * w_lev[l].reshape((G,) + (1,) * (inner.ndim - 1))
     value = float(inner.sum()) + model.ll_const
     pis = [weights[0]]
     for l in range(1, L):
         pis.append(pis[-1][levels[l].parent][..., None] * weights[l])
-    pi_obs = pis[-1][levels[-1].index]
+    pis_c = [pi * c.reshape((len(c),) + (1,) * (pi.ndim - 1)) for pi, c in zip(pis, c_lev)]
+    pi_obs = pis_c[-1][levels[-1].index] * w_obs.reshape(shape_y)
     r = (pi_obs * der.d1).reshape(n, -1).sum(axis=1)
     g_aux = aux_gradient(der.aux, pi_obs, model.n_aux)
-    moments = [_second_moments(pi, u) for pi, u in zip(pis, u_nodes)]
-    g_psi = [quad_cov.psi_score(kind, psi, lev.d, M_g.sum(axis=0), lev.n_groups)
-             for kind, psi, lev, M_g in zip(model.kinds, psis, levels, moments)]
+    moments = [_second_moments(pi, u) for pi, u in zip(pis_c, u_nodes)]
+    g_psi = [quad_cov.psi_score(kind, psi, lev.d, M_g.sum(axis=0), c.sum())
+             for kind, psi, lev, M_g, c in zip(model.kinds, psis, levels, moments, c_lev)]
     chain = None if adaptive else _chain_psi(model, covs, k, pi_obs * der.d1)
     if chain is not None:
         g_psi = [c.sum(axis=0) for c in chain]
     grad = np.concatenate([model.X.T @ r, g_aux] + g_psi)
-    S = _top_scores(model, r, der.aux, moments, covs, pi_obs, chain) if scores else None
-    H = (louis_hessian(model, psis, covs, der, weights, pis, u_nodes, pi_obs, indicator)
-         if hessian else None)
+    S = (_top_scores(model, r, der.aux, moments, covs, pi_obs, chain, c_lev) if scores
+         else None)
+    H = (louis_hessian(model, psis, covs, der, weights, pis_c, u_nodes, pi_obs, indicator,
+                       (w_lev, w_obs)) if hessian else None)
     return QuadEval(value, grad, next_adapt(pis, u_nodes, devs), S, H)
 
 
@@ -136,8 +145,12 @@ def _second_moments(pi, u):
     return np.einsum("gp,gpd,gpe->gde", pi.reshape(G, -1), uf, uf)
 
 
-def _top_scores(model, r, aux_terms, moments, covs, pi_obs, chain):
-    """Per top-level-group score contributions (G_1, dim), for the clustered sandwich."""
+def _top_scores(model, r, aux_terms, moments, covs, pi_obs, chain, c_lev):
+    """Per top-level-group score contributions (G_1, dim), for the clustered sandwich.
+
+    r, pi_obs, moments: weighted by the cumulative weights c (so each top group's
+    score is its weight times the score of its log integral); c_lev: c_l per level.
+    """
     levels, n = model.levels, len(model.y)
     top = levels[0]
     maps = [np.arange(top.n_groups)]
@@ -152,13 +165,13 @@ def _top_scores(model, r, aux_terms, moments, covs, pi_obs, chain):
         ok = col >= 0
         aux[np.flatnonzero(ok), col[ok]] += val[ok]
     parts.append(A @ aux)
-    for l, lev in enumerate(levels):
+    for l in range(len(levels)):
         if chain is not None:
             parts.append(A @ chain[l])
             continue
         S, dS = covs[l]
         Si = np.linalg.inv(S)
-        Agr = Si[None] @ moments[l] @ Si[None] - Si[None]
+        Agr = Si[None] @ moments[l] @ Si[None] - c_lev[l][:, None, None] * Si[None]
         per_group = 0.5 * np.einsum("gab,rab->gr", Agr, dS)
         parts.append(indicator(maps[l], top.n_groups) @ per_group)
     return np.hstack(parts)

@@ -71,18 +71,30 @@ def _reported_rows(model, arrays, theta, names):
     return rows
 
 
-def _covariance(hess, scores, n_top):
-    """Inverse observed information, or the cluster sandwich with the G/(G-1) factor."""
+def _covariance(hess, scores, clusters, K=None):
+    """Inverse observed information, or the cluster sandwich with Stata's c/(c-1) factor.
+
+    hess: (k, k) Hessian in the free parameters gamma of theta = theta_c + K gamma
+    (K (dim, k), the identity without constraints); scores: (G_1, dim) per top-level
+    group; clusters: ((G_1,) cluster of each top group, c).  With A = K (-hess)^-1 K',
+
+        V = A                                         (oim)
+        V = c/(c-1) A (sum_c s_c s_c') A,  s_c = sum of the scores in cluster c.
+    """
     try:
         np.linalg.cholesky(-hess)
-        V = np.linalg.inv(-hess)
+        Vg = np.linalg.inv(-hess)
     except np.linalg.LinAlgError:
         warnings.warn("the Hessian at the estimate is not negative definite; standard errors "
                       "use its pseudo-inverse.", HessianWarning, stacklevel=3)
-        V = np.linalg.pinv(-hess)
-    if scores is not None:
-        V = V @ (scores.T @ scores) @ V * n_top / (n_top - 1)
-    return V
+        Vg = np.linalg.pinv(-hess)
+    A = Vg if K is None else K @ Vg @ K.T
+    if scores is None:
+        return A
+    index, c = clusters
+    S = np.zeros((c, scores.shape[1]))
+    np.add.at(S, index, scores)
+    return A @ (S.T @ S) @ A * c / (c - 1)
 
 
 def _table(rows, b, se, level):
@@ -132,7 +144,7 @@ class MEGLMResults:
 
     @classmethod
     def from_fit(cls, model, arrays, fit, fixed_fit, intmethod, n_quad, names, notes, vce,
-                 scores, level, eform):
+                 scores, level, eform, clusters=None, cns=None):
         """Build the result once from the optimiser's output."""
         if not fit.converged:
             warnings.warn(f"meglm did not converge in {fit.iterations} iterations.",
@@ -142,8 +154,7 @@ class MEGLMResults:
             warnings.warn(f"variance component(s) {at_bound} estimated as (nearly) zero: log "
                           f"standard deviation below {quad_cov.LOG_SD_MIN + 4:g}.",
                           BoundaryWarning, stacklevel=3)
-        n_top = model.levels[0].n_groups
-        V_int = _covariance(fit.hess, scores, n_top)
+        V_int = _covariance(fit.hess, scores, clusters, None if cns is None else cns.K)
         rows = _reported_rows(model, arrays, fit.theta, names)
         J = np.array([r.jac for r in rows])
         b = np.array([r.value for r in rows])
@@ -157,8 +168,17 @@ class MEGLMResults:
         p_c = (0.5 * stats.chi2.sf(chi2_c, 1) if df_c == 1 else stats.chi2.sf(chi2_c, df_c))
         groups = group_table(model.levels)
         cols = list(table.columns)
+        w = model.weights
+        vce_kind, clustvar = vce
         return cls(
-            N=len(model.y), k=len(fit.theta), ll=fit.value, chi2=chi2, df_m=len(test),
+            vce=vce_kind, clustvar=(clustvar or model.levels[0].name) if scores is not None
+            else None, vcetype="Robust" if scores is not None else None,
+            N_clust=clusters[1] if scores is not None else None,
+            wtype=None if w is None else w.kind, weights=None if w is None else dict(w.sources),
+            Cns=None if cns is None else cns.table, constraint_lines=() if cns is None
+            else cns.lines,
+            N=len(model.y) if w is None or w.kind != "fweight" else int(round(w.cum_obs.sum())),
+            k=len(fit.theta), ll=fit.value, chi2=chi2, df_m=len(test),
             p=float(stats.chi2.sf(chi2, len(test))) if test else np.nan,
             ll_c=fixed_fit.value, chi2_c=chi2_c, df_c=df_c, p_c=float(p_c),
             N_g=groups["groups"].to_numpy(), g_min=groups["min"].to_numpy(),
@@ -166,7 +186,7 @@ class MEGLMResults:
             b=pd.Series(b, index=cols), V=pd.DataFrame(V_nat, index=cols, columns=cols),
             converged=fit.converged, ic=fit.iterations, intmethod=intmethod,
             n_quad=n_quad, table=_eform_table(table, rows, eform is not None), _raw=table,
-            vce=vce, level=level, eform=eform,
+            level=level, eform=eform,
             theta=fit.theta, theta_names=tuple(names), hessian=fit.hess, iteration_log=fit.log,
             family=model.family.family, link=model.family.link, depvar=arrays.y_name,
             group_info=groups, notes=notes, n_dropped=arrays.n_dropped,
@@ -227,10 +247,14 @@ def _header(res):
         lines.append(rule)
     method = f"Integration method: {res.intmethod}"
     pts = f"Integration pts.  = {res.n_quad:>10}" if res.intmethod != "laplace" else ""
+    kind = "Log pseudolikelihood" if res.wtype == "pweight" else "Log likelihood"
     lines += ["", f"{method:<48}{pts}".rstrip(), "",
               f"{'':<48}{'Wald chi2(' + str(res.df_m) + ')':<18}= {res.chi2:>10.2f}",
-              f"{'Log likelihood = ' + format(res.ll, '.8g'):<48}Prob > chi2       = "
+              f"{kind + ' = ' + format(res.ll, '.8g'):<48}Prob > chi2       = "
               f"{res.p:>10.4f}"]
+    if res.vcetype:
+        note = f"(Std. err. adjusted for {res.N_clust:,} clusters in {res.clustvar})"
+        lines.append(f"{note:>78}")
     return lines
 
 
@@ -242,9 +266,13 @@ def _coef_lines(res, level, label):
     rule = "-" * width + "+" + "-" * 64
     head = label or "Coefficient"
     lvl = f"{level:g}"
-    lines = ["-" * (width + 65),
-             f"{res.depvar[:width - 1]:>{width - 1}} | {head:>11}  Std. err.      z    P>|z|"
-             f"     [{lvl}% conf. interval]", rule]
+    se_head = "Std. err."
+    lines = ["-" * (width + 65)]
+    if res.vcetype:
+        lines.append(f"{'':{width}}|{'':13}{res.vcetype:>9}")
+        se_head = "std. err."
+    lines += [f"{res.depvar[:width - 1]:>{width - 1}} | {head:>11}  {se_head}      z    P>|z|"
+              f"     [{lvl}% conf. interval]", rule]
     section = None
     for j, r in enumerate(res._rows):
         b, se = t.iloc[0, j], t.iloc[1, j]
@@ -279,12 +307,14 @@ def _lr_lines(res):
 def render(res, level, label):
     """The full printed output of a meglm fit."""
     notes = [f"note: {n}." for n in res.notes]
-    lines = notes + _header(res) + [""] + _coef_lines(res, level, label)
+    cns = [f" ({j + 1:>2})  {c}" for j, c in enumerate(res.constraint_lines)]
+    lines = notes + _header(res) + [""] + cns + _coef_lines(res, level, label)
     if label:
         lines.append("Note: Estimates are transformed only in the first equation.")
         if any(r.label == "_cons" for r in res._rows):
             lines.append("Note: _cons estimates baseline odds (conditional on zero random "
                          "effects)." if label == "Odds ratio" else
                          "Note: _cons estimates baseline (conditional on zero random effects).")
-    lines += _lr_lines(res)
+    if not res.vcetype:
+        lines += _lr_lines(res)
     return "\n".join(lines)
