@@ -8,6 +8,7 @@ dask.  Threads are preferred (numpy releases the GIL); a backend chosen with
 """
 from __future__ import annotations
 
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from functools import lru_cache
 
@@ -25,10 +26,14 @@ def check_n_jobs(n_jobs):
     return n_jobs
 
 
+def _backend_name():
+    backend, _ = get_active_backend(prefer="threads")
+    return type(backend).__name__
+
+
 def shares_memory():
     """True when the active joblib backend runs tasks in this process (threads or sequential)."""
-    backend, _ = get_active_backend(prefer="threads")
-    return type(backend).__name__ in ("ThreadingBackend", "SequentialBackend")
+    return _backend_name() in ("ThreadingBackend", "SequentialBackend")
 
 
 def _in_one_blas_thread(func, *args):
@@ -36,24 +41,42 @@ def _in_one_blas_thread(func, *args):
         return func(*args)
 
 
+def _results(func, tasks, n_jobs):
+    """Results of the tasks, in order, from the active backend.
+
+    With threads a plain thread pool is used: joblib's result loop polls every
+    10 ms, which costs a fast objective more than its work.
+    """
+    backend = _backend_name()
+    if n_jobs == 1 or len(tasks) == 1 or backend == "SequentialBackend":
+        for t in tasks:
+            yield _in_one_blas_thread(func, *t)
+    elif backend == "ThreadingBackend":
+        with ThreadPoolExecutor(max_workers=effective_jobs(n_jobs)) as pool:
+            futures = [pool.submit(_in_one_blas_thread, func, *t) for t in tasks]
+            for future in futures:
+                yield future.result()
+    else:
+        yield from joblib.Parallel(n_jobs=n_jobs, return_as="generator")(
+            joblib.delayed(_in_one_blas_thread)(func, *t) for t in tasks)
+
+
 def run_ordered(func, tasks, n_jobs, on_done=None):
     """[func(*t) for t in tasks], spread over ``n_jobs`` workers, results in task order.
 
     Every task runs with single-threaded BLAS, wherever it runs: the parallelism is
-    ours, and some BLAS kernels (triangular solves) round differently with more threads.
+    ours, and some BLAS kernels (triangular solves) round differently with more
+    threads.  The limit is also held around the whole call, because OpenBLAS's
+    thread count is global to the process: a thread leaving its own limit must
+    not restore more threads under another that is still working.
     ``on_done()`` is called as each result arrives (for progress bars).
     """
-    tasks = list(tasks)
-    if n_jobs == 1 or len(tasks) == 1:
-        results = (_in_one_blas_thread(func, *t) for t in tasks)
-    else:
-        results = joblib.Parallel(n_jobs=n_jobs, prefer="threads", return_as="generator")(
-            joblib.delayed(_in_one_blas_thread)(func, *t) for t in tasks)
     out = []
-    for r in results:
-        out.append(r)
-        if on_done is not None:
-            on_done()
+    with single_threaded_blas():
+        for result in _results(func, list(tasks), n_jobs):
+            out.append(result)
+            if on_done is not None:
+                on_done()
     return out
 
 
