@@ -7,6 +7,8 @@ Laplace log likelihood -> ``MEGLMResults``.
 """
 from __future__ import annotations
 
+from dataclasses import replace
+
 import numpy as np
 
 from ..design.bars import build_levels, covariance_per_level, joint_z, me_arrays
@@ -14,20 +16,21 @@ from ..design.weights import level_weights, weight_columns, weight_spec
 from ..engines import quad_cov
 from ..engines.quad_model import (MEModel, aux_gradient, cumulative_weights, linear_predictor,
                                   theta_lower)
+from ..engines.quad_constraints import constrained, parse_constraints
 from ..engines.quad_objective import Objective
 from ..engines.quad_optimize import newton_maximize
 from ..exceptions import bad_value
 from ..formula import split_formula
 from ..links import me_family
 from ..parallel import single_threaded_blas
-from ..results.meglm import MEGLMResults
+from ..results.meglm import MEGLMResults, start_values_series
+from .meglm_start import fixed_start, grid_search, start_theta
 
 INTMETHODS = ("mvaghermite", "mcaghermite", "ghermite", "laplace")
-STARTVALUES = ("fixedonly", "constantonly", "zero")
-GRID = (0.5, 0.2, 1.0, 2.0)   # standard deviations of the random effects tried, in order
+STARTVALUES = ("fixedonly", "constantonly", "zero", "iv")
 
 
-def _check_options(intmethod, intpoints, vce, level, iterate, tolerance, startvalues):
+def _check_options(intmethod, intpoints, vce, level, iterate, tolerance, startvalues, startgrid):
     """Scalar options, checked before any data work."""
     if intmethod is not None and intmethod not in INTMETHODS:
         raise ValueError(bad_value("intmethod", "one of " + ", ".join(INTMETHODS), intmethod))
@@ -47,6 +50,9 @@ def _check_options(intmethod, intpoints, vce, level, iterate, tolerance, startva
         raise ValueError(bad_value("tolerance", "a positive number", tolerance))
     if startvalues not in STARTVALUES:
         raise ValueError(bad_value("startvalues", "one of " + ", ".join(STARTVALUES), startvalues))
+    if not (startgrid is None or startgrid is True or isinstance(startgrid, (list, tuple, dict))):
+        raise ValueError(bad_value("startgrid", "None, True, a list of variances or a dict "
+                                   "{term: values}", startgrid))
 
 
 def _vce_kind(vce):
@@ -113,29 +119,6 @@ def _fixed_loglik(model, theta_fixed):
             np.concatenate([model.X.T @ (w * der.d1), g_aux]))
 
 
-def _fixed_start(model, x_names):
-    """Constant-only start: intercept at the link of the mean, cut points at the cumulative
-    proportions, log sd of y; other coefficients 0 (the MLE of the constant-only model
-    for the canonical links without offset)."""
-    y, kind = model.y / np.maximum(model.ntrials, 1.0), model.family.aux_kind
-    beta = np.zeros(model.p)
-    if "_cons" in x_names and kind != "cuts":
-        m = float(np.mean(y))
-        link = model.family.link
-        beta[x_names.index("_cons")] = {"identity": m, "log": np.log(max(m, 1e-8)),
-                                        "logit": np.log(m / (1 - m)) if 0 < m < 1 else 0.0
-                                        }.get(link, 0.0)
-    if kind == "cuts":
-        K = model.n_aux + 1
-        cum = np.cumsum(np.bincount(model.y.astype(int), minlength=K))[:-1] / len(model.y)
-        aux = np.log(cum / (1 - cum))
-    elif kind == "sd":
-        aux = np.array([np.log(np.std(model.y) + 1e-8)])
-    else:
-        aux = np.zeros(model.n_aux)
-    return np.concatenate([beta, aux])
-
-
 def _fixed_hessian(model, theta_fixed):
     """X' diag(c_o d2) X: the exact Hessian of the fixed-effects log likelihood without aux."""
     eta = linear_predictor(model, theta_fixed[:model.p])
@@ -143,67 +126,34 @@ def _fixed_hessian(model, theta_fixed):
     return model.X.T @ (d2[:, None] * model.X)
 
 
-def fit_fixed(model, x_names, iterate, tolerance, log=False):
-    """Maximum likelihood without random effects (Stata's comparison model)."""
+def fit_fixed(model, x_names, iterate, tolerance, log=False, cns=None):
+    """Maximum likelihood without random effects (Stata's comparison model), constrained
+    by ``cns`` (``quad_constraints.Constraints`` over [beta, aux]) when given."""
     def f(t):
         return _fixed_loglik(model, t)
     if model.n_aux == 0:
         f.hessian = lambda t: _fixed_hessian(model, t)
-    return newton_maximize(lambda t, final: f, _fixed_start(model, x_names), iterate=iterate,
-                           tolerance=tolerance, log=log)
+    return maximize(lambda t, final: f, fixed_start(model, x_names), None, cns,
+                    iterate=iterate, tolerance=tolerance, log=log)
 
 
-def _psi_start(model, scale):
-    """psi for every level with standard deviations ``scale``."""
-    return [quad_cov.psi_from_sigma(k, scale ** 2 * np.eye(lev.d))
-            for k, lev in zip(model.kinds, model.levels)]
+def maximize(refresh, theta0, lower, cns, **kw):
+    """newton_maximize, over gamma of theta = theta_c + K gamma under constraints.
 
-
-def _start_theta(model, fixed_fit, x_names, startvalues, from_, names, refresh_value, log):
-    """Start values: Stata's fixedonly/constantonly/zero or from_.
-
-    The random effects start with standard deviation 0.5 (times the residual sd for
-    the Gaussian family); further grid nodes are tried only while the log likelihood
-    is not finite, as Stata's default grid search.
+    The result's theta is mapped back; its grad and hess stay in gamma (what the
+    covariance K (-H_gamma)^-1 K' needs).
     """
-    if from_ is not None:
-        return _from_vector(from_, names, model.dim)
-    if startvalues == "zero":
-        base = np.zeros(model.p + model.n_aux)
-        base[model.p:] = _fixed_start(model, x_names)[model.p:]
-    elif startvalues == "constantonly":
-        base = _fixed_start(model, x_names)
-    else:
-        base = fixed_fit.theta.copy()
-    scale = np.exp(base[model.p]) if model.family.aux_kind == "sd" else 1.0
-    if log:
-        print("Refining starting values:")
-    theta = None
-    for node, factor in enumerate(GRID):
-        theta = np.concatenate([base] + _psi_start(model, factor * scale))
-        val = refresh_value(theta)
-        if log:
-            print(f"Grid node {node}: Log likelihood = {val:.8g}")
-        if np.isfinite(val):
-            break
-    return theta
-
-
-def _from_vector(from_, names, dim):
-    """from_ as a vector (dim,) or a dict {parameter name: value} over the internal names."""
-    if isinstance(from_, dict):
-        unknown = set(from_) - set(names)
-        if unknown:
-            raise ValueError(bad_value("from_", f"keys among {list(names)}", sorted(unknown)))
-        absent = [n for n in names if n not in from_]
-        if absent:
-            raise ValueError(bad_value("from_", f"a value for every parameter {list(names)}",
-                                       f"none for {absent}"))
-        return np.array([float(from_[n]) for n in names])
-    arr = np.asarray(from_, dtype=float)
-    if arr.shape != (dim,):
-        raise ValueError(bad_value("from_", f"a vector of length {dim}", f"shape {arr.shape}"))
-    return arr
+    if cns is None:
+        return newton_maximize(refresh, theta0, lower=lower, **kw)
+    theta_c = cns.project(np.asarray(theta0, dtype=float))
+    K = cns.K
+    free = K.shape[1]
+    lower_g = np.full(free, -np.inf)
+    n_psi = cns.n_other
+    if lower is not None and n_psi:
+        lower_g[free - n_psi:] = lower[-n_psi:] - theta_c[-n_psi:]
+    fit = newton_maximize(constrained(refresh, theta_c, K), np.zeros(free), lower=lower_g, **kw)
+    return replace(fit, theta=theta_c + K @ fit.theta)
 
 
 def internal_names(model, x_names):
@@ -304,7 +254,7 @@ def _meglm(formula, data, *, family, link, covariance, intmethod, intpoints, noc
            exposure, trials, dispersion, weights, constraints, startvalues, startgrid, from_,
            noestimate, vce, level, eform, or_, irr, iterate, tolerance, log):
     """The stages of meglm(), in order."""
-    _check_options(intmethod, intpoints, vce, level, iterate, tolerance, startvalues)
+    _check_options(intmethod, intpoints, vce, level, iterate, tolerance, startvalues, startgrid)
     wkind, wspec = weight_spec(*weights)
     if wkind is not None and intmethod == "laplace":
         raise ValueError(bad_value(wkind, "None with the Laplace approximation (Stata allows "
@@ -324,21 +274,31 @@ def _meglm(formula, data, *, family, link, covariance, intmethod, intpoints, noc
         raise ValueError(bad_value("vce", "'oim' with the Laplace approximation", vce))
     clusters = cluster_index(model, arr.frame, clustvar) if vce_kind != "oim" else None
     names = internal_names(model, arr.x_names)
+    aux_names = names[model.p:model.p + model.n_aux]
+    cns = parse_constraints(constraints, arr.x_names, aux_names, arr.y_name, model.dim)
+    cns_fixed = parse_constraints(constraints, arr.x_names, aux_names, arr.y_name,
+                                  model.p + model.n_aux)
     if log:
         print("".join(f"note: {note}.\n" for note in notes) + "Fitting fixed-effects model:")
-    fixed_fit = fit_fixed(model, list(arr.x_names), iterate, tolerance, log)
+    fixed_fit = fit_fixed(model, list(arr.x_names), iterate, tolerance, log, cns_fixed)
     objective = Objective(model, intmethod, k)
-    theta0 = _start_theta(model, fixed_fit, list(arr.x_names), startvalues, from_, names,
-                          objective.start_value, log)
+    theta0 = start_theta(model, fixed_fit, list(arr.x_names), startvalues, from_, names,
+                         objective.start_value, log)
+    if cns is not None:
+        theta0 = cns.project(theta0)
+    if startgrid is not None:
+        theta0 = grid_search(model, theta0, startgrid, objective.start_value, log)
+    if noestimate:
+        return start_values_series(model, arr, theta0, names)
     if log:
         print("Fitting full model:")
-    fit = newton_maximize(objective.refresh, theta0, iterate=iterate, tolerance=tolerance, log=log,
-                          lower=theta_lower(model))
+    fit = maximize(objective.refresh, theta0, theta_lower(model), cns, iterate=iterate,
+                   tolerance=tolerance, log=log)
     scores = objective.scores(fit.theta) if clusters is not None else None
     return MEGLMResults.from_fit(model=model, arrays=arr, fit=fit, fixed_fit=fixed_fit,
                                  intmethod=intmethod, n_quad=k, names=names, notes=tuple(notes),
                                  vce=(vce_kind, clustvar), scores=scores, clusters=clusters,
-                                 level=level, eform=_eform_label(eform, or_, irr))
+                                 level=level, eform=_eform_label(eform, or_, irr), cns=cns)
 
 
 def _eform_label(eform, or_, irr):

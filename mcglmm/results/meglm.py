@@ -97,10 +97,28 @@ def _covariance(hess, scores, clusters, K=None):
     return A @ (S.T @ S) @ A * c / (c - 1)
 
 
+def _wald(b, V):
+    """(chi2, df) of b = 0: b' V^+ b with df the rank of V (constraints make V singular)."""
+    if not len(b):
+        return 0.0, 0
+    lam, U = np.linalg.eigh(V)
+    keep = lam > 1e-10 * max(lam.max(), 0.0)
+    proj = U[:, keep].T @ b
+    return float(proj @ (proj / lam[keep])), int(keep.sum())
+
+
+def start_values_series(model, arrays, theta, names):
+    """Start values on the reported scale as e(b) (Stata's noestimate), a Series."""
+    rows = _reported_rows(model, arrays, theta, names)
+    return pd.Series([r.value for r in rows],
+                     index=[f"{r.eq}:{r.label}" if r.eq else r.label for r in rows])
+
+
 def _table(rows, b, se, level):
     """Stata's r(table): rows b, se, z, pvalue, ll, ul, df, crit; one column per parameter."""
     crit = stats.norm.ppf(0.5 + level / 200.0)
-    z = b / se
+    with np.errstate(divide="ignore", invalid="ignore"):
+        z = np.where(se > 0, b / se, np.nan)     # se 0: fixed by a constraint
     pval = 2 * stats.norm.sf(np.abs(z))
     lo, hi = b - crit * se, b + crit * se
     for j, r in enumerate(rows):
@@ -162,7 +180,7 @@ class MEGLMResults:
         se = np.sqrt(np.maximum(np.diag(V_nat), 0.0))
         table = _table(rows, b, se, level)
         test = [j for j, r in enumerate(rows) if r.kind == "b" and r.label != "_cons"]
-        chi2 = float(b[test] @ np.linalg.solve(V_nat[np.ix_(test, test)], b[test])) if test else 0.0
+        chi2, df_m = _wald(b[test], V_nat[np.ix_(test, test)])
         df_c = sum(model.n_psi)
         chi2_c = max(2.0 * (fit.value - fixed_fit.value), 0.0)
         p_c = (0.5 * stats.chi2.sf(chi2_c, 1) if df_c == 1 else stats.chi2.sf(chi2_c, df_c))
@@ -178,8 +196,8 @@ class MEGLMResults:
             Cns=None if cns is None else cns.table, constraint_lines=() if cns is None
             else cns.lines,
             N=len(model.y) if w is None or w.kind != "fweight" else int(round(w.cum_obs.sum())),
-            k=len(fit.theta), ll=fit.value, chi2=chi2, df_m=len(test),
-            p=float(stats.chi2.sf(chi2, len(test))) if test else np.nan,
+            k=len(fit.theta), ll=fit.value, chi2=chi2, df_m=df_m,
+            p=float(stats.chi2.sf(chi2, df_m)) if df_m else np.nan,
             ll_c=fixed_fit.value, chi2_c=chi2_c, df_c=df_c, p_c=float(p_c),
             N_g=groups["groups"].to_numpy(), g_min=groups["min"].to_numpy(),
             g_avg=groups["avg"].to_numpy(), g_max=groups["max"].to_numpy(),
@@ -287,6 +305,9 @@ def _coef_lines(res, level, label):
         stat = (f"{t.iloc[2, j]:>8.2f}   {t.iloc[3, j]:5.3f}" if np.isfinite(t.iloc[2, j])
                 else " " * 16)
         name = r.label if r.kind in ("b", "aux") or not r.eq else f"  {r.label}"
+        if res.constraint_lines and t.iloc[1, j] <= 1e-12 * max(1.0, abs(t.iloc[0, j])):
+            lines.append(f"{name[-(width - 1):]:>{width - 1}} |{_g(b, 11)}  (constrained)")
+            continue
         lines.append(f"{name[-(width - 1):]:>{width - 1}} |{_g(b, 11)}{_g(se, 11)}{stat}"
                      f"   {_g(lo, 10)}  {_g(hi, 10)}")
     lines.append("-" * (width + 65))

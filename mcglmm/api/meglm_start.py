@@ -1,0 +1,197 @@
+"""Start values of meglm(): Stata's startvalues(), startgrid() and from().
+
+theta = [beta, aux, psi_1..psi_L] (``engines.quad_model``).  The fixed part comes
+from the fixed-effects fit (fixedonly), the constant-only model (constantonly) or
+zeros; the random effects start at standard deviation 0.5 (times the residual sd
+for the Gaussian family), or, with ``iv``, at moment estimates from the fixed fit's
+working residuals e_i = d1_i / (-d2_i) (the generalized residuals on the scale of
+eta): for level l with covariates z_i (d,), pairs i != j in one group have
+E[e_i e_j] = z_i' Sigma_l z_j (plus the ancestors' variances), so with
+A_g = sum_{i in g} z_i e_i and Sigma_l = diag(s)
+
+    sum_g A_ga^2 - sum_i z_ia^2 e_i^2 = sum_k s_k M_ak,
+    M_ak = sum_g (sum_{i in g} z_ia z_ik)^2 - sum_i z_ia^2 z_ik^2,
+
+solved for s by least squares; a level's estimate less its ancestors' estimates for the
+same covariate, floored at 1e-3 mean(e^2).  (Stata's "instrumental-variable methods with
+generalized residuals" are not documented in detail; this is a moment estimator in
+their spirit.)  ``startgrid`` then tries every combination of the grid values for the
+chosen variances and keeps the best log likelihood.
+"""
+from __future__ import annotations
+
+import itertools
+import re
+
+import numpy as np
+
+from ..engines import quad_cov
+from ..engines.quad_model import linear_predictor, sigmas, unpack
+from ..engines.quadrature import indicator
+from ..exceptions import bad_value
+
+GRID = (0.5, 0.2, 1.0, 2.0)   # standard deviations of the random effects tried, in order
+DEFAULT_GRID = (0.1, 1.0, 10.0)   # Stata's startgrid values (variances)
+
+
+def fixed_start(model, x_names):
+    """Constant-only start: intercept at the link of the mean, cut points at the cumulative
+    proportions, log sd of y; other coefficients 0 (the MLE of the constant-only model
+    for the canonical links without offset)."""
+    y, kind = model.y / np.maximum(model.ntrials, 1.0), model.family.aux_kind
+    beta = np.zeros(model.p)
+    if "_cons" in x_names and kind != "cuts":
+        m = float(np.mean(y))
+        link = model.family.link
+        beta[x_names.index("_cons")] = {"identity": m, "log": np.log(max(m, 1e-8)),
+                                        "logit": np.log(m / (1 - m)) if 0 < m < 1 else 0.0
+                                        }.get(link, 0.0)
+    if kind == "cuts":
+        K = model.n_aux + 1
+        cum = np.cumsum(np.bincount(model.y.astype(int), minlength=K))[:-1] / len(model.y)
+        aux = np.log(cum / (1 - cum))
+    elif kind == "sd":
+        aux = np.array([np.log(np.std(model.y) + 1e-8)])
+    else:
+        aux = np.zeros(model.n_aux)
+    return np.concatenate([beta, aux])
+
+
+def psi_start(model, scale):
+    """psi for every level with standard deviations ``scale``."""
+    return [quad_cov.psi_from_sigma(k, scale ** 2 * np.eye(lev.d))
+            for k, lev in zip(model.kinds, model.levels)]
+
+
+def iv_psi(model, theta_fixed):
+    """psi per level from the moment estimates of the module docstring at the fixed fit."""
+    beta, aux = theta_fixed[:model.p], theta_fixed[model.p:]
+    der = model.family.derivs(model.y, model.ntrials, linear_predictor(model, beta), aux)
+    e = der.d1 / np.maximum(-der.d2, 1e-8)
+    floor = 1e-3 * float(np.mean(e * e))
+    done, out = {}, []
+    for kind, lev in zip(model.kinds, model.levels):
+        Z, A = lev.Z, indicator(lev.index, lev.n_groups)
+        ZZ = Z[:, :, None] * Z[:, None, :]
+        B = (A @ ZZ.reshape(len(Z), -1)).reshape(-1, lev.d, lev.d)
+        M = (B ** 2).sum(axis=0) - (ZZ ** 2).sum(axis=0)
+        q = ((A @ (Z * e[:, None])) ** 2).sum(axis=0) - ((Z * e[:, None]) ** 2).sum(axis=0)
+        s = np.linalg.lstsq(M, q, rcond=None)[0]
+        s = np.array([s[a] - done.get(name, 0.0) for a, name in enumerate(lev.z_names)])
+        s = np.maximum(s, floor)
+        for name, v in zip(lev.z_names, s):
+            done[name] = done.get(name, 0.0) + v
+        out.append(quad_cov.psi_from_sigma(kind, np.diag(s)))
+    return out
+
+
+def _grid_targets(model, startgrid):
+    """[(level, position, values)] of the variances to search, from ``startgrid``."""
+    every = [(l, a) for l, (kind, lev) in enumerate(zip(model.kinds, model.levels))
+             for a in range(lev.d if kind in ("independent", "unstructured") else 1)]
+    if startgrid is True:
+        return [(l, a, DEFAULT_GRID) for l, a in every]
+    if isinstance(startgrid, (list, tuple)) and startgrid and all(
+            isinstance(v, (int, float)) and not isinstance(v, bool) and v > 0 for v in startgrid):
+        return [(l, a, tuple(float(v) for v in startgrid)) for l, a in every]
+    if not isinstance(startgrid, dict) or not startgrid:
+        raise ValueError(bad_value("startgrid", "True, a list of positive variances or a dict "
+                                   "{term: values or None}", startgrid))
+    names = {}
+    for l, a in every:
+        lev = model.levels[l]
+        z = lev.z_names[a]
+        for key in (f"{lev.name}:var({z})", f"{z.replace('_cons', 'cons')}[{lev.name}]",
+                    f"{z}[{lev.name}]", f"{z}[{lev.factors[-1]}]"):
+            names[key] = (l, a)
+    out = []
+    for term, values in startgrid.items():
+        key = re.sub(r"\s+", "", str(term))
+        if key not in names:
+            raise ValueError(bad_value("startgrid", f"terms among {sorted(names)}", term))
+        vals = DEFAULT_GRID if values is None else tuple(float(v) for v in values)
+        if not vals or min(vals) <= 0:
+            raise ValueError(bad_value("startgrid", "positive variances", values))
+        out.append(names[key] + (vals,))
+    return out
+
+
+def _with_variances(model, theta, targets, combo):
+    """theta with the target variances set to ``combo`` (correlations kept)."""
+    beta, aux, psis = unpack(model, theta)
+    covs = [S.copy() for S, _ in sigmas(model, psis)]
+    for (l, a, _), v in zip(targets, combo):
+        S = covs[l]
+        scale = np.ones(len(S))
+        idx = [a] if model.kinds[l] in ("independent", "unstructured") else range(len(S))
+        for j in idx:
+            scale[j] = np.sqrt(v / S[j, j])
+        covs[l] = S * np.outer(scale, scale)
+    return np.concatenate([beta, aux] + [quad_cov.psi_from_sigma(k, S)
+                                         for k, S in zip(model.kinds, covs)])
+
+
+def grid_search(model, theta, startgrid, value, log=False):
+    """The best of every combination of grid values (Stata's startgrid), with its value."""
+    targets = _grid_targets(model, startgrid)
+    best, best_val = theta, value(theta)
+    for node, combo in enumerate(itertools.product(*[t[2] for t in targets])):
+        cand = _with_variances(model, theta, targets, combo)
+        val = value(cand)
+        if log:
+            print(f"Grid node {node + 1}: Log likelihood = {val:.8g}")
+        if np.isfinite(val) and not val <= best_val:
+            best, best_val = cand, val
+    return best
+
+
+def start_theta(model, fixed_fit, x_names, startvalues, from_, names, refresh_value, log):
+    """Start values: Stata's fixedonly/constantonly/zero/iv or from_.
+
+    The random effects start with standard deviation 0.5 (times the residual sd for
+    the Gaussian family) or at the iv moment estimates; further grid nodes are tried
+    only while the log likelihood is not finite, as Stata's default grid search.
+    """
+    if from_ is not None:
+        return from_vector(from_, names, model.dim)
+    if startvalues == "zero":
+        base = np.zeros(model.p + model.n_aux)
+        base[model.p:] = fixed_start(model, x_names)[model.p:]
+    elif startvalues == "constantonly":
+        base = fixed_start(model, x_names)
+    else:
+        base = fixed_fit.theta.copy()
+    scale = np.exp(base[model.p]) if model.family.aux_kind == "sd" else 1.0
+    if log:
+        print("Refining starting values:")
+    first = iv_psi(model, fixed_fit.theta) if startvalues == "iv" else None
+    theta = None
+    for node, factor in enumerate(GRID):
+        psis = first if node == 0 and first is not None else psi_start(model, factor * scale)
+        theta = np.concatenate([base] + psis)
+        val = refresh_value(theta)
+        if log:
+            print(f"Grid node {node}: Log likelihood = {val:.8g}")
+        if np.isfinite(val):
+            break
+    return theta
+
+
+def from_vector(from_, names, dim):
+    """from_ as a vector (dim,) or a dict {parameter name: value} over the internal names."""
+    if isinstance(from_, dict):
+        unknown = set(from_) - set(names)
+        if unknown:
+            raise ValueError(bad_value("from_", f"keys among {list(names)}", sorted(unknown)))
+        absent = [n for n in names if n not in from_]
+        if absent:
+            raise ValueError(bad_value("from_", f"a value for every parameter {list(names)}",
+                                       f"none for {absent}"))
+        return np.array([float(from_[n]) for n in names])
+    arr = np.asarray(from_, dtype=float)
+    if arr.shape != (dim,):
+        raise ValueError(bad_value("from_", f"a vector of length {dim}", f"shape {arr.shape}"))
+    return arr
+
+
+__all__ = ["fixed_start", "grid_search", "iv_psi", "start_theta", "from_vector"]

@@ -1,0 +1,129 @@
+"""meglm: robust and cluster sandwich by hand, pweights on a two-stage sample, constraints,
+start values (iv, startgrid, noestimate) and misuse of the new options."""
+import numpy as np
+import pandas as pd
+import pytest
+
+from mcglmm.api.meglm import build_model, meglm
+from mcglmm.design.weights import weight_spec
+from mcglmm.engines.quadrature import aghq
+from mcglmm.exceptions import DesignError
+from mcglmm.links import me_family
+
+
+@pytest.fixture(scope="module")
+def small():
+    """Poisson counts, 24 groups g of 5 in 8 clusters c, with weights at both levels."""
+    rng = np.random.default_rng(11)
+    g = np.repeat(np.arange(24), 5)
+    x = rng.normal(size=g.size)
+    y = rng.poisson(np.exp(0.3 + 0.4 * x + rng.normal(0, 0.6, 24)[g]))
+    return pd.DataFrame({"y": y, "x": x, "g": g, "c": g // 3,
+                         "w1": rng.uniform(0.5, 2.0, g.size), "w2": rng.uniform(1, 4, 24)[g]})
+
+
+def _central(f, theta, h=1e-5):
+    return np.array([(f(theta + e) - f(theta - e)) / (2 * h) for e in h * np.eye(len(theta))])
+
+
+def _hand_sandwich(data, res, cluster, spec, k):
+    """Stata's V = c/(c-1) H^-1 (sum_c s_c s_c') H^-1 from each cluster's own log likelihood
+    (its rows as a model of their own) differenced numerically; H by second differences."""
+    fam = me_family("poisson")
+    parts = [build_model("y ~ x + (1 | g)", data[data[cluster] == c], fam, "independent",
+                         False, None, None, None, weight_spec(None, None, spec))[0]
+             for c in sorted(data[cluster].unique())]
+
+    def ll(model, t):
+        return aghq(model, t, None, k).value
+    theta = res.theta
+    scores = np.array([_central(lambda t: ll(m, t), theta) for m in parts])
+
+    def grad(t):
+        return sum(_central(lambda s: ll(m, s), t) for m in parts)
+    H = np.array([(grad(theta + e) - grad(theta - e)) / 2e-4 for e in 1e-4 * np.eye(3)])
+    Hi = np.linalg.inv(-0.5 * (H + H.T))
+    c = len(parts)
+    V = Hi @ scores.T @ scores @ Hi * c / (c - 1)
+    J = np.diag([1.0, 1.0, 2.0 * np.exp(2.0 * theta[2])])      # x, _cons, var = exp(2 psi)
+    return J @ V @ J.T
+
+
+@pytest.mark.parametrize("vce,cluster,spec", [
+    ("robust", "g", None),
+    (("cluster", "c"), "c", None),
+    (("cluster", "c"), "c", {"_n": "w1", "g": "w2"}),
+])
+def test_robust_se_equal_a_hand_computed_cluster_sandwich(small, vce, cluster, spec):
+    res = meglm("y ~ x + (1 | g)", data=small, family="poisson", intmethod="ghermite",
+                intpoints=15, vce=vce, pweight=spec)
+    hand = _hand_sandwich(small, res, cluster, spec, 15)
+    order = [1, 0, 2]                                  # x_names: _cons, x; table: x, _cons
+    np.testing.assert_allclose(res.V.to_numpy(), hand[np.ix_(order, order)],
+                               rtol=1e-5)              # seen 1.2e-6 (the FD Hessian)
+    assert res.vcetype == "Robust" and res.N_clust == small[cluster].nunique()
+    assert f"adjusted for {res.N_clust} clusters in {cluster}" in res.summary()
+
+
+def test_adaptive_per_group_scores_are_each_groups_own_gradient(small):
+    """With the adaptation held fixed, a top group's score row is the gradient of its own
+    weighted log integral (its rows as a model, its nodes)."""
+    from mcglmm.engines.laplace import curvature_adapt
+    from mcglmm.engines.quad_nodes import Adapt
+    spec = {"_n": "w1", "g": "w2"}
+    fam = me_family("poisson")
+    model = build_model("y ~ x + (1 | g)", small, fam, "independent", False, None, None, None,
+                        weight_spec(None, None, spec))[0]
+    theta = np.array([0.2, 0.5, -0.4])
+    adapt = curvature_adapt(model, theta)[0]
+    rows = aghq(model, theta, adapt, 7, scores=True).scores
+    for j in (0, 7, 23):
+        part = build_model("y ~ x + (1 | g)", small[small.g == j], fam, "independent", False,
+                           None, None, None, weight_spec(None, None, spec))[0]
+        own = Adapt(*[tuple(a[[j]] for a in field) for field in (adapt.mu, adapt.C, adapt.B)])
+        num = _central(lambda t: aghq(part, t, own, 7).value, theta, h=1e-6)
+        np.testing.assert_allclose(rows[j], num, rtol=1e-6, atol=1e-7)   # seen 1.8e-9
+
+
+def _two_stage_sample(seed, n_schools=4000, students=200):
+    """Schools drawn with probability 0.02 exp(u_j) (informative), then students with
+    probability 0.5 if y = 1 and 0.25 if y = 0 (informative); weights 1/pi, the
+    student weights scaled by Stata's "method 1" (sum to the effective cluster size)."""
+    rng = np.random.default_rng(seed)
+    u = rng.normal(0, np.sqrt(0.5), n_schools)
+    pi_school = np.minimum(1.0, 0.02 * np.exp(u))
+    chosen = np.flatnonzero(rng.uniform(size=n_schools) < pi_school)
+    g = np.repeat(chosen, students)
+    x = rng.normal(size=g.size)
+    y = (rng.uniform(size=g.size) < 1 / (1 + np.exp(-(-1.0 + 0.5 * x + u[g])))).astype(int)
+    pi_student = np.where(y == 1, 0.5, 0.25)
+    keep = rng.uniform(size=g.size) < pi_student
+    d = pd.DataFrame({"y": y, "x": x, "g": g, "w1": 1 / pi_student,
+                      "w2": 1 / pi_school[g]})[keep]
+    total = d.groupby("g").w1.transform("sum")
+    squares = (d.w1 ** 2).groupby(d.g).transform("sum")
+    return d.assign(pst1s1=d.w1 * total / squares)
+
+
+def test_pweights_recover_the_population_parameters_of_a_two_stage_sample():
+    """Population: logit P(y) = -1 + 0.5 x + u_j, var(u) = 0.5.  Over 8 two-stage samples
+    (seeds 0..7, about 80 schools and 7,500 students each) informative sampling biases the
+    unweighted intercept by about +1.2; the pweighted fit's mean error is within 0.1 of
+    every parameter (three Monte Carlo standard errors of a mean of 8: the replicates'
+    sd is at most 0.09).  Seen: weighted mean errors (x, _cons, var) 0.000, 0.017,
+    -0.036; unweighted -0.001, 1.172, -0.029.  A single sample is noisier: with seed
+    2024 the weighted var(_cons) is off by -0.22, the unweighted by -0.13."""
+    truth = np.array([0.5, -1.0, 0.5])
+    err_w, err_u = [], []
+    for seed in range(8):
+        d = _two_stage_sample(seed)
+        plain = meglm("y ~ x + (1 | g)", data=d, family="bernoulli")
+        weighted = meglm("y ~ x + (1 | g)", data=d, family="bernoulli",
+                         pweight={"_n": "pst1s1", "g": "w2"})
+        err_w.append(weighted.b.to_numpy() - truth)
+        err_u.append(plain.b.to_numpy() - truth)
+    bias_w, bias_u = np.mean(err_w, axis=0), np.mean(err_u, axis=0)
+    assert np.abs(bias_w).max() < 0.1                  # seen 0.036
+    assert bias_u[1] > 0.8                             # seen 1.172
+    assert np.abs(bias_w).max() < 0.1 * np.abs(bias_u).max()
+    assert weighted.vcetype == "Robust" and "Log pseudolikelihood" in weighted.summary()
