@@ -90,6 +90,9 @@ def build_model(formula, data, family, covariance, noconstant, offset, exposure,
     """(MEModel, MEArrays) for a formula and data; weights: ``design.weights.weight_spec``."""
     fixed, terms = split_formula(formula)
     kind, spec = weights
+    absent = [c for c in weight_columns(spec) if c not in getattr(data, "columns", ())]
+    if absent:
+        raise ValueError(bad_value(kind, "columns of data or vectors", absent[0]))
     arr = me_arrays(fixed, terms, data, family.aux_kind == "cuts", noconstant,
                     offset=offset, exposure=exposure, trials=trials,
                     extra_cols=weight_columns(spec))

@@ -81,6 +81,7 @@ class _Lookup:
         self.display = ([f"[{depvar}]{n}" for n in x_names]
                         + [f"[/]{n.lstrip('/')}" for n in aux_names])
         self.depvar = depvar
+        self.order = sorted(range(len(self.names)), key=lambda j: self.names[j] == "_cons")
 
     def __call__(self, name, expr):
         eq = re.match(r"^\[([^\]]*)\](.+)$", name)
@@ -97,9 +98,10 @@ class _Lookup:
 
 
 def _display(row, rhs, lookup):
-    """Stata's form of one constraint: '[y]x1 - [y]x2 = 0', coefficients as %g."""
+    """Stata's form of one constraint: '[y]x1 - [y]x2 = 0', coefficients as %g, in e(b)'s
+    order (_cons after the covariates)."""
     parts = []
-    for j in np.flatnonzero(row):
+    for j in (j for j in lookup.order if row[j]):
         c = row[j]
         mag = "" if abs(c) == 1 else f"{abs(c):g}*"
         sign = "-" if c < 0 else "+"
@@ -139,7 +141,8 @@ def parse_constraints(constraints, x_names, aux_names, depvar, dim):
     K = np.zeros((dim, dim - len(rows)))
     K[:k, :N.shape[1]] = N
     K[k:, N.shape[1]:] = np.eye(dim - k)
-    table = pd.DataFrame(np.column_stack([Rf, r]), columns=lookup.display + ["_r"],
+    table = pd.DataFrame(np.column_stack([Rf[:, lookup.order], r]),
+                         columns=[lookup.display[j] for j in lookup.order] + ["_r"],
                          index=[f"{j + 1}" for j in range(len(rows))])
     lines = tuple(_display(row, c, lookup) for row, c in zip(Rf, r))
     return Constraints(R, r, K, lines, table)

@@ -13,8 +13,8 @@ combination of nodes of the levels above (an array axis per level),
 and the log likelihood is sum_g I_1[g].  With weights (``design.weights``) each
 observation's log density is multiplied by its weight and each group's I_l by its
 group's weight before the sum into its parent (the top: into the total), so the
-derivatives below carry the cumulative weights c (posterior pi times c).  The softmax weights of each sum, chained
-from the top, are the posterior probabilities pi of the node combinations; with
+derivatives below carry the cumulative weights c (posterior pi times c).  The
+softmax weights of each sum, chained from the top, are the posterior probabilities pi of the node combinations; with
 the nodes held fixed (the adaptive parameters are inputs) the gradient is
 
     d/dbeta = X' sum_j pi_ij d1_ij,   d/daux = sum pi ll_a,

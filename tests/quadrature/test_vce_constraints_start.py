@@ -127,3 +127,96 @@ def test_pweights_recover_the_population_parameters_of_a_two_stage_sample():
     assert bias_u[1] > 0.8                             # seen 1.172
     assert np.abs(bias_w).max() < 0.1 * np.abs(bias_u).max()
     assert weighted.vcetype == "Robust" and "Log pseudolikelihood" in weighted.summary()
+
+
+@pytest.fixture(scope="module")
+def binary():
+    rng = np.random.default_rng(5)
+    g = np.repeat(np.arange(30), 8)
+    x, z = rng.normal(size=g.size), rng.normal(size=g.size)
+    eta = 0.3 + 0.8 * x + 0.5 * z + rng.normal(0, 1, 30)[g]
+    y = (rng.uniform(size=g.size) < 1 / (1 + np.exp(-eta))).astype(int)
+    return pd.DataFrame({"y": y, "x": x, "z": z, "g": g, "z1": z + 1.0, "half_x": 0.5 * x})
+
+
+def test_constraints_hold_exactly_and_equal_the_reparametrised_model(binary):
+    """x fixed at 0.5 and z's coefficient equal to _cons: the same model as offset 0.5 x
+    and one coefficient on z + 1 without a constant."""
+    res = meglm("y ~ x + z + (1 | g)", data=binary, family="bernoulli",
+                constraints=["x = 0.5", "[y]z = _cons"])
+    assert res.b["y:x"] == 0.5 and res.b["y:z"] == pytest.approx(res.b["y:_cons"], abs=1e-14)
+    same = meglm("y ~ z1 + (1 | g)", data=binary, family="bernoulli", noconstant=True,
+                 offset="half_x")
+    assert res.ll == pytest.approx(same.ll, abs=1e-8)                  # seen 0
+    assert res.b["y:z"] == pytest.approx(same.b["y:z1"], abs=1e-6)     # seen 6e-16
+    se = np.sqrt(np.diag(res.V))
+    assert se[0] == 0.0                                                # x fixed
+    assert se[1] == pytest.approx(np.sqrt(same.V.iloc[0, 0]), rel=1e-5)   # seen 1e-14
+    assert res.V.iloc[3, 3] == pytest.approx(same.V.iloc[1, 1], rel=1e-5)   # var(_cons), seen 1e-13
+    text = res.summary()
+    assert " ( 1)  [y]x = .5" in text and " ( 2)  [y]z - [y]_cons = 0" in text
+    assert "(constrained)" in text and res.df_m == 1
+    assert list(res.Cns.columns) == ["[y]x", "[y]z", "[y]_cons", "_r"]
+
+
+def test_constraint_on_a_cut_point_and_a_sum(binary):
+    u = np.random.default_rng(2).normal(0, 1, 30)[binary.g]
+    d = binary.assign(k=np.digitize(binary.x + binary.z + u, [-0.5, 0.7]))
+    res = meglm("k ~ x + z + (1 | g)", data=d, family="ordinal",
+                constraints=["/cut1 = -1", "2*x - z = 1"])
+    assert res.b["/:/cut1"] == -1.0
+    assert 2 * res.b["k:x"] - res.b["k:z"] == pytest.approx(1.0, abs=1e-12)   # seen 2e-16
+    assert res.converged
+
+
+@pytest.mark.parametrize("startvalues", ["iv", "fixedonly"])
+def test_iv_start_and_startgrid_reach_the_same_maximum(binary, startvalues):
+    ref = meglm("y ~ x + z + (1 | g)", data=binary, family="bernoulli")
+    other = meglm("y ~ x + z + (1 | g)", data=binary, family="bernoulli",
+                  startvalues=startvalues, startgrid=True)
+    assert other.ll == pytest.approx(ref.ll, abs=1e-7)                 # seen 2.3e-12
+
+
+def test_noestimate_returns_the_start_values(binary, capsys):
+    iv = meglm("y ~ x + z + (1 | g)", data=binary, family="bernoulli", startvalues="iv",
+               noestimate=True)
+    assert list(iv.index) == ["y:x", "y:z", "y:_cons", "g:var(_cons)"]
+    assert 0.05 < iv["g:var(_cons)"] < 2.0                          # seen 0.50 (fit: 0.84)
+    plain = meglm("y ~ x + z + (1 | g)", data=binary, family="bernoulli", noestimate=True)
+    assert plain["g:var(_cons)"] == pytest.approx(0.25)             # sd 0.5, Stata-like
+    grid = meglm("y ~ x + z + (1 | g)", data=binary, family="bernoulli", noestimate=True,
+                 startgrid={"_cons[g]": [0.2, 0.8]}, log=True)
+    assert min(abs(grid["g:var(_cons)"] - v) for v in (0.2, 0.8, 0.25)) < 1e-12
+    assert "Grid node 2: Log likelihood" in capsys.readouterr().out
+    assert grid["y:x"] == plain["y:x"]
+
+
+@pytest.mark.parametrize("kwargs,err,match", [
+    ({"fweight": "w", "pweight": "w"}, ValueError, "one type of weight"),
+    ({"pweight": {"g": "w_bad"}}, DesignError, "constant within the groups of 'g'"),
+    ({"pweight": "w", "intmethod": "laplace"}, ValueError, "Laplace approximation"),
+    ({"fweight": "half"}, ValueError, "whole numbers"),
+    ({"iweight": "neg"}, ValueError, "positive finite"),
+    ({"pweight": {"school": "w"}}, ValueError, "grouping among"),
+    ({"pweight": "nope"}, ValueError, "pweight must be columns of data"),
+    ({"vce": ("cluster", "x")}, ValueError, "constant within the groups of the top level"),
+    ({"vce": "jackknife"}, ValueError, "vce must be"),
+    ({"vce": "robust", "intmethod": "laplace"}, ValueError, "vce must be 'oim'"),
+    ({"constraints": "x == 1"}, ValueError, "constraints must be strings"),
+    ({"constraints": "w = 1"}, ValueError, "constraints must be equations in the parameters"),
+    ({"constraints": ["x = 1", "2*x = 3"]}, ValueError, "linearly independent"),
+    ({"startvalues": "random"}, ValueError, "startvalues must be one of"),
+    ({"startgrid": "yes"}, ValueError, "startgrid must be"),
+    ({"startgrid": {"x[h]": None}}, ValueError, "startgrid must be terms among"),
+])
+def test_misuse_of_weights_vce_constraints_and_start_options(binary, kwargs, err, match):
+    rng = np.random.default_rng(0)
+    d = binary.assign(w=1.5, w_bad=rng.uniform(1, 2, len(binary)), half=0.5, neg=-1.0)
+    with pytest.raises(err, match=match):
+        meglm("y ~ x + (1 | g)", data=d, family="bernoulli", **kwargs)
+
+
+def test_weights_refused_for_a_crossed_model(salamander):
+    with pytest.raises(ValueError, match="None for a crossed model"):
+        meglm("y ~ wsm * wsf + (1 | male) + (1 | female)", data=salamander.assign(w=2.0),
+              family="bernoulli", pweight="w")

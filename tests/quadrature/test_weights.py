@@ -97,7 +97,8 @@ def test_weighted_gradient_and_hessian_match_finite_differences(family):
     np.testing.assert_allclose(ev.grad, num, rtol=1e-5, atol=1e-5)   # seen 7.6e-9
     hess = np.array([(aghq(model, theta + e, adapt, 4).grad - aghq(model, theta - e, adapt, 4).grad)
                      / 2e-6 for e in 1e-6 * np.eye(len(theta))]).T
-    np.testing.assert_allclose(ev.hess, hess, rtol=1e-5, atol=1e-6 * np.abs(hess).max())  # seen 5e-10
+    np.testing.assert_allclose(ev.hess, hess, rtol=1e-5,
+                               atol=1e-6 * np.abs(hess).max())      # seen 5e-10
     nonadaptive = aghq(model, theta, None, 4)
     num = _central(lambda t: aghq(model, t, None, 4).value, theta)
     np.testing.assert_allclose(nonadaptive.grad, num, rtol=1e-5, atol=1e-5)   # seen 6.7e-9
