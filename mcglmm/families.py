@@ -33,24 +33,37 @@ def _logistic_variance(eta):
     return expit(eta) * expit(-eta)
 
 
-def _logistic_derivs(eta):
-    """(c, c', c'') of the logistic cumulant from one exp and one log1p.
-
-    With e = exp(-|eta|) and r = 1 / (1 + e): c = max(eta, 0) + log1p(e),
-    c' = r or e r by the sign of eta, c'' = e r^2; exact and finite for any
-    finite eta.  Written with in-place operations: it runs on (n, m) blocks.
-    """
+def _exp_minus_abs(eta):
+    """exp(-|eta|), in (0, 1] for any finite eta, computed in place."""
     e = np.abs(eta)
     np.negative(e, out=e)
-    np.exp(e, out=e)
-    c = np.log1p(e)
-    c += np.maximum(eta, 0.0)
+    return np.exp(e, out=e)
+
+
+def _logistic_moments(eta, e):
+    """(c', c'') of the logistic cumulant from e = exp(-|eta|), r = 1 / (1 + e):
+    c' = r or e r by the sign of eta, c'' = e r^2."""
     r = e + 1.0
     np.reciprocal(r, out=r)
     c2 = e * r
     c1 = np.where(eta >= 0, r, c2)
     c2 *= r
-    return c, c1, c2
+    return c1, c2
+
+
+def _logistic_mean_variance(eta):
+    """(c', c'') of the logistic cumulant without c: one exp, no log."""
+    return _logistic_moments(eta, _exp_minus_abs(eta))
+
+
+def _logistic_derivs(eta):
+    """(c, c', c'') of the logistic cumulant from one exp and one log1p:
+    c = max(eta, 0) + log1p(exp(-|eta|)); exact and finite for any finite eta.
+    Written with in-place operations: it runs on (n, m) blocks."""
+    e = _exp_minus_abs(eta)
+    c = np.log1p(e)
+    c += np.maximum(eta, 0.0)
+    return (c, *_logistic_moments(eta, e))
 
 
 def _logistic_third(c1, c2):
@@ -61,6 +74,12 @@ def _logistic_third(c1, c2):
 def _poisson_third(c1, c2):
     """c3 = exp(eta) = c''."""
     return c2
+
+
+def _poisson_mean_variance(eta):
+    """(c', c'') = exp(eta) twice."""
+    c = _exp(eta)
+    return c, c
 
 
 def _exp(eta):
@@ -115,6 +134,7 @@ class CanonicalFamily:
     var1: Callable
     check: Callable
     derivs1: Callable
+    mean_variance1: Callable
     third1: Callable
     has_trials: bool = False
 
@@ -137,6 +157,13 @@ class CanonicalFamily:
             return c, c1, c2
         return ntrials * c, ntrials * c1, ntrials * c2
 
+    def mean_variance(self, eta, ntrials=1.0):
+        """(c'(eta), c''(eta)) together, without c (the MCLA's derivative pass)."""
+        c1, c2 = self.mean_variance1(eta)
+        if not self.has_trials:
+            return c1, c2
+        return ntrials * c1, ntrials * c2
+
     def third(self, c1, c2, ntrials=1.0):
         """c3(eta), the third derivative of c, from c' and c'' (quadrature's d3)."""
         if not self.has_trials:
@@ -158,13 +185,14 @@ class CanonicalFamily:
 
 bernoulli_glmm = CanonicalFamily("bernoulli.glmm", "logit (log odds)",
                                  _softplus, expit, _logistic_variance, _check_bernoulli,
-                                 _logistic_derivs, _logistic_third)
+                                 _logistic_derivs, _logistic_mean_variance, _logistic_third)
 binomial_glmm = CanonicalFamily("binomial.glmm", "logit (log odds)",
                                 _softplus, expit, _logistic_variance, _check_binomial,
-                                _logistic_derivs, _logistic_third, has_trials=True)
+                                _logistic_derivs, _logistic_mean_variance, _logistic_third,
+                                has_trials=True)
 poisson_glmm = CanonicalFamily("poisson.glmm", "log",
                                _exp, _exp, _exp, _check_poisson, _poisson_derivs,
-                               _poisson_third)
+                               _poisson_mean_variance, _poisson_third)
 
 GLMM_FAMILIES = {f.name: f for f in (bernoulli_glmm, binomial_glmm, poisson_glmm)}
 

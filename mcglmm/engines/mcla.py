@@ -91,7 +91,7 @@ def _atom_sums(family, X, y, w, ntrials, eta_fixed, zu, e, ss, nu, n_random):
         return AtomSums(0.0, np.zeros(P), np.zeros((P, P)), np.zeros(len(y)), np.zeros(len(nu)),
                         np.zeros((P, P)), 0.0)
     e, ss = e[live], ss[live]
-    _, c1, c2 = family.cumulant_derivs(zu[:, live] + eta_fixed[:, None], ntrials[:, None])
+    c1, c2 = family.mean_variance(zu[:, live] + eta_fixed[:, None], ntrials[:, None])
     wX = X * w[:, None]
     g = np.vstack([(wX.T @ y)[:, None] - wX.T @ c1,
                    (-0.5 * n_random / nu)[:, None] + 0.5 * (ss / nu ** 2).T])
