@@ -265,7 +265,7 @@ def _header(res):
         lines.append(rule)
     method = f"Integration method: {res.intmethod}"
     pts = f"Integration pts.  = {res.n_quad:>10}" if res.intmethod != "laplace" else ""
-    kind = "Log pseudolikelihood" if res.wtype == "pweight" else "Log likelihood"
+    kind = "Log pseudolikelihood" if res.vcetype else "Log likelihood"   # as Stata's ml
     lines += ["", f"{method:<48}{pts}".rstrip(), "",
               f"{'':<48}{'Wald chi2(' + str(res.df_m) + ')':<18}= {res.chi2:>10.2f}",
               f"{kind + ' = ' + format(res.ll, '.8g'):<48}Prob > chi2       = "

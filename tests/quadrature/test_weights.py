@@ -111,3 +111,14 @@ def test_weighted_scores_sum_to_the_gradient():
     adapt = curvature_adapt(model, theta)[0]
     ev = aghq(model, theta, adapt, 4, scores=True)
     np.testing.assert_allclose(ev.scores.sum(axis=0), ev.grad, atol=1e-10)   # seen 5.7e-14
+
+
+@pytest.mark.parametrize("intmethod", ["mcaghermite", "ghermite"])
+def test_frequency_weights_at_both_levels_under_every_quadrature(intmethod):
+    """Mode-curvature adaptation uses the weighted mode; non-adaptive nodes need none."""
+    d = _two_level()
+    weighted = meglm("y ~ x + (1 | g)", data=d, family="bernoulli",
+                     fweight={"_n": "fw", "g": "gw"}, intmethod=intmethod)
+    rows = d.loc[d.index.repeat(d.fw)].reset_index(drop=True)
+    _agree(weighted, meglm("y ~ x + (1 | g)", data=_expand_groups(rows, "g", "gw"),
+                           family="bernoulli", intmethod=intmethod))   # seen 2.3e-13 in ll
