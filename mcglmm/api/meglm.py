@@ -74,8 +74,6 @@ def cluster_index(model, frame, clustvar):
     top = model.levels[0]
     if clustvar is None:
         return np.arange(top.n_groups), top.n_groups
-    if clustvar not in frame.columns:
-        raise ValueError(bad_value("vce", "('cluster', a column of data)", ("cluster", clustvar)))
     codes = frame.groupby(clustvar, sort=True, observed=True).ngroup().to_numpy()
     first = np.full(top.n_groups, -1)
     first[top.index[::-1]] = codes[::-1]
@@ -86,8 +84,9 @@ def cluster_index(model, frame, clustvar):
 
 
 def build_model(formula, data, family, covariance, noconstant, offset, exposure, trials,
-                weights=(None, {})):
-    """(MEModel, MEArrays) for a formula and data; weights: ``design.weights.weight_spec``."""
+                weights=(None, {}), extra_cols=()):
+    """(MEModel, MEArrays) for a formula and data; weights: ``design.weights.weight_spec``;
+    extra_cols: further columns whose missing values drop a row (a cluster variable)."""
     fixed, terms = split_formula(formula)
     kind, spec = weights
     absent = [c for c in weight_columns(spec) if c not in getattr(data, "columns", ())]
@@ -95,7 +94,7 @@ def build_model(formula, data, family, covariance, noconstant, offset, exposure,
         raise ValueError(bad_value(kind, "columns of data or vectors", absent[0]))
     arr = me_arrays(fixed, terms, data, family.aux_kind == "cuts", noconstant,
                     offset=offset, exposure=exposure, trials=trials,
-                    extra_cols=weight_columns(spec))
+                    extra_cols=weight_columns(spec) + list(extra_cols))
     family.check(arr.y, arr.ntrials)
     levels, nested = build_levels(terms, arr.frame, formula)
     kinds = covariance_per_level(covariance, levels)
@@ -270,8 +269,10 @@ def _meglm(formula, data, *, family, link, covariance, intmethod, intpoints, noc
         trials = 1.0
     if fam.family != "binomial" and trials is not None:
         raise ValueError(bad_value("trials", "None unless family='binomial'", trials))
+    if clustvar is not None and clustvar not in getattr(data, "columns", ()):
+        raise ValueError(bad_value("vce", "('cluster', a column of data)", vce))
     model, arr = build_model(formula, data, fam, covariance, noconstant, offset, exposure, trials,
-                             (wkind, wspec))
+                             (wkind, wspec), [clustvar] if clustvar else [])
     intmethod, k, notes = _integration(model, intmethod, intpoints)
     if vce_kind != "oim" and intmethod == "laplace":
         raise ValueError(bad_value("vce", "'oim' with the Laplace approximation", vce))

@@ -201,6 +201,7 @@ def test_noestimate_returns_the_start_values(binary, capsys):
     ({"pweight": "nope"}, ValueError, "pweight must be columns of data"),
     ({"vce": ("cluster", "x")}, ValueError, "constant within the groups of the top level"),
     ({"vce": "jackknife"}, ValueError, "vce must be"),
+    ({"vce": ("cluster", "nope")}, ValueError, "vce must be"),
     ({"vce": "robust", "intmethod": "laplace"}, ValueError, "vce must be 'oim'"),
     ({"constraints": "x == 1"}, ValueError, "constraints must be strings"),
     ({"constraints": "w = 1"}, ValueError, "constraints must be equations in the parameters"),
@@ -220,3 +221,9 @@ def test_weights_refused_for_a_crossed_model(salamander):
     with pytest.raises(ValueError, match="None for a crossed model"):
         meglm("y ~ wsm * wsf + (1 | male) + (1 | female)", data=salamander.assign(w=2.0),
               family="bernoulli", pweight="w")
+
+
+def test_rows_missing_the_cluster_variable_are_dropped(small):
+    holes = small.assign(c=small.c.where(small.g != 4))
+    res = meglm("y ~ x + (1 | g)", data=holes, family="poisson", vce=("cluster", "c"))
+    assert res.n_dropped == 5 and res.N_clust == 8 and res.N_g[0] == 23
