@@ -122,20 +122,9 @@ def _progress_callback(progress, iterlim):
     return callback, bar
 
 
-def glmm(fixed, random, varcomps_names, data, family_glmm, m=None, varcomps_equal=None,
-         weights=None, do_pql=True, debug=False, p1=1 / 3, p2=1 / 3, p3=1 / 3, rmax=1000,
-         iterlim=1000, par_init=None, zeta=5, seed=None, n_jobs=1,
-         memory_budget=DEFAULT_MEMORY_BUDGET, progress=False, sampler=None):
-    """Fit a GLMM by Monte Carlo likelihood approximation (R glmm's ``glmm``).
-
-    Parameters follow R glmm in snake_case.  ``random`` is a one-sided formula
-    string ("0 + Female") or a list of them; ``m`` the Monte Carlo sample size;
-    ``seed`` fixes every random number (results are identical for any
-    ``n_jobs`` and joblib backend); ``memory_budget`` (bytes) bounds the stored
-    n x m array of Z u_k; ``sampler`` (a ``SamplerInputs``) supplies beta*, nu*,
-    u* and optionally the draws themselves, bypassing PQL and sampling.
-    """
-    family = get_glmm_family(family_glmm)
+def _check_options(p1, p2, p3, zeta, do_pql, rmax, iterlim, n_jobs, seed, memory_budget, m,
+                   sampler):
+    """Validate the scalar options before any work; returns the normalised values."""
     pvec = _check_probabilities(p1, p2, p3)
     if isinstance(zeta, bool) or not isinstance(zeta, (int, float)) or zeta <= 0:
         raise ValueError(bad_value("zeta", "a positive number of degrees of freedom", zeta))
@@ -143,14 +132,14 @@ def glmm(fixed, random, varcomps_names, data, family_glmm, m=None, varcomps_equa
         raise ValueError(bad_value("do_pql", "True or False", do_pql))
     if not (isinstance(rmax, (int, float)) and not isinstance(rmax, bool) and rmax >= RINIT):
         raise ValueError(bad_value("rmax", f"a number >= {RINIT} (the initial trust radius)", rmax))
-    iterlim = _check_positive_int("iterlim", iterlim)
-    n_jobs = check_n_jobs(n_jobs)
-    seed = _check_seed(seed)
-    budget = _check_memory_budget(memory_budget)
     if sampler is None or sampler.umat is None:
         m = _check_positive_int("m", m)
-    design = glmm_design(fixed, random, data, family, varcomps_names, varcomps_equal, weights)
+    return (pvec, _check_positive_int("iterlim", iterlim), check_n_jobs(n_jobs),
+            _check_seed(seed), _check_memory_budget(memory_budget), m)
 
+
+def _start(design, family, sampler, par_init, do_pql):
+    """The sampler's centre (SamplerInputs) and trust's starting point, by glmm's rules."""
     if sampler is not None:
         start = _check_sampler(design, sampler)
     elif par_init is not None:
@@ -162,49 +151,84 @@ def glmm(fixed, random, varcomps_names, data, family_glmm, m=None, varcomps_equa
         start = SamplerInputs(beta=np.zeros(design.p), nu=np.ones(design.T), u=np.zeros(design.q))
     theta0 = np.asarray(par_init, dtype=float) if par_init is not None else \
         np.concatenate([start.beta, start.nu])
+    return start, theta0
 
-    importance = build_sampler(design, family, start, pvec, zeta)
+
+def _sample(importance, start, m, seed, n_jobs, progress):
+    """The draws U, their log f~ and the component counts (None for supplied draws)."""
     if start.umat is not None:
-        umat, counts = start.umat, None
-        logq = importance.logpdf(umat)
-    else:
-        umat, logq, counts = _draw(importance, m, seed, n_jobs, progress)
-    objective = MCLAObjective.build(design, family, umat, logq, n_jobs=n_jobs, memory_budget=budget)
+        return start.umat, importance.logpdf(start.umat), None
+    return _draw(importance, m, seed, n_jobs, progress)
 
+
+def _maximize(objective, theta0, rmax, iterlim, progress):
     callback, bar = _progress_callback(progress, iterlim)
     try:
-        opt = maximize(objective.evaluate, theta0, rinit=RINIT, rmax=rmax, iterlim=iterlim,
-                       callback=callback)
+        return maximize(objective.evaluate, theta0, rinit=RINIT, rmax=rmax, iterlim=iterlim,
+                        callback=callback)
     finally:
         if bar is not None:
             bar.close()
+
+
+def _diagnose(opt, m):
+    """Warnings about the fit (mcglmm's classes) and the Monte Carlo covariance."""
     final = opt.evaluation
     issues = []
     if not opt.converged:
-        issues.append(f"trust did not converge ({opt.message}) after {opt.iterations} iterations; "
-                      "rerun with par_init set to these estimates or a larger iterlim")
-        warnings.warn(issues[-1], ConvergenceWarning, stacklevel=2)
+        issues.append((ConvergenceWarning,
+                       f"trust did not converge ({opt.message}) after {opt.iterations} "
+                       "iterations; rerun with par_init set to these estimates or a larger iterlim"))
     if final.ess < ESS_WARN:
-        issues.append(f"the effective sample size of the importance weights is {final.ess:.1f} "
-                      f"of m = {umat.shape[0]}: the MCLA rests on a few draws and the MCSE "
-                      "understate its Monte Carlo error; increase m")
-        warnings.warn(issues[-1], MonteCarloWarning, stacklevel=2)
+        issues.append((MonteCarloWarning,
+                       f"the effective sample size of the importance weights is {final.ess:.1f} "
+                       f"of m = {m}: the MCLA rests on a few draws and the MCSE understate its "
+                       "Monte Carlo error; increase m"))
     try:
         np.linalg.cholesky(-final.hessian)
         mc_cov = mc_vcov(final)
     except np.linalg.LinAlgError:
-        issues.append("the MCLA Hessian at the estimate is not negative definite: standard errors "
-                      "and MCSE are unreliable; try a larger m")
-        warnings.warn(issues[-1], HessianWarning, stacklevel=2)
-        mc_cov = np.full((len(theta0), len(theta0)), np.nan)
+        issues.append((HessianWarning,
+                       "the MCLA Hessian at the estimate is not negative definite: standard "
+                       "errors and MCSE are unreliable; try a larger m"))
+        mc_cov = np.full(final.hessian.shape, np.nan)
+    for category, message in issues:
+        warnings.warn(message, category, stacklevel=3)
+    return tuple(message for _, message in issues), mc_cov
 
-    extra = {k: v for k, v in dict(varcomps_equal=varcomps_equal, seed=seed).items() if v is not None}
+
+def glmm(fixed, random, varcomps_names, data, family_glmm, m=None, varcomps_equal=None,
+         weights=None, do_pql=True, debug=False, p1=1 / 3, p2=1 / 3, p3=1 / 3, rmax=1000,
+         iterlim=1000, par_init=None, zeta=5, seed=None, n_jobs=1,
+         memory_budget=DEFAULT_MEMORY_BUDGET, progress=False, sampler=None):
+    """Fit a GLMM by Monte Carlo likelihood approximation (R glmm's ``glmm``).
+
+    Parameters follow R glmm in snake_case.  ``random`` is a one-sided formula
+    string ("0 + Female") or a list of them; ``m`` the Monte Carlo sample size;
+    ``seed`` fixes every random number (results are identical for any
+    ``n_jobs`` and joblib backend); ``memory_budget`` (bytes) bounds the stored
+    n x m array of Z u_k; ``progress`` shows tqdm bars; ``sampler`` (a
+    ``SamplerInputs``) supplies beta*, nu*, u* and optionally the draws
+    themselves, bypassing PQL and sampling.
+    """
+    family = get_glmm_family(family_glmm)
+    pvec, iterlim, n_jobs, seed, budget, m = _check_options(
+        p1, p2, p3, zeta, do_pql, rmax, iterlim, n_jobs, seed, memory_budget, m, sampler)
+    design = glmm_design(fixed, random, data, family, varcomps_names, varcomps_equal, weights)
+    start, theta0 = _start(design, family, sampler, par_init, do_pql)
+    importance = build_sampler(design, family, start, pvec, zeta)
+    umat, logq, counts = _sample(importance, start, m, seed, n_jobs, progress)
+    objective = MCLAObjective.build(design, family, umat, logq, n_jobs=n_jobs, memory_budget=budget)
+    opt = _maximize(objective, theta0, rmax, iterlim, progress)
+    issues, mc_cov = _diagnose(opt, umat.shape[0])
+
     debug_info = False
     if debug:
         debug_info = {"trust_argpath": opt.argpath, "trust_path": opt.path,
                       "component_counts": counts, "umat_logq": logq,
                       "weights": objective.weights(opt.argument)}
-    p = design.p
+    extra = {k: v for k, v in dict(varcomps_equal=varcomps_equal, seed=seed).items() if v is not None}
+    final, p = opt.evaluation, design.p
     return GLMMResults(
         beta=pd.Series(opt.argument[:p], index=list(design.x_names)),
         nu=pd.Series(opt.argument[p:], index=list(design.varcomps_names)),
@@ -216,4 +240,4 @@ def glmm(fixed, random, varcomps_names, data, family_glmm, m=None, varcomps_equa
         family_glmm=family, call=_call_text(fixed, random, design.varcomps_names, family,
                                             umat.shape[0], extra),
         m=umat.shape[0], seed=seed, ess=final.ess, n_dropped=design.n_dropped, debug=debug_info,
-        trust_message=opt.message, warnings=tuple(issues))
+        trust_message=opt.message, warnings=issues)
