@@ -7,8 +7,6 @@ Laplace log likelihood -> ``MEGLMResults``.
 """
 from __future__ import annotations
 
-from dataclasses import replace
-
 import numpy as np
 
 from ..design.bars import build_levels, covariance_per_level, joint_z, me_arrays
@@ -16,9 +14,8 @@ from ..design.weights import level_weights, weight_columns, weight_spec
 from ..engines import quad_cov
 from ..engines.quad_model import (MEModel, aux_gradient, cumulative_weights, linear_predictor,
                                   theta_lower)
-from ..engines.quad_constraints import constrained, parse_constraints
+from ..engines.quad_constraints import maximize, parse_constraints
 from ..engines.quad_objective import Objective
-from ..engines.quad_optimize import newton_maximize
 from ..exceptions import bad_value
 from ..formula import split_formula
 from ..links import me_family
@@ -137,25 +134,6 @@ def fit_fixed(model, x_names, iterate, tolerance, log=False, cns=None):
         f.hessian = lambda t: _fixed_hessian(model, t)
     return maximize(lambda t, final: f, fixed_start(model, x_names), None, cns,
                     iterate=iterate, tolerance=tolerance, log=log)
-
-
-def maximize(refresh, theta0, lower, cns, **kw):
-    """newton_maximize, over gamma of theta = theta_c + K gamma under constraints.
-
-    The result's theta is mapped back; its grad and hess stay in gamma (what the
-    covariance K (-H_gamma)^-1 K' needs).
-    """
-    if cns is None:
-        return newton_maximize(refresh, theta0, lower=lower, **kw)
-    theta_c = cns.project(np.asarray(theta0, dtype=float))
-    K = cns.K
-    free = K.shape[1]
-    lower_g = np.full(free, -np.inf)
-    n_psi = cns.n_other
-    if lower is not None and n_psi:
-        lower_g[free - n_psi:] = lower[-n_psi:] - theta_c[-n_psi:]
-    fit = newton_maximize(constrained(refresh, theta_c, K), np.zeros(free), lower=lower_g, **kw)
-    return replace(fit, theta=theta_c + K @ fit.theta)
 
 
 def internal_names(model, x_names):

@@ -15,13 +15,14 @@ theta is K (-K'HK)^-1 K'.  A constraint is written as in Stata, e.g. ``"x = 0.5"
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 import pandas as pd
 from scipy.linalg import null_space
 
 from ..exceptions import bad_value
+from .quad_optimize import newton_maximize
 
 _TERM = re.compile(r"^(?:(\d+(?:\.\d*)?(?:[eE][+-]?\d+)?)\s*\*\s*)?(.+)$")
 _SPLIT = re.compile(r"(?<![0-9][eE])(?=[+-])")
@@ -163,4 +164,23 @@ def constrained(refresh, theta_c, K):
     return refresh_gamma
 
 
-__all__ = ["Constraints", "constrained", "parse_constraints"]
+def maximize(refresh, theta0, lower, cns, **kw):
+    """newton_maximize, over gamma of theta = theta_c + K gamma under constraints.
+
+    The result's theta is mapped back; its grad and hess stay in gamma (what the
+    covariance K (-H_gamma)^-1 K' needs).
+    """
+    if cns is None:
+        return newton_maximize(refresh, theta0, lower=lower, **kw)
+    theta_c = cns.project(np.asarray(theta0, dtype=float))
+    K = cns.K
+    free = K.shape[1]
+    lower_g = np.full(free, -np.inf)
+    n_psi = cns.n_other
+    if lower is not None and n_psi:
+        lower_g[free - n_psi:] = lower[-n_psi:] - theta_c[-n_psi:]
+    fit = newton_maximize(constrained(refresh, theta_c, K), np.zeros(free), lower=lower_g, **kw)
+    return replace(fit, theta=theta_c + K @ fit.theta)
+
+
+__all__ = ["Constraints", "constrained", "maximize", "parse_constraints"]
