@@ -56,6 +56,8 @@ def test_level_one_frequency_weights_equal_expanded_rows():
     expanded = meglm("y ~ x + (1 | g)", data=d.loc[d.index.repeat(d.fw)], family="bernoulli")
     _agree(weighted, expanded)
     assert weighted.N == expanded.N == d.fw.sum()
+    importance = meglm("y ~ x + (1 | g)", data=d, family="bernoulli", iweight="fw")
+    assert importance.ll == weighted.ll and importance.vcetype is None
 
 
 def test_level_two_frequency_weights_equal_replicated_groups():
