@@ -7,11 +7,14 @@ multiply the log of each group's integrated likelihood.
 import numpy as np
 import pandas as pd
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from mcglmm.api.meglm import build_model, meglm
 from mcglmm.design.weights import weight_spec
 from mcglmm.engines.laplace import curvature_adapt
 from mcglmm.engines.quadrature import aghq
+from mcglmm.exceptions import DesignError
 from mcglmm.links import me_family
 
 
@@ -124,3 +127,21 @@ def test_frequency_weights_at_both_levels_under_every_quadrature(intmethod):
     rows = d.loc[d.index.repeat(d.fw)].reset_index(drop=True)
     _agree(weighted, meglm("y ~ x + (1 | g)", data=_expand_groups(rows, "g", "gw"),
                            family="bernoulli", intmethod=intmethod))   # seen 2.3e-13 in ll
+
+
+@settings(derandomize=True, max_examples=30, deadline=None)
+@given(st.lists(st.floats(0.1, 10.0), min_size=6, max_size=6),
+       st.integers(0, 5), st.floats(1e-6, 1.0))
+def test_group_weights_must_be_constant_within_groups(per_group, row, bump):
+    """A school weight that changes in any one row is refused; constant ones are taken."""
+    d = _two_level(G=6, per=4)
+    w = np.asarray(per_group)[d.g.to_numpy()]
+    spec = weight_spec(None, None, {"g": w})
+    model = build_model("y ~ x + (1 | g)", d, me_family("bernoulli"), "independent", False,
+                        None, None, None, spec)[0]
+    np.testing.assert_array_equal(model.weights.level[0], per_group)
+    w_bad = w.copy()
+    w_bad[4 * row] += bump
+    with pytest.raises(DesignError, match="constant within the groups of 'g'"):
+        build_model("y ~ x + (1 | g)", d, me_family("bernoulli"), "independent", False,
+                    None, None, None, weight_spec(None, None, {"g": w_bad}))
