@@ -85,59 +85,88 @@ def iv_psi(model, theta_fixed):
     return out
 
 
+def _grid_names(model):
+    """{term: (level, a, b)} of the searchable entries of each Sigma: variances (a == b) as
+    "g:var(x)", "x[g]" (Stata's cons[g] for _cons); covariances of unstructured and
+    exchangeable levels as "g:cov(x,z)" and "x[g]*z[g]" (either order)."""
+    names = {}
+    for l, (kind, lev) in enumerate(zip(model.kinds, model.levels)):
+        labels, pairs = quad_cov.reported(kind, lev.d, lev.z_names)
+        if kind == "exchangeable":
+            pairs = [(0, 0)] + [(a, b) for a in range(lev.d) for b in range(a)]
+
+        def stata(z):
+            return {f"{z}[{lev.name}]", f"{z}[{lev.factors[-1]}]",
+                    f"{z.replace('_cons', 'cons')}[{lev.name}]",
+                    f"{z.replace('_cons', 'cons')}[{lev.factors[-1]}]"}
+        for label, (a, b) in zip(labels, pairs):
+            names[f"{lev.name}:{label}"] = (l, a, b)
+        for a, b in pairs:
+            za, zb = lev.z_names[a], lev.z_names[b]
+            keys = stata(za) if a == b else {f"{s}*{t}" for s in stata(za) for t in stata(zb)}
+            keys |= set() if a == b else {f"{t}*{s}" for s in stata(za) for t in stata(zb)}
+            names.update({k: (l, a, b) for k in keys})
+    return names
+
+
 def _grid_targets(model, startgrid):
-    """[(level, position, values)] of the variances to search, from ``startgrid``."""
-    every = [(l, a) for l, (kind, lev) in enumerate(zip(model.kinds, model.levels))
+    """[(level, a, b, values)] of the entries of Sigma to search, variances first."""
+    every = [(l, a, a) for l, (kind, lev) in enumerate(zip(model.kinds, model.levels))
              for a in range(lev.d if kind in ("independent", "unstructured") else 1)]
     if startgrid is True:
-        return [(l, a, DEFAULT_GRID) for l, a in every]
+        return [t + (DEFAULT_GRID,) for t in every]
     if isinstance(startgrid, (list, tuple)) and startgrid and all(
             isinstance(v, (int, float)) and not isinstance(v, bool) and v > 0 for v in startgrid):
-        return [(l, a, tuple(float(v) for v in startgrid)) for l, a in every]
+        return [t + (tuple(float(v) for v in startgrid),) for t in every]
     if not isinstance(startgrid, dict) or not startgrid:
         raise ValueError(bad_value("startgrid", "True, a list of positive variances or a dict "
                                    "{term: values or None}", startgrid))
-    names = {}
-    for l, a in every:
-        lev = model.levels[l]
-        z = lev.z_names[a]
-        for key in (f"{lev.name}:var({z})", f"{z.replace('_cons', 'cons')}[{lev.name}]",
-                    f"{z}[{lev.name}]", f"{z}[{lev.factors[-1]}]"):
-            names[key] = (l, a)
+    names = _grid_names(model)
     out = []
     for term, values in startgrid.items():
         key = re.sub(r"\s+", "", str(term))
         if key not in names:
             raise ValueError(bad_value("startgrid", f"terms among {sorted(names)}", term))
         vals = DEFAULT_GRID if values is None else tuple(float(v) for v in values)
-        if not vals or min(vals) <= 0:
+        l, a, b = names[key]
+        if not vals or (a == b and min(vals) <= 0):
             raise ValueError(bad_value("startgrid", "positive variances", values))
-        out.append(names[key] + (vals,))
-    return out
+        out.append((l, a, b, vals))
+    return sorted(out, key=lambda t: t[1] != t[2])
 
 
-def _with_variances(model, theta, targets, combo):
-    """theta with the target variances set to ``combo`` (correlations kept)."""
+def _with_values(model, theta, targets, combo):
+    """theta with the target entries of Sigma set to ``combo`` (a variance keeps its
+    correlations), or None if a covariance makes Sigma not positive definite."""
     beta, aux, psis = unpack(model, theta)
     covs = [S.copy() for S, _ in sigmas(model, psis)]
-    for (l, a, _), v in zip(targets, combo):
-        S = covs[l]
+    for (l, a, b, _), v in zip(targets, combo):
+        S, kind = covs[l], model.kinds[l]
+        if a != b:
+            off = ~np.eye(len(S), dtype=bool)
+            if kind != "exchangeable":
+                off = np.zeros_like(off)
+                off[a, b] = off[b, a] = True
+            covs[l] = np.where(off, v, S)
+            continue
         scale = np.ones(len(S))
-        idx = [a] if model.kinds[l] in ("independent", "unstructured") else range(len(S))
+        idx = [a] if kind in ("independent", "unstructured") else range(len(S))
         for j in idx:
             scale[j] = np.sqrt(v / S[j, j])
         covs[l] = S * np.outer(scale, scale)
+    if any(np.linalg.eigvalsh(S).min() <= 0 for S in covs):
+        return None
     return np.concatenate([beta, aux] + [quad_cov.psi_from_sigma(k, S)
                                          for k, S in zip(model.kinds, covs)])
 
 
 def grid_search(model, theta, startgrid, value, log=False):
-    """The best of every combination of grid values (Stata's startgrid), with its value."""
+    """The best of every combination of grid values (Stata's startgrid)."""
     targets = _grid_targets(model, startgrid)
     best, best_val = theta, value(theta)
-    for node, combo in enumerate(itertools.product(*[t[2] for t in targets])):
-        cand = _with_variances(model, theta, targets, combo)
-        val = value(cand)
+    for node, combo in enumerate(itertools.product(*[t[3] for t in targets])):
+        cand = _with_values(model, theta, targets, combo)
+        val = -np.inf if cand is None else value(cand)
         if log:
             print(f"Grid node {node + 1}: Log likelihood = {val:.8g}")
         if np.isfinite(val) and not val <= best_val:

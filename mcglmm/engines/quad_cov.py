@@ -106,7 +106,10 @@ def psi_from_sigma(kind, S):
     if kind == "identity" or (kind == "exchangeable" and d == 1):
         return np.array([np.log(sd.mean())])
     if kind == "exchangeable":
-        return np.array([np.log(sd.mean()), 0.0])
+        off = ~np.eye(d, dtype=bool)
+        rho = np.mean(S[off]) / np.mean(np.diag(S))
+        rho = np.clip(rho, -1.0 / (d - 1) + 1e-6, 1.0 - 1e-6)
+        return np.array([np.log(sd.mean()), np.arctanh(rho)])
     L = np.linalg.cholesky(S + 1e-12 * np.eye(d))
     rows, cols = np.tril_indices(d)
     vals = L[rows, cols]
