@@ -184,8 +184,9 @@ def meglm(formula, data, family="gaussian", link=None, *, covariance="independen
     startvalues, startgrid, from_, noestimate
         fixedonly (default), constantonly, zero or iv; a grid search over variances
         (True: 0.1, 1, 10 for every variance; a list of values; a dict {term: values}
-        with terms as the table's "g:var(x)" or Stata's "x[g]"); explicit internal-scale
-        values; noestimate=True returns the start values (a Series) without fitting.
+        with terms as the table's "g:var(x)", "g:cov(_cons,x)" or Stata's "x[g]",
+        "cons[g]*x[g]"); explicit internal-scale values; noestimate=True returns the
+        start values (a Series) without fitting.
     vce : str or tuple
         "oim", "robust" (clustered at the top level) or ("cluster", column) for a
         coarser grouping.
