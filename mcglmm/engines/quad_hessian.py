@@ -30,6 +30,7 @@ from __future__ import annotations
 import numpy as np
 
 from . import quad_cov
+from .quad_model import times
 
 
 def supports_exact_hessian(model):
@@ -89,7 +90,7 @@ def louis_hessian(model, psis, covs, der, weights, pis, u_nodes, pi_obs, indicat
     (G_l, K_0..K_l); pis[l]: joint posteriors times the cumulative weights c_l;
     u_nodes[l]: (G_l, K_0..K_l, d_l); pi_obs: (n, K_0..K_{L-1}) posterior times c_o;
     indicator(index, G): sparse (G, len(index)) summing into groups; raw: (per-level
-    weights [(G_l,)], observation weights (n,)).  With weights, observations' scores
+    weights [(G_l,) or None], observation weights (n,) or None).  With weights, observations' scores
     enter their group's node scores times w_o, a child's mean score enters its parent's
     times the child's weight, and each group's conditional variance counts c_l times.
     """
@@ -102,7 +103,7 @@ def louis_hessian(model, psis, covs, der, weights, pis, u_nodes, pi_obs, indicat
     bottom = levels[-1]
     d1x = (der.d1.reshape(n, -1)[:, :, None] * X[:, None, :]).reshape(n, -1)
     obs = np.concatenate([d1x.reshape(n, -1, p), _aux_per_obs(der.aux, pi_obs.shape, a)], axis=2)
-    obs = obs * w_obs[:, None, None]
+    obs = times(obs, w_obs)
     S = np.zeros((bottom.n_groups,) + combos + (P,))
     S[..., :p + a] = (indicator(bottom.index, bottom.n_groups) @ obs.reshape(n, -1)
                       ).reshape(S.shape[:-1] + (p + a,))
@@ -114,12 +115,14 @@ def louis_hessian(model, psis, covs, der, weights, pis, u_nodes, pi_obs, indicat
         m = (W * S).sum(axis=-2)
         V = (np.einsum("...k,...kP,...kQ->...PQ", weights[l], S, S)
              - m[..., :, None] * m[..., None, :])
-        own = w_lev[l].reshape((lev.n_groups,) + (1,) * l)
-        anc = pis[l - 1][lev.parent] * own if l else w_lev[0]
+        if l:
+            anc = times(pis[l - 1][lev.parent], w_lev[l])
+        else:
+            anc = np.ones(lev.n_groups) if w_lev[0] is None else w_lev[0]
         H += np.einsum("a,aPQ->PQ", anc.ravel(), V.reshape(-1, P, P))
         if l:
             parent = levels[l - 1]
-            m = m * own[..., None]
+            m = times(m, w_lev[l])
             S = (indicator(lev.parent, parent.n_groups) @ m.reshape(lev.n_groups, -1)
                  ).reshape((parent.n_groups,) + m.shape[1:])
     w = (pi_obs * der.d2).reshape(n, -1).sum(axis=1)

@@ -79,11 +79,16 @@ def linear_predictor(model, beta):
 
 
 def level_weights(model):
-    """(raw weights per level [(G_l,)], raw observation weights (n,)); ones when unweighted."""
+    """(raw weights per level [(G_l,)], raw observation weights (n,)); Nones when unweighted."""
     w = model.weights
     if w is None:
-        return [np.ones(lev.n_groups) for lev in model.levels], np.ones(len(model.y))
+        return [None] * len(model.levels), None
     return list(w.level), w.obs
+
+
+def times(a, w):
+    """a (G, ...) times w (G,) broadcast over the trailing axes; a itself when w is None."""
+    return a if w is None else a * w.reshape(w.shape + (1,) * (np.ndim(a) - 1))
 
 
 def cumulative_weights(model):

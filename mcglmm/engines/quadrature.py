@@ -35,7 +35,7 @@ import scipy.sparse as sp
 from . import quad_cov
 from .quad_hessian import louis_hessian, supports_exact_hessian
 from .quad_model import (aux_gradient, cumulative_weights, level_weights, linear_predictor,
-                         sigmas, unpack)
+                         sigmas, times, unpack)
 from .quad_nodes import (Adapt, build_nodes, cholesky_and_grad, next_adapt, prior_adapt,
                          product_rule)
 
@@ -107,25 +107,26 @@ def aghq(model, theta, adapt, k, scores=False, hessian=False):
     der = model.family.derivs(model.y.reshape(shape_y), model.ntrials.reshape(shape_y), eta, aux,
                                full=hessian)
     w_lev, w_obs = level_weights(model)
-    c_lev, _ = cumulative_weights(model)
+    c_lev = cumulative_weights(model)[0] if model.weights is not None else [None] * L
     weights = [None] * L
-    inner = der.ll * w_obs.reshape(shape_y)
+    inner = times(der.ll, w_obs)
     for l in range(L - 1, -1, -1):
         child = levels[l + 1].parent if l + 1 < L else levels[l].index
         G = levels[l].n_groups
         T = (indicator(child, G) @ inner.reshape(len(child), -1)).reshape((G,) + inner.shape[1:])
         inner, weights[l] = _logsumexp_last(T + a_nodes[l])
-        inner = inner * w_lev[l].reshape((G,) + (1,) * (inner.ndim - 1))
+        inner = times(inner, w_lev[l])
     value = float(inner.sum()) + model.ll_const
     pis = [weights[0]]
     for l in range(1, L):
         pis.append(pis[-1][levels[l].parent][..., None] * weights[l])
-    pis_c = [pi * c.reshape((len(c),) + (1,) * (pi.ndim - 1)) for pi, c in zip(pis, c_lev)]
-    pi_obs = pis_c[-1][levels[-1].index] * w_obs.reshape(shape_y)
+    pis_c = [times(pi, c) for pi, c in zip(pis, c_lev)]
+    pi_obs = times(pis_c[-1][levels[-1].index], w_obs)
     r = (pi_obs * der.d1).reshape(n, -1).sum(axis=1)
     g_aux = aux_gradient(der.aux, pi_obs, model.n_aux)
     moments = [_second_moments(pi, u) for pi, u in zip(pis_c, u_nodes)]
-    g_psi = [quad_cov.psi_score(kind, psi, lev.d, M_g.sum(axis=0), c.sum())
+    g_psi = [quad_cov.psi_score(kind, psi, lev.d, M_g.sum(axis=0),
+                                lev.n_groups if c is None else c.sum())
              for kind, psi, lev, M_g, c in zip(model.kinds, psis, levels, moments, c_lev)]
     chain = None if adaptive else _chain_psi(model, covs, k, pi_obs * der.d1)
     if chain is not None:
@@ -171,7 +172,7 @@ def _top_scores(model, r, aux_terms, moments, covs, pi_obs, chain, c_lev):
             continue
         S, dS = covs[l]
         Si = np.linalg.inv(S)
-        Agr = Si[None] @ moments[l] @ Si[None] - c_lev[l][:, None, None] * Si[None]
+        Agr = Si[None] @ moments[l] @ Si[None] - times(Si[None], c_lev[l])
         per_group = 0.5 * np.einsum("gab,rab->gr", Agr, dS)
         parts.append(indicator(maps[l], top.n_groups) @ per_group)
     return np.hstack(parts)
