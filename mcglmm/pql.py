@@ -107,9 +107,9 @@ def pql_start(design, family):
         return 0.5 * logdet + 0.5 * s @ s - loglik
 
     start = np.ones(design.T)
-    # PQL only centres the sampler: sigma to 1e-4 and F to 1e-8 relative is plenty.
+    # PQL only centres the sampler: sigma to 1e-3 and F to 1e-8 relative is plenty.
     res = minimize(outer, start, method="Nelder-Mead",
-                   options={"xatol": 1e-4, "fatol": 1e-8 * (1.0 + abs(outer(start))),
+                   options={"xatol": 1e-3, "fatol": 1e-8 * (1.0 + abs(outer(start))),
                             "maxiter": 500 * design.T})
     sigma = np.asarray(res.x)
     outer(sigma)
