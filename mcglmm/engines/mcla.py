@@ -36,6 +36,7 @@ from ..parallel import effective_jobs, run_ordered, shares_memory, split_evenly
 ATOM_BYTES = 2 ** 20         # one n x atom array of float64: stays in cache
 MIN_ATOM, MAX_ATOM = 16, 1024
 NEGLIGIBLE = 2.0 ** -60      # weight, relative to the largest, below which a draw is skipped
+ROW_BLOCK = 8192             # observations per block of an atom's arrays
 
 
 @dataclass(frozen=True)
@@ -73,31 +74,37 @@ def log_f_nu(nu, n_random, ss):
     return -0.5 * (np.sum(n_random * np.log(2 * np.pi * nu)) + ss @ (1.0 / nu))
 
 
-def _log_weights(family, w, y, ntrials, eta_fixed, zu, wy_zu, lfu_minus_logq):
-    """b (k,) for one atom: b_k = sum_i w_i (y_i eta_ik - c(eta_ik)) + lfu_k - logq_k."""
-    eta = zu + eta_fixed[:, None]
-    return (w * y) @ eta_fixed + wy_zu - w @ family.cumulant(eta, ntrials[:, None]) + lfu_minus_logq
+def _weighted_cumulant(family, w, ntrials, eta_blocks):
+    """sum_i w_i c(eta_ik) for each draw of an atom, from (rows, eta) blocks in row order: (k,)."""
+    return _ordered_sum([w[rows] @ family.cumulant(eta, ntrials[rows, None])
+                         for rows, eta in eta_blocks])
 
 
-def _atom_sums(family, X, y, w, ntrials, eta_fixed, zu, e, ss, nu, n_random):
-    """AtomSums over the draws of one atom that matter. zu: (n, k) = Z u_k; e: (k,); ss: (k, T).
+def _atom_sums(family, X, y, w, ntrials, eta_blocks, e, ss, nu, n_random):
+    """AtomSums over the draws of one atom that matter; ``eta_blocks`` gives their
+    (rows, eta) blocks, e: (k,) their weights, ss: (k, T).
 
-    g_k's fixed-effect part X'w(y - c'(eta_k)) is formed as X'wy - (wX)'c'(eta_k),
-    and sum_k e_k w c''(eta_k) as w * (c''(eta) e): no further n x k temporaries.
+    g_k's fixed-effect part X'w(y - c'(eta_k)) is formed as X'wy - sum over row
+    blocks of (wX)'c'(eta_k), and sum_k e_k w c''(eta_k) as w * (c''(eta) e).
     """
-    live = e >= NEGLIGIBLE
-    P = X.shape[1] + nu.shape[0]
-    if not live.any():
-        return AtomSums(0.0, np.zeros(P), np.zeros((P, P)), np.zeros(len(y)), np.zeros(len(nu)),
-                        np.zeros((P, P)), 0.0)
-    e, ss = e[live], ss[live]
-    c1, c2 = family.mean_variance(zu[:, live] + eta_fixed[:, None], ntrials[:, None])
     wX = X * w[:, None]
-    g = np.vstack([(wX.T @ y)[:, None] - wX.T @ c1,
+    c2e = np.empty(len(y))
+    wx_c1 = []
+    for rows, eta in eta_blocks:
+        c1, c2 = family.mean_variance(eta, ntrials[rows, None])
+        wx_c1.append(wX[rows].T @ c1)
+        c2e[rows] = w[rows] * (c2 @ e)
+    g = np.vstack([(wX.T @ y)[:, None] - _ordered_sum(wx_c1),
                    (-0.5 * n_random / nu)[:, None] + 0.5 * (ss / nu ** 2).T])
     ge = g * e
-    return AtomSums(s0=e.sum(), s1=ge.sum(axis=1), s2=ge @ g.T, c2=w * (c2 @ e), ss=ss.T @ e,
+    return AtomSums(s0=e.sum(), s1=ge.sum(axis=1), s2=ge @ g.T, c2=c2e, ss=ss.T @ e,
                     v2=(ge * e) @ g.T, e2=e @ e)
+
+
+def _no_sums(P, n, T):
+    """AtomSums of an atom none of whose draws matter."""
+    return AtomSums(0.0, np.zeros(P), np.zeros((P, P)), np.zeros(n), np.zeros(T),
+                    np.zeros((P, P)), 0.0)
 
 
 def _ordered_sum(terms):
@@ -119,10 +126,11 @@ class MCLAObjective:
     """The MCLA as a function of theta, with every theta-free quantity precomputed.
 
     U: (m, q) draws; logq: (m,) their log f~; ss: (m, T) per-component sums of
-    squares; wy_zu: (m,) (w y)' Z u_k; z_rows: Z as CSR (row-wise products with a
-    block of draws are five times faster than CSC's); zu_atoms: the (n, k) blocks
-    Z u_k per atom when they fit half of ``memory_budget`` bytes, else None
-    (recomputed per evaluation).
+    squares; wy_zu: (m,) (w y)' Z u_k; row_blocks: slices of at most ROW_BLOCK
+    observations, z_blocks: Z's rows in those blocks as CSR (row-wise products
+    with a block of draws are five times faster than CSC's, and a block's arrays
+    stay in cache); zu_atoms: the (n, k) blocks Z u_k per atom when they fit half
+    of ``memory_budget`` bytes, else None (recomputed per evaluation).
     """
 
     design: object
@@ -132,47 +140,70 @@ class MCLAObjective:
     ss: np.ndarray
     wy_zu: np.ndarray
     atoms: tuple
-    z_rows: sp.csr_matrix
+    row_blocks: tuple
+    z_blocks: tuple
     zu_atoms: tuple | None
     n_jobs: int = 1
 
     @classmethod
     def build(cls, design, family, U, logq, n_jobs=1, memory_budget=2 ** 30):
         """Precompute what does not depend on theta. U: (m, q), logq: (m,)."""
-        m = U.shape[0]
-        k = atom_size(design.n)
+        m, n = U.shape[0], design.n
+        k = atom_size(n)
         atoms = tuple(slice(s, min(s + k, m)) for s in range(0, m, k))
+        row_blocks = tuple(slice(r, min(r + ROW_BLOCK, n)) for r in range(0, n, ROW_BLOCK))
         z_rows = design.Z.tocsr()
-        store = 8 * design.n * m <= memory_budget // 2
+        z_blocks = tuple(z_rows[rows] for rows in row_blocks)
+        store = 8 * n * m <= memory_budget // 2
         zu_atoms = tuple(z_rows @ U[sl].T for sl in atoms) if store else None
         wy_zu = U @ (design.Z.T @ (design.weights * design.y))
         return cls(design, family, U, logq, _component_sums(U * U, design), wy_zu, atoms,
-                   z_rows, zu_atoms, n_jobs)
+                   row_blocks, z_blocks, zu_atoms, n_jobs)
 
     @property
     def m(self):
         return self.U.shape[0]
 
-    def _zu(self, i):
-        if self.zu_atoms is not None:
-            return self.zu_atoms[i]
-        return self.z_rows @ self.U[self.atoms[i]].T
+    def _eta_blocks(self, i, eta_fixed, live=None):
+        """(rows, eta) for atom i, block by block of observations; eta: (rows, k) for the
+        atom's draws, or only its ``live`` ones (a boolean mask)."""
+        draws = self.U[self.atoms[i]]
+        for rows, z in zip(self.row_blocks, self.z_blocks):
+            # Z u_k is always formed for the whole atom, stored or not: a product with
+            # fewer columns may round differently.
+            zu = z @ draws.T if self.zu_atoms is None else self.zu_atoms[i][rows]
+            yield rows, (zu if live is None else zu[:, live]) + eta_fixed[rows, None]
 
     def _task_log_weights(self, indices, beta, nu):
-        """First pass: b for the atoms in ``indices`` (a list of (k,) arrays)."""
+        """First pass: b for the atoms in ``indices`` (a list of (k,) arrays),
+        b_k = sum_i w_i (y_i eta_ik - c(eta_ik)) + log f_nu(u_k) - log f~(u_k)."""
         d = self.design
         eta_fixed = d.X @ beta
-        return [_log_weights(self.family, d.weights, d.y, d.ntrials, eta_fixed, self._zu(i),
-                             self.wy_zu[sl], log_f_nu(nu, d.n_random, self.ss[sl]) - self.logq[sl])
-                for i, sl in ((i, self.atoms[i]) for i in indices)]
+        wy_eta_fixed = (d.weights * d.y) @ eta_fixed
+        out = []
+        for i in indices:
+            sl = self.atoms[i]
+            c_sum = _weighted_cumulant(self.family, d.weights, d.ntrials,
+                                       self._eta_blocks(i, eta_fixed))
+            out.append(wy_eta_fixed + self.wy_zu[sl] - c_sum
+                       + log_f_nu(nu, d.n_random, self.ss[sl]) - self.logq[sl])
+        return out
 
     def _task_sums(self, indices, beta, nu, e_atoms):
-        """Second pass: AtomSums for the atoms in ``indices`` given their weights e."""
+        """Second pass: AtomSums for the atoms in ``indices`` given their weights e,
+        over the draws whose weight is at least NEGLIGIBLE."""
         d = self.design
         eta_fixed = d.X @ beta
-        return [_atom_sums(self.family, d.X, d.y, d.weights, d.ntrials, eta_fixed, self._zu(i),
-                           e, self.ss[self.atoms[i]], nu, d.n_random)
-                for i, e in zip(indices, e_atoms)]
+        out = []
+        for i, e in zip(indices, e_atoms):
+            live = e >= NEGLIGIBLE
+            if not live.any():
+                out.append(_no_sums(d.p + d.T, d.n, d.T))
+                continue
+            out.append(_atom_sums(self.family, d.X, d.y, d.weights, d.ntrials,
+                                  self._eta_blocks(i, eta_fixed, live), e[live],
+                                  self.ss[self.atoms[i]][live], nu, d.n_random))
+        return out
 
     def log_weights(self, theta):
         """b (m,) at theta = (beta, nu): the log importance weights, unnormalised."""

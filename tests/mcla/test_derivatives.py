@@ -83,3 +83,16 @@ def test_poisson_overflow_gives_zero_weight_not_nan():
     ev = rebuilt.evaluate(theta)
     assert np.isfinite(ev.value) and np.all(np.isfinite(ev.gradient))
     assert np.all(np.isfinite(ev.hessian))
+
+
+def test_blocks_of_observations_change_only_rounding(monkeypatch):
+    """Large n is processed in blocks of ROW_BLOCK rows; the sums agree to rounding."""
+    import mcglmm.engines.mcla as mcla
+    whole, theta = _objective("salamander-bernoulli")
+    monkeypatch.setattr(mcla, "ROW_BLOCK", 100)
+    blocked = MCLAObjective.build(whole.design, whole.family, whole.U, whole.logq)
+    assert len(blocked.row_blocks) == 4 and len(whole.row_blocks) == 1
+    a, b = whole.evaluate(theta), blocked.evaluate(theta)
+    assert abs(a.value - b.value) < 1e-12 * abs(a.value)
+    np.testing.assert_allclose(b.gradient, a.gradient, rtol=1e-10, atol=1e-12)
+    np.testing.assert_allclose(b.hessian, a.hessian, rtol=1e-10, atol=1e-12)
