@@ -22,10 +22,6 @@ class RandomTerm:
     expr: str
     group: tuple
 
-    @property
-    def group_name(self):
-        return ":".join(self.group)
-
 
 def _split_top(text, sep):
     """Split ``text`` on ``sep`` outside parentheses."""

@@ -2,3 +2,5 @@
 from .lr import lr2, lr3
 from .glmm import glmm
 from .meglm import meglm
+
+__all__ = ["glmm", "lr2", "lr3", "meglm"]

@@ -62,10 +62,6 @@ class GLMMDesign:
     def n_random(self):
         return np.bincount(self.vc_index, minlength=self.T)
 
-    @property
-    def param_names(self):
-        return self.x_names + self.varcomps_names
-
 
 def random_block(formula, data):
     """Sparse block (n, k) and column names for one one-sided random formula."""

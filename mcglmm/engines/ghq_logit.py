@@ -104,11 +104,6 @@ class NestedLogitProblem:
         """Length of theta: p fixed effects and one log(sigma) per random level."""
         return self.X.shape[1] + self.levels - 1
 
-    @property
-    def n13(self):
-        """Observations per level-3 unit, (C,)."""
-        return np.add.reduceat(self.n12, self.starts23)
-
     @cached_property
     def starts12(self):
         """First row of each level-2 unit, (J,)."""

@@ -257,7 +257,7 @@ def _header(res):
     else:
         rule = "-" * 61
         lines += ["", rule, f"{'':16}|     No. of       Observations per group",
-                  f" Group variable |     groups    Minimum    Average    Maximum",
+                  " Group variable |     groups    Minimum    Average    Maximum",
                   "-" * 16 + "+" + "-" * 44]
         for _, row in info.iterrows():
             lines.append(f"{row['group']:>15} | {row['groups']:>10,} {row['min']:>10,} "
