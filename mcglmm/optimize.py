@@ -74,16 +74,19 @@ def solve_subproblem(g, H, r):
     def norm_at(mu):
         return np.linalg.norm(gt / (lam + mu))
 
-    if lam_min > tol:
+    if lam_min > 0:
         s = Q @ (gt / lam)
         if np.linalg.norm(s) <= r:
             return s, "newton"
-    low = max(0.0, -lam_min) + tol
-    small = np.abs(gt[lam <= lam_min + tol]).max() <= 1e-12 * max(1.0, np.linalg.norm(g))
-    if small and norm_at(low) <= r:
-        s = Q @ np.where(lam <= lam_min + tol, 0.0, gt / (lam + low))
-        tau = np.sqrt(max(r * r - s @ s, 0.0))
-        return s + tau * Q[:, 0], "hard"
+        low = 0.0
+    else:
+        low = -lam_min + tol
+        if norm_at(low) <= r:
+            # The step cannot reach the boundary by shrinking mu: the "hard case"
+            # (g has no component on the lowest eigenvector) moves along that vector.
+            s = Q @ np.where(lam <= lam_min + tol, 0.0, gt / (lam + low))
+            tau = np.sqrt(max(r * r - s @ s, 0.0))
+            return s + tau * Q[:, 0], "hard"
     high = max(low, np.linalg.norm(g) / r - lam_min) * 2 + 1.0
     while norm_at(high) > r:
         high *= 2.0

@@ -80,3 +80,10 @@ def test_bad_options_are_rejected_by_name(kwargs, match):
 def test_infeasible_start_is_rejected():
     with pytest.raises(ValueError, match="starting point must be a point where the objective is finite"):
         maximize(log_minus_identity, np.array([-1.0, 1.0]))
+
+
+def test_subproblem_with_a_badly_scaled_concave_hessian_takes_the_newton_step():
+    """A variance near 0 makes the Hessian's eigenvalues span 15 orders of magnitude."""
+    s, kind = solve_subproblem(np.array([1.0, 1.0]), np.diag([-1.0, -1e15]), 10.0)
+    assert kind == "newton"
+    np.testing.assert_allclose(s, [1.0, 1e-15], rtol=1e-12)

@@ -6,6 +6,7 @@ sampler and draws -> MCLA objective -> trust-region maximisation -> results.
 """
 from __future__ import annotations
 
+import numbers
 import warnings
 
 import numpy as np
@@ -13,23 +14,28 @@ import pandas as pd
 
 from ..design import glmm_design
 from ..engines.mcla import MCLAObjective, mc_vcov
-from ..engines.sampling import BLOCK, SamplerInputs, build_sampler
-from ..exceptions import ConvergenceWarning, HessianWarning, MonteCarloWarning, bad_value
+from ..engines.sampling import BLOCK, SIGMA_FLOOR, SamplerInputs, build_sampler
+from ..exceptions import (BoundaryWarning, ConvergenceWarning, HessianWarning,
+                          MonteCarloWarning, bad_value)
 from ..families import get_glmm_family
 from ..optimize import maximize
 from ..parallel import check_n_jobs
 from ..pql import pql_start
+from ..results.covariance import covariance_from_hessian
 from ..results.glmm import GLMMResults
 
 RINIT = 10.0
 ESS_WARN = 10.0
+NU_BOUNDARY = 1e-4           # a variance this small is reported as at its boundary, 0
+HESSIAN_ADVICE = ("The MCLA Hessian at the estimate is not negative definite: try a larger m "
+                  "or par_init.")
 NU_MIN_INIT = 1e-9
 DEFAULT_MEMORY_BUDGET = 2 ** 30
 
 
 def _check_probabilities(p1, p2, p3):
     for name, p in (("p1", p1), ("p2", p2), ("p3", p3)):
-        if isinstance(p, bool) or not isinstance(p, (int, float, np.floating)) or not 0 <= p <= 1:
+        if isinstance(p, bool) or not isinstance(p, numbers.Real) or not 0 <= p <= 1:
             raise ValueError(bad_value(name, "a number between 0 and 1", p))
     if p1 == 0:
         raise ValueError(bad_value("p1", "positive (the t component keeps the weights bounded)", p1))
@@ -53,7 +59,7 @@ def _check_seed(seed):
 
 
 def _check_memory_budget(budget):
-    if isinstance(budget, bool) or not isinstance(budget, (int, float)) or budget <= 0:
+    if isinstance(budget, bool) or not isinstance(budget, numbers.Real) or not budget > 0:
         raise ValueError(bad_value("memory_budget", "a positive number of bytes", budget))
     return int(budget)
 
@@ -85,7 +91,10 @@ def _check_sampler(design, sampler):
                                      or np.shape(sampler.umat)[1] != design.q):
         raise ValueError(bad_value("sampler.umat", f"a matrix with {design.q} columns",
                                    np.shape(sampler.umat)))
-    if np.any(np.asarray(sampler.nu) <= 0):
+    for name in ("beta", "nu", "u"):
+        if not np.all(np.isfinite(getattr(sampler, name))):
+            raise ValueError(bad_value(f"sampler.{name}", "finite", list(getattr(sampler, name))))
+    if not np.all(np.asarray(sampler.nu) > 0):
         raise ValueError(bad_value("sampler.nu", "positive", list(sampler.nu)))
     return SamplerInputs(*(None if v is None else np.asarray(v, dtype=float)
                            for v in (sampler.beta, sampler.nu, sampler.u, sampler.umat)))
@@ -126,11 +135,11 @@ def _check_options(p1, p2, p3, zeta, do_pql, rmax, iterlim, n_jobs, seed, memory
                    sampler):
     """Validate the scalar options before any work; returns the normalised values."""
     pvec = _check_probabilities(p1, p2, p3)
-    if isinstance(zeta, bool) or not isinstance(zeta, (int, float)) or zeta <= 0:
+    if isinstance(zeta, bool) or not isinstance(zeta, numbers.Real) or not zeta > 0:
         raise ValueError(bad_value("zeta", "a positive number of degrees of freedom", zeta))
     if not isinstance(do_pql, bool):
         raise ValueError(bad_value("do_pql", "True or False", do_pql))
-    if not (isinstance(rmax, (int, float)) and not isinstance(rmax, bool) and rmax >= RINIT):
+    if isinstance(rmax, bool) or not isinstance(rmax, numbers.Real) or not rmax >= RINIT:
         raise ValueError(bad_value("rmax", f"a number >= {RINIT} (the initial trust radius)", rmax))
     if sampler is None or sampler.umat is None:
         m = _check_positive_int("m", m)
@@ -140,18 +149,20 @@ def _check_options(p1, p2, p3, zeta, do_pql, rmax, iterlim, n_jobs, seed, memory
 
 def _start(design, family, sampler, par_init, do_pql):
     """The sampler's centre (SamplerInputs) and trust's starting point, by glmm's rules."""
+    given = None if par_init is None else _start_from_par_init(design, par_init)
     if sampler is not None:
         start = _check_sampler(design, sampler)
-    elif par_init is not None:
-        start = _start_from_par_init(design, par_init)
+    elif given is not None:
+        start = given
     elif do_pql:
         pql = pql_start(design, family)
         start = SamplerInputs(beta=pql.beta, nu=pql.nu, u=pql.u)
     else:
         start = SamplerInputs(beta=np.zeros(design.p), nu=np.ones(design.T), u=np.zeros(design.q))
-    theta0 = np.asarray(par_init, dtype=float) if par_init is not None else \
-        np.concatenate([start.beta, start.nu])
-    return start, theta0
+    if given is not None:
+        return start, np.concatenate([given.beta, given.nu])
+    # PQL may put a variance at 0 (its boundary): trust must start inside the space.
+    return start, np.concatenate([start.beta, np.maximum(start.nu, SIGMA_FLOOR ** 2)])
 
 
 def _sample(importance, start, m, seed, n_jobs, progress):
@@ -171,10 +182,16 @@ def _maximize(objective, theta0, rmax, iterlim, progress):
             bar.close()
 
 
-def _diagnose(opt, m):
-    """Warnings about the fit (mcglmm's classes) and the Monte Carlo covariance."""
+def _diagnose(opt, m, varcomps_names):
+    """Warnings about the fit (mcglmm's classes), the covariance and the Monte Carlo covariance."""
     final = opt.evaluation
     issues = []
+    nu = opt.argument[-len(varcomps_names):]
+    for name, value in zip(varcomps_names, nu):
+        if value <= NU_BOUNDARY:
+            issues.append((BoundaryWarning,
+                           f"variance component {name!r} is at the boundary ({value:.3g}): its MLE "
+                           "is probably 0, and its standard error and Wald interval are not valid"))
     if not opt.converged:
         issues.append((ConvergenceWarning,
                        f"trust did not converge ({opt.message}) after {opt.iterations} "
@@ -184,17 +201,13 @@ def _diagnose(opt, m):
                        f"the effective sample size of the importance weights is {final.ess:.1f} "
                        f"of m = {m}: the MCLA rests on a few draws and the MCSE understate its "
                        "Monte Carlo error; increase m"))
-    try:
-        np.linalg.cholesky(-final.hessian)
-        mc_cov = mc_vcov(final)
-    except np.linalg.LinAlgError:
-        issues.append((HessianWarning,
-                       "the MCLA Hessian at the estimate is not negative definite: standard "
-                       "errors and MCSE are unreliable; try a larger m"))
-        mc_cov = np.full(final.hessian.shape, np.nan)
     for category, message in issues:
         warnings.warn(message, category, stacklevel=3)
-    return tuple(message for _, message in issues), mc_cov
+    covariance = covariance_from_hessian(final.hessian, HESSIAN_ADVICE, stacklevel=4)
+    if np.isnan(covariance).any():
+        issues.append((HessianWarning, HESSIAN_ADVICE))
+        return tuple(message for _, message in issues), covariance, covariance
+    return tuple(message for _, message in issues), covariance, mc_vcov(final)
 
 
 def glmm(fixed, random, varcomps_names, data, family_glmm, m=None, varcomps_equal=None,
@@ -220,7 +233,7 @@ def glmm(fixed, random, varcomps_names, data, family_glmm, m=None, varcomps_equa
     umat, logq, counts = _sample(importance, start, m, seed, n_jobs, progress)
     objective = MCLAObjective.build(design, family, umat, logq, n_jobs=n_jobs, memory_budget=budget)
     opt = _maximize(objective, theta0, rmax, iterlim, progress)
-    issues, mc_cov = _diagnose(opt, umat.shape[0])
+    issues, covariance, mc_cov = _diagnose(opt, umat.shape[0], design.varcomps_names)
 
     debug_info = False
     if debug:
@@ -233,7 +246,8 @@ def glmm(fixed, random, varcomps_names, data, family_glmm, m=None, varcomps_equa
         beta=pd.Series(opt.argument[:p], index=list(design.x_names)),
         nu=pd.Series(opt.argument[p:], index=list(design.varcomps_names)),
         likelihood_value=final.value, likelihood_gradient=final.gradient,
-        likelihood_hessian=final.hessian, trust_converged=opt.converged, mc_covariance=mc_cov,
+        likelihood_hessian=final.hessian, trust_converged=opt.converged, covariance=covariance,
+        mc_covariance=mc_cov,
         x=design.X, y=design.y, z=design.Z, ntrials=design.ntrials, weights=design.weights,
         umat=umat, pvec=pvec, beta_pql=start.beta, nu_pql=start.nu, u_pql=start.u, zeta=zeta,
         varcomps_names=design.varcomps_names, varcomps_equal=design.varcomps_equal,

@@ -10,7 +10,7 @@ from dataclasses import dataclass
 import numpy as np
 import patsy
 
-from ..exceptions import FormulaError, bad_value
+from ..exceptions import DesignError, FormulaError, bad_value
 
 
 def cbind(*columns):
@@ -46,6 +46,16 @@ def _two_level_factor_as_indicator(Y):
     return np.asarray(Y, dtype=float)
 
 
+def _check_finite(what, values, names):
+    """Raise a DesignError naming the first column of ``values`` (n,) or (n, k) with inf."""
+    values = np.asarray(values, dtype=float).reshape(len(values), -1)
+    bad = ~np.isfinite(values)
+    if bad.any():
+        column = int(np.argmax(bad.any(axis=0)))
+        raise DesignError(bad_value(f"{what} ({names[column]})", "finite in every row",
+                                    values[bad[:, column], column][:5].tolist()))
+
+
 def fixed_part(formula, data):
     """Evaluate ``formula`` (two-sided) on complete-case ``data``.
 
@@ -64,6 +74,8 @@ def fixed_part(formula, data):
         y, ntrials = Y[:, 0], np.ones(len(Y))
     else:
         y, ntrials = Y[:, 0], Y.sum(axis=1)
+    _check_finite("the response", y, ["response"])
+    _check_finite("the fixed-effects design", np.asarray(X), X.design_info.column_names)
     return FixedPart(y=y, ntrials=ntrials, X=np.asarray(X, dtype=float),
                      x_names=tuple(X.design_info.column_names),
                      response_columns=Y.shape[1], design_info=X.design_info)

@@ -8,7 +8,7 @@ are placed together, components in order, so ``vc_index`` is non-decreasing.
 """
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
@@ -40,7 +40,6 @@ class GLMMDesign:
     varcomps_names: tuple
     varcomps_equal: tuple
     n_dropped: int
-    z_blocks: tuple = field(default=())
 
     @property
     def n(self):
@@ -68,6 +67,9 @@ def random_block(formula, data):
     if not isinstance(formula, str):
         raise FormulaError(bad_value("each random formula", 'a string such as "0 + Female"', formula))
     rhs = formula.strip().lstrip("~").strip()
+    if not rhs:
+        raise FormulaError(bad_value("each random formula", 'a non-empty formula such as "0 + Female"',
+                                     formula))
     try:
         desc = patsy.ModelDesc.from_formula(rhs)
     except patsy.PatsyError as err:
@@ -172,6 +174,8 @@ def _weights_vector(weights, data, keep, n_all):
     if np.isnan(w).any():
         raise ValueError(bad_value("weights", "without missing values",
                                    f"{int(np.isnan(w).sum())} missing"))
+    if np.isinf(w).any():
+        raise ValueError(bad_value("weights", "finite", w[np.isinf(w)][:5].tolist()))
     if (w < 0).any():
         raise ValueError(bad_value("weights", "non-negative", w[w < 0][:5].tolist()))
     return w[keep]
@@ -201,11 +205,14 @@ def glmm_design(fixed, random, data, family, varcomps_names=None, varcomps_equal
                                     f"{fx.response_columns} columns"))
     family.check_response(fx.y, fx.ntrials)
     blocks = [random_block(f, frame) for f in formulas]
+    for formula, (block, _) in zip(formulas, blocks):
+        if not np.all(np.isfinite(block.data)):
+            raise DesignError(bad_value(f"the random-effects design of {formula!r}",
+                                        "finite in every row", "inf"))
     order = [i for t in range(1, len(names) + 1) for i, e in enumerate(equal) if e == t]
     Z = sp.hstack([blocks[i][0] for i in order], format="csc")
     z_names = tuple(nm for i in order for nm in blocks[i][1])
     vc_index = np.concatenate([np.full(blocks[i][0].shape[1], equal[i] - 1) for i in order])
     return GLMMDesign(y=fx.y, ntrials=fx.ntrials, weights=w, X=fx.X, Z=Z, vc_index=vc_index,
                       x_names=fx.x_names, z_names=z_names, varcomps_names=names,
-                      varcomps_equal=equal, n_dropped=int((~keep).sum()),
-                      z_blocks=tuple(blocks[i][1] for i in order))
+                      varcomps_equal=equal, n_dropped=int((~keep).sum()))

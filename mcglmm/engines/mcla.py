@@ -232,10 +232,10 @@ class MCLAObjective:
         return a, _combine([s for part in parts for s in part])
 
     def evaluate(self, theta):
-        """Evaluation at theta = (beta, nu), one pass over the draws; value -inf if any nu <= 0."""
+        """Evaluation at theta = (beta, nu), two passes over the draws; value -inf if any nu <= 0."""
         theta = np.asarray(theta, dtype=float)
         p = self.design.p
-        beta, nu = theta[:p], theta[p:]
+        nu = theta[p:]
         if np.any(nu <= 0) or not np.all(np.isfinite(theta)):
             return Evaluation(-np.inf)
         a, s = self._sums(theta)

@@ -27,6 +27,7 @@ class GLMMResults:
     likelihood_gradient: np.ndarray
     likelihood_hessian: np.ndarray
     trust_converged: bool
+    covariance: np.ndarray
     mc_covariance: np.ndarray
     x: np.ndarray
     y: np.ndarray
@@ -69,9 +70,10 @@ class GLMMResults:
         return pd.concat([self.beta, self.nu])
 
     def vcov(self):
-        """Inverse observed information of the MCLA (DataFrame)."""
+        """Inverse observed information of the MCLA (DataFrame); NaN if the Hessian is not
+        negative definite (a HessianWarning said so at fit time)."""
         names = self.param_names
-        return pd.DataFrame(np.linalg.inv(-self.likelihood_hessian), index=names, columns=names)
+        return pd.DataFrame(self.covariance, index=names, columns=names)
 
     def se(self):
         """Standard errors (Series)."""

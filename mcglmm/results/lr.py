@@ -12,24 +12,12 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from ..exceptions import BoundaryWarning, ConvergenceWarning, HessianWarning
+from ..exceptions import BoundaryWarning, ConvergenceWarning
+from .covariance import covariance_from_hessian
 
 _LINE_WIDTH = 80
 BOUNDARY_SIGMA = 1e-3  # below this a sigma is reported as at its boundary, 0
-
-
-def covariance_from_hessian(hess):
-    """(-hess)^{-1} (P, P) by Cholesky; NaN, with a HessianWarning, unless -hess is pos. definite."""
-    information = -np.asarray(hess, dtype=float)
-    try:
-        factor = np.linalg.cholesky(information)
-    except np.linalg.LinAlgError:
-        warnings.warn("the Hessian at the estimate is not negative definite; standard errors are "
-                      "NaN. Try more quadrature points or other starting values.", HessianWarning,
-                      stacklevel=3)
-        return np.full_like(information, np.nan)
-    inverse_factor = np.linalg.inv(factor)
-    return inverse_factor.T @ inverse_factor
+LR_ADVICE = "Try more quadrature points or other starting values."
 
 
 def log_sigma_names(levels):
@@ -85,7 +73,7 @@ class LRFit:
                           "(log(sigma) drifts to -inf); its standard error is meaningless. A model "
                           "without that level fits as well.", BoundaryWarning, stacklevel=4)
         return cls(formula=formula, x_names=tuple(x_names), theta=maximum.theta,
-                   cov=covariance_from_hessian(maximum.evaluation.hess),
+                   cov=covariance_from_hessian(maximum.evaluation.hess, LR_ADVICE),
                    loglik=maximum.evaluation.loglik, gradient=maximum.evaluation.grad,
                    n_units=tuple(int(n) for n in n_units), quad_pts=quad_pts,
                    converged=maximum.converged, n_iter=maximum.n_iter, message=maximum.message,

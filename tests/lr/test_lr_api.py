@@ -7,7 +7,8 @@ from hypothesis import strategies as st
 
 import mcglmm as mc
 from mcglmm.engines.ghq_logit import evaluate, logit_start, maximize
-from mcglmm.results.lr import LRFit, covariance_from_hessian
+from mcglmm.results.covariance import covariance_from_hessian
+from mcglmm.results.lr import LRFit
 
 from test_ghq_logit_engine import _brute_force_two_level
 
@@ -201,9 +202,10 @@ def test_vanishing_sigma3_warns_of_the_boundary(small3):
 
 def test_hessian_not_negative_definite_gives_nan_standard_errors():
     with pytest.warns(mc.HessianWarning, match="not negative definite"):
-        cov = covariance_from_hessian(np.diag([-1.0, 2.0]))
+        cov = covariance_from_hessian(np.diag([-1.0, 2.0]), "advice")
     assert np.isnan(cov).all()
-    np.testing.assert_allclose(covariance_from_hessian(-np.diag([4.0, 0.25])), np.diag([0.25, 4.0]))
+    np.testing.assert_allclose(covariance_from_hessian(-np.diag([4.0, 0.25]), "advice"),
+                               np.diag([0.25, 4.0]))
 
 
 def test_reordering_and_relabelling_units_changes_nothing(medium3):

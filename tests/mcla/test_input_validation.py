@@ -1,6 +1,5 @@
 """Every misuse R glmm rejects raises a ValueError that names the argument, before any fitting."""
 import numpy as np
-import pandas as pd
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
@@ -102,3 +101,25 @@ def test_varcomps_equal_follows_glmm_rules(equal):
         return
     with pytest.raises(ValueError, match="varcomps_equal|varcomps_names"):
         fit(varcomps_equal=equal, varcomps_names=names)
+
+
+@pytest.mark.parametrize("changes, match", [
+    (dict(random=["0 + Female", ""]), "each random formula must be a non-empty formula"),
+    (dict(weights=np.r_[np.inf, np.ones(359)]), "weights must be finite"),
+    (dict(data=SAL.assign(x=np.r_[np.inf, np.ones(359)]), fixed="Mate ~ 0 + Cross + x"),
+     r"fixed-effects design \(x\) must be finite"),
+    (dict(zeta=np.int64(0)), "zeta must be a positive number"),
+    (dict(sampler=mc.SamplerInputs(np.zeros(4), np.array([np.nan, 1.0]), np.zeros(120))),
+     "sampler.nu must be finite"),
+    (dict(sampler=mc.SamplerInputs(np.zeros(4), np.ones(2), np.zeros(120)), par_init=[0.0] * 5),
+     "par_init must be a vector of length 6"),
+])
+def test_non_finite_or_empty_input_is_rejected_by_name(changes, match):
+    with pytest.raises(ValueError, match=match):
+        fit(**changes)
+
+
+def test_numpy_scalars_are_accepted_for_numeric_options():
+    res = fit(zeta=np.int64(5), rmax=np.float64(100.0), p1=np.float64(0.5), p2=0.25, p3=0.25,
+              par_init=[0.0] * 4 + [1.0, 1.0], iterlim=1, m=50)
+    assert res.zeta == 5
