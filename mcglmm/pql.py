@@ -40,7 +40,6 @@ class PQLStart:
     u: np.ndarray
     sigma: np.ndarray
     converged: bool
-    n_outer: int
 
 
 def _penalized(design, family, beta, s, a):
@@ -75,13 +74,14 @@ def _inner_newton(design, family, gram, a, beta, s):
     """Maximise the penalized log likelihood over (beta, s), halving steps that decrease it.
 
     Stops when the Newton step's predicted increase is negligible, before taking
-    it, so the LU of H_ss at the returned point comes back too (for log det).
+    it, so the LU of H_ss at the returned point comes back too (for log det), with
+    a flag: False if INNER_MAXIT steps were not enough.
     """
     value, eta, resid, W = _penalized(design, family, beta, s, a)
     for _ in range(INNER_MAXIT):
         step_b, step_s, predicted, lu = _newton_step(design, gram, a, resid, W, s)
         if predicted < INNER_TOL * (1.0 + abs(value)):
-            break
+            return beta, s, eta, lu, True
         t = 1.0
         while True:
             new = _penalized(design, family, beta + t * step_b, s + t * step_s, a)
@@ -90,18 +90,19 @@ def _inner_newton(design, family, gram, a, beta, s):
             t /= 2.0
         beta, s = beta + t * step_b, s + t * step_s
         value, eta, resid, W = new
-    return beta, s, eta, lu
+    return beta, s, eta, lu, False
 
 
 def pql_start(design, family):
     """PQLStart for ``design`` (a GLMMDesign) and ``family`` (a CanonicalFamily)."""
     gram = WeightedGram.build(design.Z)
-    state = {"beta": np.zeros(design.p), "s": np.ones(design.q)}
+    state = {"beta": np.zeros(design.p), "s": np.ones(design.q), "inner_converged": True}
 
     def outer(sigma):
         a = sigma[design.vc_index]
-        beta, s, eta, lu = _inner_newton(design, family, gram, a, state["beta"], state["s"])
-        state["beta"], state["s"] = beta, s
+        beta, s, eta, lu, converged = _inner_newton(design, family, gram, a, state["beta"],
+                                                    state["s"])
+        state.update(beta=beta, s=s, inner_converged=converged)
         logdet = np.sum(np.log(np.abs(lu.U.diagonal())))
         loglik = design.weights @ family.loglik_terms(design.y, eta, design.ntrials)
         return 0.5 * logdet + 0.5 * s @ s - loglik
@@ -115,4 +116,4 @@ def pql_start(design, family):
     outer(sigma)
     a = sigma[design.vc_index]
     return PQLStart(beta=state["beta"], nu=sigma ** 2, u=a * state["s"], sigma=sigma,
-                    converged=bool(res.success), n_outer=int(res.nfev))
+                    converged=bool(res.success) and state["inner_converged"])

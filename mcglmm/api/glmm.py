@@ -156,6 +156,10 @@ def _start(design, family, sampler, par_init, do_pql):
         start = given
     elif do_pql:
         pql = pql_start(design, family)
+        if not pql.converged:
+            warnings.warn("PQL did not converge: the importance sampler is centred at its last "
+                          "iterate (the MCLA is still exact for the draws it makes)",
+                          ConvergenceWarning, stacklevel=3)
         start = SamplerInputs(beta=pql.beta, nu=pql.nu, u=pql.u)
     else:
         start = SamplerInputs(beta=np.zeros(design.p), nu=np.ones(design.T), u=np.zeros(design.q))

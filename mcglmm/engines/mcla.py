@@ -80,21 +80,20 @@ def _weighted_cumulant(family, w, ntrials, eta_blocks):
                          for rows, eta in eta_blocks])
 
 
-def _atom_sums(family, X, y, w, ntrials, eta_blocks, e, ss, nu, n_random):
+def _atom_sums(family, wX, wXy, w, ntrials, eta_blocks, e, ss, nu, n_random):
     """AtomSums over the draws of one atom that matter; ``eta_blocks`` gives their
-    (rows, eta) blocks, e: (k,) their weights, ss: (k, T).
+    (rows, eta) blocks, e: (k,) their weights, ss: (k, T); wX = diag(w) X, wXy = X'wy.
 
     g_k's fixed-effect part X'w(y - c'(eta_k)) is formed as X'wy - sum over row
     blocks of (wX)'c'(eta_k), and sum_k e_k w c''(eta_k) as w * (c''(eta) e).
     """
-    wX = X * w[:, None]
-    c2e = np.empty(len(y))
+    c2e = np.empty(len(w))
     wx_c1 = []
     for rows, eta in eta_blocks:
         c1, c2 = family.mean_variance(eta, ntrials[rows, None])
         wx_c1.append(wX[rows].T @ c1)
         c2e[rows] = w[rows] * (c2 @ e)
-    g = np.vstack([(wX.T @ y)[:, None] - _ordered_sum(wx_c1),
+    g = np.vstack([wXy[:, None] - _ordered_sum(wx_c1),
                    (-0.5 * n_random / nu)[:, None] + 0.5 * (ss / nu ** 2).T])
     ge = g * e
     return AtomSums(s0=e.sum(), s1=ge.sum(axis=1), s2=ge @ g.T, c2=c2e, ss=ss.T @ e,
@@ -130,7 +129,8 @@ class MCLAObjective:
     observations, z_blocks: Z's rows in those blocks as CSR (row-wise products
     with a block of draws are five times faster than CSC's, and a block's arrays
     stay in cache); zu_atoms: the (n, k) blocks Z u_k per atom when they fit half
-    of ``memory_budget`` bytes, else None (recomputed per evaluation).
+    of ``memory_budget`` bytes, else None (recomputed per evaluation); wX (n, p) =
+    diag(w) X and wXy (p,) = X'wy.
     """
 
     design: object
@@ -143,6 +143,8 @@ class MCLAObjective:
     row_blocks: tuple
     z_blocks: tuple
     zu_atoms: tuple | None
+    wX: np.ndarray
+    wXy: np.ndarray
     n_jobs: int = 1
 
     @classmethod
@@ -157,8 +159,9 @@ class MCLAObjective:
         store = 8 * n * m <= memory_budget // 2
         zu_atoms = tuple(z_rows @ U[sl].T for sl in atoms) if store else None
         wy_zu = U @ (design.Z.T @ (design.weights * design.y))
+        wX = design.X * design.weights[:, None]
         return cls(design, family, U, logq, _component_sums(U * U, design), wy_zu, atoms,
-                   row_blocks, z_blocks, zu_atoms, n_jobs)
+                   row_blocks, z_blocks, zu_atoms, wX, wX.T @ design.y, n_jobs)
 
     @property
     def m(self):
@@ -200,7 +203,7 @@ class MCLAObjective:
             if not live.any():
                 out.append(_no_sums(d.p + d.T, d.n, d.T))
                 continue
-            out.append(_atom_sums(self.family, d.X, d.y, d.weights, d.ntrials,
+            out.append(_atom_sums(self.family, self.wX, self.wXy, d.weights, d.ntrials,
                                   self._eta_blocks(i, eta_fixed, live), e[live],
                                   self.ss[self.atoms[i]][live], nu, d.n_random))
         return out

@@ -23,6 +23,7 @@ import scipy.linalg as la
 import scipy.sparse as sp
 from scipy.special import gammaln, logsumexp
 
+from ..design.gram import WeightedGram
 from ..parallel import run_ordered
 
 BLOCK = 1024
@@ -124,7 +125,7 @@ def build_sampler(design, family, inputs, pvec, zeta):
     Z = design.Z
     eta = design.X @ inputs.beta + Z @ inputs.u
     W = design.weights * family.variance(eta, design.ntrials)
-    precision = (Z.T @ sp.diags(W) @ Z + sp.diags(1.0 / d_star)).tocsc()
+    precision = (WeightedGram.build(Z)(W) + sp.diags(1.0 / d_star)).tocsc()
     off_diagonal = precision - sp.diags(precision.diagonal())
     if off_diagonal.count_nonzero() == 0:
         chol = np.sqrt(precision.diagonal())

@@ -3,7 +3,6 @@ import warnings
 
 import numpy as np
 import pandas as pd
-import pytest
 
 import mcglmm as mc
 from mcglmm.design import glmm_design

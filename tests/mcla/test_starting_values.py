@@ -19,8 +19,10 @@ def design(salamander):
 
 def _outer(design, sigma):
     a = sigma[design.vc_index]
-    beta, s, eta, _ = _inner_newton(design, mc.bernoulli_glmm, WeightedGram.build(design.Z), a,
-                                    np.zeros(design.p), np.ones(design.q))
+    beta, s, eta, _, converged = _inner_newton(design, mc.bernoulli_glmm,
+                                               WeightedGram.build(design.Z), a,
+                                               np.zeros(design.p), np.ones(design.q))
+    assert converged
     W = design.weights * mc.bernoulli_glmm.variance(eta)
     M = (design.Z @ sp.diags(a)).T @ sp.diags(W) @ (design.Z @ sp.diags(a)) + sp.identity(design.q)
     logdet = np.linalg.slogdet(M.toarray())[1]
