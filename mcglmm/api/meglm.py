@@ -21,7 +21,7 @@ from ..formula import split_formula
 from ..links import me_family
 from ..parallel import single_threaded_blas
 from ..results.meglm import MEGLMResults, start_values_series
-from .meglm_start import fixed_start, grid_search, start_theta
+from .meglm_start import fixed_start, from_vector, grid_search, start_theta
 
 INTMETHODS = ("mvaghermite", "mcaghermite", "ghermite", "laplace")
 STARTVALUES = ("fixedonly", "constantonly", "zero", "iv")
@@ -261,11 +261,12 @@ def _meglm(formula, data, *, family, link, covariance, intmethod, intpoints, noc
     cns = parse_constraints(constraints, arr.x_names, aux_names, arr.y_name, model.dim)
     cns_fixed = parse_constraints(constraints, arr.x_names, aux_names, arr.y_name,
                                   model.p + model.n_aux)
+    theta_from = None if from_ is None else from_vector(from_, names, model.dim)
     if log:
         print("".join(f"note: {note}.\n" for note in notes) + "Fitting fixed-effects model:")
     fixed_fit = fit_fixed(model, list(arr.x_names), iterate, tolerance, log, cns_fixed)
     objective = Objective(model, intmethod, k)
-    theta0 = start_theta(model, fixed_fit, list(arr.x_names), startvalues, from_, names,
+    theta0 = start_theta(model, fixed_fit, list(arr.x_names), startvalues, theta_from,
                          objective.start_value, log)
     if cns is not None:
         theta0 = cns.project(theta0)

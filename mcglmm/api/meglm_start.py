@@ -174,15 +174,20 @@ def grid_search(model, theta, startgrid, value, log=False):
     return best
 
 
-def start_theta(model, fixed_fit, x_names, startvalues, from_, names, refresh_value, log):
-    """Start values: Stata's fixedonly/constantonly/zero/iv or from_.
+def start_theta(model, fixed_fit, x_names, startvalues, theta_from, refresh_value, log):
+    """Start values: Stata's fixedonly/constantonly/zero/iv or from_ (``theta_from``, from
+    ``from_vector``), which must give a finite log likelihood.
 
     The random effects start with standard deviation 0.5 (times the residual sd for
     the Gaussian family) or at the iv moment estimates; further grid nodes are tried
     only while the log likelihood is not finite, as Stata's default grid search.
     """
-    if from_ is not None:
-        return from_vector(from_, names, model.dim)
+    if theta_from is not None:
+        value = refresh_value(theta_from)
+        if not np.isfinite(value):
+            raise ValueError(bad_value("from_", "start values at which the log likelihood is "
+                                       "finite", f"log likelihood {value}"))
+        return theta_from
     if startvalues == "zero":
         base = np.zeros(model.p + model.n_aux)
         base[model.p:] = fixed_start(model, x_names)[model.p:]
@@ -216,10 +221,15 @@ def from_vector(from_, names, dim):
         if absent:
             raise ValueError(bad_value("from_", f"a value for every parameter {list(names)}",
                                        f"none for {absent}"))
-        return np.array([float(from_[n]) for n in names])
-    arr = np.asarray(from_, dtype=float)
+        arr = np.array([float(from_[n]) for n in names])
+    else:
+        arr = np.asarray(from_, dtype=float)
     if arr.shape != (dim,):
         raise ValueError(bad_value("from_", f"a vector of length {dim}", f"shape {arr.shape}"))
+    bad = ~np.isfinite(arr)
+    if bad.any():
+        raise ValueError(bad_value("from_", "finite",
+                                   {names[j]: float(arr[j]) for j in np.flatnonzero(bad)}))
     return arr
 
 

@@ -19,7 +19,7 @@ import pandas as pd
 import patsy
 import scipy.sparse as sp
 
-from ..exceptions import FormulaError, bad_value
+from ..exceptions import DesignError, FormulaError, bad_value
 from .fixed import fixed_part
 from .missing import complete_rows
 
@@ -85,7 +85,18 @@ def _term_matrix(expr, data, formula):
                            f"evaluated: {err}") from None
     if M.shape[1] == 0:
         raise FormulaError(f"formula {formula!r}: random term ({expr} | ...) has no columns.")
-    return np.asarray(M, dtype=float), tuple(stata_name(c) for c in M.design_info.column_names)
+    names = tuple(stata_name(c) for c in M.design_info.column_names)
+    M = np.asarray(M, dtype=float)
+    for name, column in zip(names, M.T):
+        _check_finite(f"the random-effects design ({name} in ({expr} | ...))", column)
+    return M, names
+
+
+def _check_finite(name, values):
+    """DesignError naming ``name`` unless every entry of values (n,) is finite."""
+    bad = values[~np.isfinite(values)]
+    if bad.size:
+        raise DesignError(bad_value(name, "finite in every row", bad[:5].tolist()))
 
 
 def _check_consistent(groups, formula):
@@ -239,6 +250,8 @@ def me_arrays(fixed, terms, data, ordinal, noconstant, offset=None, exposure=Non
                          extra=group_vars + cols + list(extra_cols))
     for v in vectors.values():
         keep &= ~np.isnan(v)
+    for name, v in vectors.items():
+        _check_finite(name, v[keep])
     frame = data.loc[keep].reset_index(drop=True)
     for col in frame.columns:
         if isinstance(frame[col].dtype, pd.CategoricalDtype):
@@ -255,6 +268,8 @@ def me_arrays(fixed, terms, data, ordinal, noconstant, offset=None, exposure=Non
         y = np.searchsorted(np.asarray(categories), values.to_numpy()).astype(float)
         X = patsy.dmatrix(rhs, frame, NA_action="raise", return_type="matrix")
         names, ntrials = X.design_info.column_names, np.ones(len(frame))
+        for name, column in zip(names, np.asarray(X, dtype=float).T):
+            _check_finite(f"the fixed-effects design ({stata_name(name)})", column)
     else:
         fx = fixed_part(f"{lhs} ~ {rhs}", frame)
         y, X, names, ntrials = fx.y, fx.X, fx.x_names, fx.ntrials

@@ -165,7 +165,8 @@ class MEGLMResults:
                  scores, level, eform, clusters=None, cns=None):
         """Build the result once from the optimiser's output."""
         if not fit.converged:
-            warnings.warn(f"meglm did not converge in {fit.iterations} iterations.",
+            warnings.warn(f"meglm did not converge in {fit.iterations} iterations: "
+                          f"{fit.message}.",
                           ConvergenceWarning, stacklevel=3)
         at_bound = [n for n, t, lo in zip(names, fit.theta, theta_lower(model)) if t < lo + 4.0]
         if at_bound:
