@@ -14,7 +14,7 @@ from mcglmm.engines.mcla import MCLAObjective
 from mcglmm.engines.sampling import SamplerInputs, build_sampler
 
 H = 1e-5
-RTOL = 1e-5
+RTOL = 1e-5            # the criterion; errors seen are 1e-8 or smaller
 
 
 def _murder():

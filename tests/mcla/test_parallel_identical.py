@@ -40,6 +40,7 @@ def test_joblib_backends_equal_one_job(serial_fit, salamander_model, salamander,
     _assert_identical(serial_fit, fit)
 
 
+@pytest.mark.slow
 def test_dask_local_cluster_equals_one_job(serial_fit, salamander_model, salamander):
     distributed = pytest.importorskip("dask.distributed")
     with distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=True,

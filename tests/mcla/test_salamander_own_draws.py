@@ -2,10 +2,12 @@
 import warnings
 
 import numpy as np
+import pytest
 
 import mcglmm as mc
 
 
+@pytest.mark.slow
 def test_salamander_m10000_converges(salamander_model, salamander):
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", mc.MonteCarloWarning)

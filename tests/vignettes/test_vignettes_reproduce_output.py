@@ -8,6 +8,7 @@ import pytest
 ROOT = Path(__file__).resolve().parents[2]
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("name", ["salamander", "lr3_guatemala"])
 def test_vignette_reproduces_committed_output(name):
     run = subprocess.run([sys.executable, str(ROOT / "vignettes" / f"{name}.py")],
