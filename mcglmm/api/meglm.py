@@ -7,6 +7,8 @@ Laplace log likelihood -> ``MEGLMResults``.
 """
 from __future__ import annotations
 
+import warnings
+
 import numpy as np
 
 from ..design.bars import build_levels, covariance_per_level, joint_z, me_arrays
@@ -16,7 +18,7 @@ from ..engines.quad_model import (MEModel, aux_gradient, cumulative_weights, lin
                                   theta_lower)
 from ..engines.quad_constraints import maximize, parse_constraints
 from ..engines.quad_objective import Objective
-from ..exceptions import bad_value
+from ..exceptions import ConvergenceWarning, bad_value
 from ..formula import split_formula
 from ..links import me_family
 from ..parallel import single_threaded_blas
@@ -127,13 +129,19 @@ def _fixed_hessian(model, theta_fixed):
 
 def fit_fixed(model, x_names, iterate, tolerance, log=False, cns=None):
     """Maximum likelihood without random effects (Stata's comparison model), constrained
-    by ``cns`` (``quad_constraints.Constraints`` over [beta, aux]) when given."""
+    by ``cns`` (``quad_constraints.Constraints`` over [beta, aux]) when given; a
+    ConvergenceWarning when it does not converge."""
     def f(t):
         return _fixed_loglik(model, t)
     if model.n_aux == 0:
         f.hessian = lambda t: _fixed_hessian(model, t)
-    return maximize(lambda t, final: f, fixed_start(model, x_names), None, cns,
-                    iterate=iterate, tolerance=tolerance, log=log)
+    fit = maximize(lambda t, final: f, fixed_start(model, x_names), None, cns,
+                   iterate=iterate, tolerance=tolerance, log=log)
+    if not fit.converged:
+        warnings.warn(f"the fixed-effects comparison model did not converge in {fit.iterations} "
+                      f"iterations: {fit.message}; its log likelihood and the LR test against "
+                      "it are unreliable.", ConvergenceWarning, stacklevel=4)
+    return fit
 
 
 def internal_names(model, x_names):

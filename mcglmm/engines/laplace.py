@@ -24,14 +24,14 @@ into the adaptation of nested quadrature (with one node it is this approximation
 """
 from __future__ import annotations
 
-from dataclasses import dataclass
+import warnings
+from dataclasses import dataclass, replace
 
 import numpy as np
 import scipy.sparse as sp
 import scipy.sparse.linalg as spla
 
-from dataclasses import replace
-
+from ..exceptions import ConvergenceWarning, HessianWarning
 from . import quad_cov
 from .quad_model import cumulative_weights, linear_predictor, sigmas, unpack
 from .quad_nodes import Adapt, ancestors
@@ -59,12 +59,15 @@ class _Algebra:
         return (self.Z.T @ self.Z.multiply(W[:, None]).tocsc() + self.P).tocsc()
 
     def solve(self, H, b):
-        """H^-1 b, least squares where H is singular."""
+        """H^-1 b; least squares, with a HessianWarning, where dense H is singular."""
         if not self.dense:
             return spla.spsolve(H, b)
         try:
             return np.linalg.solve(H, b)
         except np.linalg.LinAlgError:
+            warnings.warn("the Hessian of the random effects' joint log density is singular; "
+                          "its Newton step is a least-squares solution.", HessianWarning,
+                          stacklevel=3)
             return np.linalg.lstsq(H, b, rcond=None)[0]
 
     def logdet_and_inverse(self, H):
@@ -135,30 +138,48 @@ def find_mode(model, alg, eta0, aux, u0, tol=1e-10, max_iter=100, w_obs=None):
     """
     u = np.zeros(alg.P.shape[0]) if u0 is None else np.asarray(u0, dtype=float).copy()
     h, der = _h_value(model, alg, eta0, aux, u, w_obs)
+    if not np.isfinite(h):
+        return u, h, der   # theta is infeasible: the caller's log likelihood is not finite
     for _ in range(max_iter):
         g = alg.Z.T @ der.d1 - alg.P @ u
         step = alg.solve(alg.hessian(-der.d2), g)
         if not g @ step > 0:
             step = alg.solve(alg.hessian(np.maximum(-der.d2, 0.0)), g)
-        t = 1.0
-        while t > 1e-8:
-            h_new, der_new = _h_value(model, alg, eta0, aux, u + t * step, w_obs)
-            if h_new >= h - 1e-12 * abs(h):
-                break
-            t *= 0.5
-        u, h, der = u + t * step, h_new, der_new
+        trial = _halving(model, alg, eta0, aux, u, h, step, w_obs)
+        if trial is None:
+            warnings.warn("the joint mode of the random effects was not found: step halving "
+                          "found no point with h(u) at least as high (log likelihoods at this "
+                          "theta are approximate).", ConvergenceWarning, stacklevel=3)
+            break
+        t, h, der = trial
+        u = u + t * step
         if np.max(np.abs(t * step)) < tol:
             break
     return u, h, der
 
 
+def _halving(model, alg, eta0, aux, u, h, step, w_obs):
+    """(t, h(u + t step), derivatives) for the largest t in 1, 1/2, ..., 2^-26 with
+    h(u + t step) >= h(u) (to roundoff), or None when there is none."""
+    t = 1.0
+    while t > 1e-8:
+        h_new, der_new = _h_value(model, alg, eta0, aux, u + t * step, w_obs)
+        if h_new >= h - 1e-12 * abs(h):
+            return t, h_new, der_new
+        t *= 0.5
+    return None
+
+
 def laplace(model, theta, u0=None, gradient=True):
-    """Laplace log likelihood (and its gradient) at theta; warm start at u0."""
+    """Laplace log likelihood (and its gradient) at theta; warm start at u0.  An infeasible
+    theta (h(u0) not finite) has value -inf and a NaN gradient."""
     beta, aux, psis = unpack(model, theta)
     covs = sigmas(model, psis)
     P, logdet_S = prior_precision(model, covs)
     alg = _algebra(model, P)
     u, h, der = find_mode(model, alg, linear_predictor(model, beta), aux, u0)
+    if not np.isfinite(h):
+        return LaplaceEval(-np.inf, np.full(model.dim, np.nan) if gradient else None, u)
     logdet_H, inv = alg.logdet_and_inverse(alg.hessian(-der.d2))
     value = h - 0.5 * logdet_S - 0.5 * logdet_H + model.ll_const
     if not gradient:
@@ -201,7 +222,8 @@ def _laplace_gradient(model, alg, der, u, inv, psis):
 
 
 def curvature_adapt(model, theta, u0=None):
-    """Adaptation from the joint mode u^ and the curvature H there, and the mode.
+    """Adaptation from the joint mode u^ and the curvature H there, and the mode; None for
+    the adaptation of an infeasible theta (h(u0) not finite).
 
     Per group, the conditional normal given its ancestors with its descendants
     integrated out: levels are eliminated from the bottom (Schur complements of H,
@@ -218,8 +240,10 @@ def curvature_adapt(model, theta, u0=None):
     weighted = model.weights is not None
     P, _ = prior_precision(model, sigmas(model, psis), c_lev if weighted else None)
     alg = _Algebra(model.Zj, P, False)
-    u, _, der = find_mode(model, alg, linear_predictor(model, beta), aux, u0,
+    u, h, der = find_mode(model, alg, linear_predictor(model, beta), aux, u0,
                           w_obs=c_obs if weighted else None)
+    if not np.isfinite(h):
+        return None, u
     K = alg.hessian(np.maximum(-der.d2, 0.0)).tocsr()
     offsets = np.cumsum([0] + [lev.n_groups * lev.d for lev in model.levels])
     index = [off + np.arange(lev.n_groups * lev.d).reshape(lev.n_groups, lev.d)

@@ -24,6 +24,11 @@ def _finite(ev):
     return (ev.value if np.isfinite(ev.value) else -np.inf), ev.grad
 
 
+def _infeasible(t):
+    """(value, grad) at a theta without an adaptation (the joint mode's h is not finite)."""
+    return -np.inf, np.full(len(t), np.nan)
+
+
 def mv_adapt(evaluate, adapt, known=None, tol=1e-6, max_iter=50):
     """Mean-variance adaptation: replace (mu, C) by the posterior means and variances.
 
@@ -92,6 +97,8 @@ class Objective:
         if self.intmethod == "ghermite":
             return aghq(self.model, theta, None, self.k).value
         adapt = self._curvature(theta)
+        if adapt is None:
+            return -np.inf
         self.starts[np.asarray(theta).tobytes()] = adapt
         return self._evaluate(theta, adapt).value
 
@@ -104,7 +111,7 @@ class Objective:
         first = self.adapt is None
         if self.intmethod == "mcaghermite" or first:
             self.adapt = self.starts.get(np.asarray(theta).tobytes()) or self._curvature(theta)
-        if self.intmethod == "mvaghermite":
+        if self.intmethod == "mvaghermite" and self.adapt is not None:
             last = self.last
             known = (last[2] if last is not None and last[1] is self.adapt
                      and np.array_equal(last[0], theta) else None)
@@ -113,9 +120,11 @@ class Objective:
                              tol=1e-6 if settle else 1e-4, max_iter=50 if settle else 1)
             if adapt is None:
                 start = self._curvature(theta)
-                adapt = mv_adapt(lambda a: self._evaluate(theta, a), start) or start
+                adapt = start and (mv_adapt(lambda a: self._evaluate(theta, a), start) or start)
             self.adapt = adapt
         adapt = self.adapt
+        if adapt is None:
+            return _infeasible
 
         def f(t):
             last = self.last
