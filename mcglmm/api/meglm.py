@@ -14,6 +14,7 @@ import numpy as np
 from ..design.bars import build_levels, covariance_per_level, joint_z, me_arrays
 from ..design.weights import level_weights, weight_columns, weight_spec
 from ..engines import quad_cov
+from ..engines.laplace import MAX_Q_GRADIENT
 from ..engines.quad_model import (MEModel, aux_gradient, cumulative_weights, linear_predictor,
                                   theta_lower)
 from ..engines.quad_constraints import maximize, parse_constraints
@@ -235,8 +236,26 @@ def _integration(model, intmethod, intpoints):
     if intmethod == "laplace" and intpoints is not None:
         raise ValueError(bad_value("intpoints", "None for a crossed model (the Laplace "
                                    "approximation is implied)", intpoints))
+    if intmethod == "laplace":
+        _check_laplace_size(model, intmethod)
     k = 1 if intmethod == "laplace" else (7 if intpoints is None else int(intpoints))
     return intmethod, k, notes
+
+
+def _check_laplace_size(model, intmethod):
+    """The Laplace gradient needs the inverse of the joint Hessian of all q random effects:
+    refuse q > MAX_Q_GRADIENT (naming intmethod when quadrature is possible)."""
+    q = model.Zj.shape[1]
+    if q <= MAX_Q_GRADIENT:
+        return
+    why = (f"at most {MAX_Q_GRADIENT} random effects with the Laplace approximation (its "
+           "gradient inverts their joint Hessian)")
+    if model.nested:
+        raise ValueError(bad_value("intmethod", f"'mvaghermite', 'mcaghermite' or 'ghermite' for "
+                                   f"this nested model with {q} random effects; {why}",
+                                   intmethod))
+    raise ValueError(bad_value("formula", f"a crossed model with {why}",
+                               f"{q} random effects"))
 
 
 def _meglm(formula, data, *, family, link, covariance, intmethod, intpoints, noconstant, offset,

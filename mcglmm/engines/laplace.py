@@ -36,7 +36,7 @@ from . import quad_cov
 from .quad_model import cumulative_weights, linear_predictor, sigmas, unpack
 from .quad_nodes import Adapt, ancestors
 
-MAX_Q_GRADIENT = 6000
+MAX_Q_GRADIENT = 6000   # largest q whose dense H^-1 the gradient forms (checked by meglm)
 DENSE_Q = 2000
 
 
@@ -190,10 +190,6 @@ def laplace(model, theta, u0=None, gradient=True):
 def _laplace_gradient(model, alg, der, u, inv, psis):
     """Exact gradient of the Laplace log likelihood (module docstring)."""
     Z, q = alg.Z, alg.Z.shape[1]
-    if q > MAX_Q_GRADIENT:
-        raise ValueError(f"the Laplace gradient needs H^-1 for q = {q} random effects "
-                         f"(limit {MAX_Q_GRADIENT}); use intmethod='mvaghermite' for "
-                         "nested models.")
     Hinv = inv if alg.dense else inv.solve(np.eye(q))
     if alg.dense:
         flat, zz = alg.pairs

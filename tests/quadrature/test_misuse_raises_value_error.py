@@ -1,4 +1,6 @@
 """Bad input to meglm() raises a ValueError naming the argument, before any fitting."""
+import importlib
+
 import numpy as np
 import pandas as pd
 import pytest
@@ -109,3 +111,31 @@ def test_intpoints_outside_1_to_128_is_refused(data, bad):
 def test_level_outside_10_to_99_99_is_refused(data, bad):
     with pytest.raises(ValueError, match="level"):
         meglm("y ~ x + (1 | g)", data=data, family="bernoulli", level=bad)
+
+
+@pytest.fixture(scope="module")
+def many_groups():
+    """12004 rows: g has 6002 groups of two rows, one with h = 0 and one with h = 1 (crossed);
+    k = g % 2 holds whole g groups (g nested in k)."""
+    rng = np.random.default_rng(3)
+    i = np.arange(12004)
+    return pd.DataFrame({"y": rng.integers(0, 2, len(i)), "x": rng.normal(size=len(i)),
+                         "g": i // 2, "h": i % 2, "k": (i // 2) % 2})
+
+
+@pytest.mark.parametrize("formula, options, match", [
+    ("y ~ x + (1 | g) + (1 | h)", {},
+     r"formula must be a crossed model with at most 6000 random effects with the Laplace "
+     r"approximation .*; got '6004 random effects'"),
+    ("y ~ x + (1 | k) + (1 | g)", {"intmethod": "laplace"},
+     r"intmethod must be 'mvaghermite', 'mcaghermite' or 'ghermite' for this nested model "
+     r"with 6004 random effects.*; got 'laplace'"),
+])
+def test_laplace_with_too_many_random_effects_is_refused_before_fitting(
+        many_groups, monkeypatch, formula, options, match):
+    """Before, a plain ValueError came from the first gradient, after the fixed-effects fit."""
+    def refuse(*args, **kwargs):
+        raise AssertionError("the fixed-effects model was fitted before the check")
+    monkeypatch.setattr(importlib.import_module("mcglmm.api.meglm"), "fit_fixed", refuse)
+    with pytest.raises(ValueError, match=match):
+        meglm(formula, data=many_groups, family="bernoulli", **options)
