@@ -129,7 +129,7 @@ def _check_arguments(formula, ids, data, quad_pts, frame, trace, sort):
         raise FormulaError(bad_value("formula", 'a two-sided formula string such as "y ~ x"',
                                      formula))
     if not isinstance(data, pd.DataFrame):
-        raise ValueError(bad_value("data", "a pandas DataFrame", type(data).__name__))
+        raise TypeError(bad_value("data", "a pandas DataFrame", type(data).__name__))
     for name, column in ids:
         if not isinstance(column, str) or column not in data.columns:
             raise ValueError(bad_value(name, "the name of a column of data", column))

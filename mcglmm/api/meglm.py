@@ -7,6 +7,7 @@ Laplace log likelihood -> ``MEGLMResults``.
 """
 from __future__ import annotations
 
+import numbers
 import warnings
 
 import numpy as np
@@ -38,21 +39,25 @@ def _check_options(intmethod, intpoints, vce, level, iterate, tolerance, startva
         if intmethod == "laplace":
             raise ValueError(bad_value("intpoints", "None with intmethod='laplace' (the Laplace "
                                        "approximation uses one point)", intpoints))
-        if (not isinstance(intpoints, (int, np.integer)) or isinstance(intpoints, bool)
-                or not 1 <= intpoints <= 128):
+        if not _is_number(intpoints, numbers.Integral) or not 1 <= intpoints <= 128:
             raise ValueError(bad_value("intpoints", "an integer between 1 and 128", intpoints))
     _vce_kind(vce)
-    if not isinstance(level, (int, float)) or not 10 <= level <= 99.99:
+    if not _is_number(level) or not 10 <= level <= 99.99:
         raise ValueError(bad_value("level", "a confidence level between 10 and 99.99", level))
-    if not isinstance(iterate, (int, np.integer)) or iterate < 0:
+    if not _is_number(iterate, numbers.Integral) or iterate < 0:
         raise ValueError(bad_value("iterate", "a non-negative integer", iterate))
-    if not isinstance(tolerance, (int, float)) or not tolerance > 0:
-        raise ValueError(bad_value("tolerance", "a positive number", tolerance))
+    if not _is_number(tolerance) or not 0 < tolerance < np.inf:
+        raise ValueError(bad_value("tolerance", "a positive finite number", tolerance))
     if startvalues not in STARTVALUES:
         raise ValueError(bad_value("startvalues", "one of " + ", ".join(STARTVALUES), startvalues))
     if not (startgrid is None or startgrid is True or isinstance(startgrid, (list, tuple, dict))):
         raise ValueError(bad_value("startgrid", "None, True, a list of variances or a dict "
                                    "{term: values}", startgrid))
+
+
+def _is_number(value, kind=numbers.Real):
+    """Whether value is a number of ``kind`` (Python's or numpy's), a bool not counting."""
+    return isinstance(value, kind) and not isinstance(value, bool)
 
 
 def _vce_kind(vce):

@@ -108,8 +108,10 @@ def test_bad_columns_formula_and_data(small3):
         mc.lr3("y ~ x", "mom", "village", small3)
     with pytest.raises(ValueError, match="formula must be a two-sided formula"):
         mc.lr2("x", "mom", small3)
-    with pytest.raises(ValueError, match="data must be a pandas DataFrame"):
+    with pytest.raises(TypeError, match="data must be a pandas DataFrame; got 'dict'"):
         mc.lr2("y ~ x", "mom", small3.to_dict())
+    with pytest.raises(TypeError, match="data must be a pandas DataFrame; got 'ndarray'"):
+        mc.lr3("y ~ x", "mom", "comm", small3.to_numpy())
     with pytest.raises(ValueError, match="Bernoulli"):
         mc.lr2("x ~ y", "mom", small3)
 

@@ -139,3 +139,22 @@ def test_laplace_with_too_many_random_effects_is_refused_before_fitting(
     monkeypatch.setattr(importlib.import_module("mcglmm.api.meglm"), "fit_fixed", refuse)
     with pytest.raises(ValueError, match=match):
         meglm(formula, data=many_groups, family="bernoulli", **options)
+
+
+@pytest.mark.parametrize("option, bad", [
+    ("level", True), ("level", np.float64("nan")), ("iterate", True), ("iterate", np.bool_(True)),
+    ("iterate", 2.0), ("iterate", -1), ("tolerance", True), ("tolerance", np.inf),
+    ("tolerance", np.float32(0.0)), ("intpoints", np.True_),
+])
+def test_bools_and_out_of_range_numbers_are_refused(data, option, bad):
+    with pytest.raises(ValueError, match=f"^{option} must be"):
+        meglm("y ~ x + (1 | g)", data=data, family="bernoulli", **{option: bad})
+
+
+def test_numpy_numbers_are_accepted_for_numeric_options(data):
+    ref = meglm("y ~ x + (1 | g)", data=data, family="bernoulli", level=90, iterate=50,
+                tolerance=1e-6, intpoints=5)
+    fit = meglm("y ~ x + (1 | g)", data=data, family="bernoulli", level=np.float32(90),
+                iterate=np.int64(50), tolerance=np.float32(1e-6), intpoints=np.uint8(5))
+    assert fit.ll == ref.ll
+    pd.testing.assert_frame_equal(fit.table, ref.table)
