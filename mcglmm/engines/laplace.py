@@ -134,12 +134,17 @@ def find_mode(model, alg, eta0, aux, u0, tol=1e-10, max_iter=100, w_obs=None):
     w_obs (n,) weights the observations' log densities (``curvature_adapt``).
 
     Where the exact Hessian gives no ascent direction (a log density that is not
-    concave in eta) the observations' negative curvatures are floored at 0.
+    concave in eta) the observations' negative curvatures are floored at 0.  A warm
+    start u0 where h is not finite is replaced by 0; where h(0) is not finite too, theta is
+    infeasible and (0, h(0), derivatives) are returned at once.  A ConvergenceWarning
+    says when step halving finds no point at least as good.
     """
     u = np.zeros(alg.P.shape[0]) if u0 is None else np.asarray(u0, dtype=float).copy()
     h, der = _h_value(model, alg, eta0, aux, u, w_obs)
     if not np.isfinite(h):
-        return u, h, der   # theta is infeasible: the caller's log likelihood is not finite
+        if u0 is not None:
+            return find_mode(model, alg, eta0, aux, None, tol, max_iter, w_obs)
+        return u, h, der
     for _ in range(max_iter):
         g = alg.Z.T @ der.d1 - alg.P @ u
         step = alg.solve(alg.hessian(-der.d2), g)

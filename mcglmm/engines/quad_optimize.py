@@ -85,9 +85,10 @@ def _line_search(f, theta, step, value, lower):
     """Largest t in 1, 1/2, ..., 2^-33 with f(max(theta + t step, lower)) >= f(theta) (to
     roundoff), a non-finite value counting as lower.
 
-    Returns the accepted point, or None when no t is accepted.  Bounded coordinates heading down while already within
-    PROBE of their bound are first tried at the bound itself (a variance that is zero at
-    the maximum, which Newton steps on the log scale approach only slowly).
+    Returns the accepted point, or None when no t is accepted.  Bounded coordinates
+    heading down while already within PROBE of their bound are first tried at the bound
+    itself (a variance that is zero at the maximum, which Newton steps on the log scale
+    approach only slowly).
     """
     near = (step < 0) & np.isfinite(lower) & (theta < lower + PROBE)
     if near.any():
@@ -207,4 +208,3 @@ def newton_maximize(refresh, theta0, iterate=100, tolerance=1e-8, nrtol=1e-10, l
     value, g = f(theta)
     return NewtonResult(theta, value, g, _curvature(f, theta, central=True), converged, it,
                         tuple(lines), message)
-

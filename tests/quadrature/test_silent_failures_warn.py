@@ -105,3 +105,12 @@ def test_infeasible_theta_has_log_likelihood_minus_inf(data, intmethod, k):
     assert objective.start_value(theta) == -np.inf
     value, grad = objective.refresh(theta)(theta)
     assert value == -np.inf and np.isnan(grad).all()
+
+
+def test_mode_search_restarts_from_zero_when_the_warm_start_is_infeasible(data):
+    model, alg, eta0 = _mode_problem(data)
+    u_cold, h_cold, _ = find_mode(model, alg, eta0, (), None)
+    u0 = np.full(alg.P.shape[0], 800.0)   # exp(eta0 + 800) overflows
+    u, h, _ = find_mode(model, alg, eta0, (), u0)
+    assert h == pytest.approx(h_cold, rel=1e-12)
+    np.testing.assert_allclose(u, u_cold, atol=1e-8)
