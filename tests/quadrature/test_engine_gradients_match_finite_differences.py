@@ -126,6 +126,16 @@ def test_ghermite_three_levels():
     np.testing.assert_allclose(ev.grad, num, rtol=1e-5, atol=1e-5)   # seen 1.3e-9
 
 
+def _assert_exact_hessian(model, theta, points):
+    """The exact AGHQ Hessian against central differences (h = 1e-6) of the exact gradient."""
+    adapt = curvature_adapt(model, theta)[0]
+    hess = aghq(model, theta, adapt, points, hessian=True).hess
+    num = np.array([(aghq(model, theta + e, adapt, points).grad
+                     - aghq(model, theta - e, adapt, points).grad) / 2e-6
+                    for e in 1e-6 * np.eye(len(theta))]).T
+    np.testing.assert_allclose(hess, num, rtol=1e-5, atol=1e-6 * np.abs(num).max())
+
+
 @pytest.mark.parametrize("family,covariance", [("bernoulli", "independent"),
                                                ("poisson", "unstructured"),
                                                ("poisson", "exchangeable"),
@@ -135,11 +145,7 @@ def test_two_level_exact_hessian_matches_differences_of_the_gradient(family, cov
     model, _ = build_model("y ~ x + (1 + z | g)", data, me_family(family), covariance,
                            False, None, None, None)
     theta = _theta(model, np.random.default_rng(3))
-    adapt = curvature_adapt(model, theta)[0]
-    hess = aghq(model, theta, adapt, 5, hessian=True).hess
-    num = np.array([(aghq(model, theta + e, adapt, 5).grad - aghq(model, theta - e, adapt, 5).grad)
-                    / 2e-6 for e in 1e-6 * np.eye(len(theta))]).T
-    np.testing.assert_allclose(hess, num, rtol=1e-5, atol=1e-6 * np.abs(num).max())  # seen 4e-10
+    _assert_exact_hessian(model, theta, 5)  # seen 4e-10
 
 
 @pytest.mark.parametrize("family,covariance", [("bernoulli", "independent"),
@@ -150,11 +156,7 @@ def test_three_level_exact_hessian_matches_differences_of_the_gradient(family, c
                            covariance, False, None, None, None)
     assert model.nested and len(model.levels) == 2
     theta = _theta(model, np.random.default_rng(17))
-    adapt = curvature_adapt(model, theta)[0]
-    hess = aghq(model, theta, adapt, 4, hessian=True).hess
-    num = np.array([(aghq(model, theta + e, adapt, 4).grad - aghq(model, theta - e, adapt, 4).grad)
-                    / 2e-6 for e in 1e-6 * np.eye(len(theta))]).T
-    np.testing.assert_allclose(hess, num, rtol=1e-5, atol=1e-6 * np.abs(num).max())  # seen 5e-10
+    _assert_exact_hessian(model, theta, 4)  # seen 5e-10
 
 
 @pytest.mark.parametrize("family,link", [("gaussian", "identity"), ("gaussian", "log"),
@@ -165,8 +167,4 @@ def test_exact_hessian_with_auxiliary_parameters(family, link):
     model, _ = build_model("y ~ x + (1 | g/h)", data, me_family(family, link), "independent",
                            False, None, None, None)
     theta = _theta(model, np.random.default_rng(19))
-    adapt = curvature_adapt(model, theta)[0]
-    hess = aghq(model, theta, adapt, 4, hessian=True).hess
-    num = np.array([(aghq(model, theta + e, adapt, 4).grad - aghq(model, theta - e, adapt, 4).grad)
-                    / 2e-6 for e in 1e-6 * np.eye(len(theta))]).T
-    np.testing.assert_allclose(hess, num, rtol=1e-5, atol=1e-6 * np.abs(num).max())  # seen 5e-10
+    _assert_exact_hessian(model, theta, 4)  # seen 5e-10
