@@ -45,7 +45,7 @@ comparison = pd.DataFrame({"Coef": table["Coef"], "notes": notes,
                            "difference": table["Coef"] - notes,
                            "Std. Error": table["Std. Error"], "notes SE": notes_se})
 print(comparison.to_string(float_format=lambda v: f"{v:.3g}" if abs(v) < 1e-3 else f"{v:.7f}"))
-print(f"logL: {g12.loglik!r} (notes -1323.9618222914)")
+print(f"logL: {g12.loglik:.10g} (notes -1323.961822)")
 print(f"largest |gradient| at the estimate: {np.abs(g12.gradient).max():.1e}")
 
 section("5. g20 <- lr3(..., quad.pts=20, beta=coef(g12,T,F), sigma=coef(g12,F,T))")

@@ -118,7 +118,7 @@ class LRFit:
     def _header(self):
         return (f"{self.levels}-level logit model\n"
                 f"observations:  {' '.join(str(n) for n in self.n_units)}\n"
-                f"logL =  {self.loglik!r}")
+                f"logL =  {self.loglik:.10g}")
 
     def summary(self):
         """Coef, Std. Error and t value for beta, each log(sigma) and each sigma."""

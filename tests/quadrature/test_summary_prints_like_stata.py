@@ -2,6 +2,8 @@
 import numpy as np
 import pytest
 
+from printed import assert_printed_line
+
 from mcglmm.api.meglm import meglm
 
 
@@ -18,7 +20,7 @@ def test_pig_summary_lines(fit):
                   "Wald chi2(1)      =   25337.48", "Log likelihood = -1014.9268",
                   "week |   6.209896   .0390124  159.18   0.000     6.133433    6.286359",
                   "var(e.weight) |   4.383264   .3163349", "chibar2(01) = 472.65"]:
-        assert piece in text
+        assert_printed_line(text, piece, rtol=1e-9)     # Stata's printed digits, last one free
 
 
 def test_level_and_eform_at_print_time(fit):
