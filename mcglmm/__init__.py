@@ -7,7 +7,7 @@ models; ``lr2``/``lr3``).
 from . import datasets
 from .exceptions import (BoundaryWarning, ConvergenceWarning, DesignError, FormulaError,
                          HessianWarning, MCGLMMError, MCGLMMWarning, MonteCarloWarning)
-from .families import bernoulli_glmm, binomial_glmm, poisson_glmm
+from .model.families import bernoulli_glmm, binomial_glmm, poisson_glmm
 from .api.glmm import glmm
 from .engines.sampling import SamplerInputs
 from .results.glmm import coef, confint, loglik, mcse, mcvcov, se, summary, varcomps, vcov

@@ -3,7 +3,7 @@ import numpy as np
 import pytest
 
 from mcglmm.engines.mcla import Evaluation
-from mcglmm.optimize import maximize, solve_subproblem
+from mcglmm.optim.trust import maximize, solve_subproblem
 
 
 def neg_rosenbrock(x):

@@ -17,8 +17,8 @@ from ..engines.mcla import MCLAObjective, mc_vcov
 from ..engines.sampling import BLOCK, SIGMA_FLOOR, SamplerInputs, build_sampler
 from ..exceptions import (BoundaryWarning, ConvergenceWarning, HessianWarning,
                           MonteCarloWarning, bad_value)
-from ..families import get_glmm_family
-from ..optimize import maximize
+from ..model.families import get_glmm_family
+from ..optim.trust import maximize
 from ..parallel import check_n_jobs
 from ..pql import pql_start
 from ..results.covariance import covariance_from_hessian

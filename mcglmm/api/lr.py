@@ -18,7 +18,7 @@ import pandas as pd
 from ..design import complete_rows, fixed_part
 from ..exceptions import DesignError, FormulaError, bad_value
 from ..engines.ghq_logit import NestedLogitProblem, logit_start, maximize
-from ..families import bernoulli_glmm
+from ..model.families import bernoulli_glmm
 from ..results.lr import LRFit
 
 DEFAULT_SIGMA = 0.6

@@ -12,17 +12,17 @@ import warnings
 
 import numpy as np
 
-from ..design.bars import build_levels, covariance_per_level, joint_z, me_arrays
+from ..design.levels import build_levels, covariance_per_level, joint_z, me_arrays
 from ..design.weights import level_weights, weight_columns, weight_spec
-from ..engines import quad_cov
-from ..engines.laplace import MAX_Q_GRADIENT
-from ..engines.quad_model import (MEModel, aux_gradient, cumulative_weights, linear_predictor,
+from ..model import covariance as quad_cov
+from ..engines.quadrature.laplace import MAX_Q_GRADIENT
+from ..model.spec import (MEModel, aux_gradient, cumulative_weights, linear_predictor,
                                   theta_lower)
-from ..engines.quad_constraints import maximize, parse_constraints
-from ..engines.quad_objective import Objective
+from ..optim.constraints import maximize, parse_constraints
+from ..engines.quadrature.objective import Objective
 from ..exceptions import ConvergenceWarning, bad_value
 from ..formula import split_formula
-from ..links import me_family
+from ..model.links import me_family
 from ..parallel import single_threaded_blas
 from ..results.meglm import MEGLMResults, start_values_series
 from .meglm_start import fixed_start, from_vector, grid_search, start_theta

@@ -1,6 +1,6 @@
 """Start values of meglm(): Stata's startvalues(), startgrid() and from().
 
-theta = [beta, aux, psi_1..psi_L] (``engines.quad_model``).  The fixed part comes
+theta = [beta, aux, psi_1..psi_L] (``model.spec``).  The fixed part comes
 from the fixed-effects fit (fixedonly), the constant-only model (constantonly) or
 zeros; the random effects start at standard deviation 0.5 (times the residual sd
 for the Gaussian family), or, with ``iv``, at moment estimates from the fixed fit's
@@ -25,9 +25,9 @@ import re
 
 import numpy as np
 
-from ..engines import quad_cov
-from ..engines.quad_model import linear_predictor, sigmas, unpack
-from ..engines.quadrature import indicator
+from ..model import covariance as quad_cov
+from ..model.spec import linear_predictor, sigmas, unpack
+from ..engines.quadrature.nested import indicator
 from ..exceptions import bad_value
 
 GRID = (0.5, 0.2, 1.0, 2.0)   # standard deviations of the random effects tried, in order

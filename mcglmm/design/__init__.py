@@ -1,13 +1,13 @@
 """The design room: formulas and data frames in, arrays out.
 
 Nothing downstream of this package looks at a DataFrame or a formula string.
-``fixed`` builds the response and fixed-effects matrix (patsy), ``random_list``
+``fixed`` builds the response and fixed-effects matrix (patsy), ``glmm_terms``
 builds R glmm's random-effects design (a list of one-sided formulas, each a
 sparse block of Z), ``missing`` decides which rows are complete.
 """
 from .fixed import FixedPart, fixed_part, cbind
 from .missing import complete_rows
-from .random_list import GLMMDesign, glmm_design, random_block
+from .glmm_terms import GLMMDesign, glmm_design, random_block
 
 __all__ = ["FixedPart", "fixed_part", "cbind", "complete_rows", "GLMMDesign",
            "glmm_design", "random_block"]

@@ -61,9 +61,9 @@ from scipy.optimize import minimize
 from scipy.special import logsumexp
 
 from ..exceptions import bad_value
-from ..families import bernoulli_glmm
+from ..model.families import bernoulli_glmm
 from ..parallel import single_threaded_blas
-from .ghrule import gh_rule
+from .quadrature.rules import gh_rule
 
 _POINT_RULE = (np.zeros(1), np.ones(1))
 

@@ -19,9 +19,9 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
-from ..design.bars import group_table
-from ..engines import quad_cov
-from ..engines.quad_model import theta_lower, unpack
+from ..design.levels import group_table
+from ..model import covariance as quad_cov
+from ..model.spec import theta_lower, unpack
 from ..exceptions import BoundaryWarning, ConvergenceWarning, HessianWarning
 
 _FAMILY_TITLE = {"gaussian": "Gaussian", "bernoulli": "Bernoulli", "binomial": "Binomial",

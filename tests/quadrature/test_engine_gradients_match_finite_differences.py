@@ -10,9 +10,9 @@ import pandas as pd
 import pytest
 
 from mcglmm.api.meglm import build_model
-from mcglmm.engines.laplace import curvature_adapt, laplace
-from mcglmm.engines.quadrature import aghq
-from mcglmm.links import me_family
+from mcglmm.engines.quadrature.laplace import curvature_adapt, laplace
+from mcglmm.engines.quadrature.nested import aghq
+from mcglmm.model.links import me_family
 
 CASES = [("gaussian", "identity"), ("gaussian", "log"), ("bernoulli", "logit"),
          ("bernoulli", "probit"), ("bernoulli", "cloglog"), ("binomial", "logit"),

@@ -6,10 +6,10 @@ from scipy import stats
 from scipy.special import factorial2
 
 from mcglmm.api.meglm import build_model
-from mcglmm.engines.laplace import curvature_adapt, laplace
-from mcglmm.engines.quad_model import sigmas, unpack
-from mcglmm.engines.quadrature import aghq, product_rule
-from mcglmm.links import me_family
+from mcglmm.engines.quadrature.laplace import curvature_adapt, laplace
+from mcglmm.model.spec import sigmas, unpack
+from mcglmm.engines.quadrature.nested import aghq, product_rule
+from mcglmm.model.links import me_family
 
 
 def _normal_moment(m):
@@ -59,7 +59,7 @@ def test_gaussian_adaptive_quadrature_is_exact(pig, k):
 @pytest.mark.parametrize("kind,d", [("independent", 2), ("identity", 2), ("exchangeable", 3),
                                     ("unstructured", 3)])
 def test_covariance_second_derivatives(kind, d):
-    from mcglmm.engines import quad_cov
+    from mcglmm.model import covariance as quad_cov
     psi = np.random.default_rng(1).normal(0, 0.4, quad_cov.n_params(kind, d))
     exact = quad_cov.sigma_second(kind, psi, d)
     h = 1e-6
@@ -101,7 +101,7 @@ def _lmm_loglik(model, theta):
 def test_four_level_gaussian_quadrature_is_exact(four_levels, k):
     """Nodes follow each group's conditional posterior given its ancestors, so AGHQ is exact
     for a Gaussian model at any depth (a centre fixed at the marginal mean was off by 0.8)."""
-    from mcglmm.engines.quad_objective import mv_adapt
+    from mcglmm.engines.quadrature.objective import mv_adapt
     model = four_levels
     assert model.nested and [lev.name for lev in model.levels] == ["a", "a>b", "a>b>c"]
     theta = np.array([0.1, 0.3, 0.0, 0.0, -0.3, -0.6])

@@ -2,7 +2,7 @@
 import numpy as np
 import pytest
 
-from mcglmm.links import _ROWS, me_family
+from mcglmm.model.links import _ROWS, me_family
 
 rng = np.random.default_rng(20261127)
 N = 40

@@ -7,7 +7,7 @@ import pandas as pd
 import pytest
 
 import mcglmm as mc
-from mcglmm.engines.quad_optimize import STALLED, newton_maximize
+from mcglmm.optim.newton import STALLED, newton_maximize
 
 
 @pytest.fixture(scope="module")

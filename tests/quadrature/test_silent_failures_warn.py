@@ -8,10 +8,10 @@ import pytest
 
 import mcglmm as mc
 from mcglmm.api.meglm import build_model
-from mcglmm.engines.laplace import _Algebra, _algebra, find_mode, prior_precision
-from mcglmm.engines.quad_model import linear_predictor, sigmas, unpack
-from mcglmm.engines.quad_objective import Objective
-from mcglmm.links import me_family
+from mcglmm.engines.quadrature.laplace import _Algebra, _algebra, find_mode, prior_precision
+from mcglmm.model.spec import linear_predictor, sigmas, unpack
+from mcglmm.engines.quadrature.objective import Objective
+from mcglmm.model.links import me_family
 
 
 @pytest.fixture(scope="module")

@@ -6,9 +6,9 @@ import pytest
 
 from mcglmm.api.meglm import build_model, meglm
 from mcglmm.design.weights import weight_spec
-from mcglmm.engines.quadrature import aghq
+from mcglmm.engines.quadrature.nested import aghq
 from mcglmm.exceptions import DesignError
-from mcglmm.links import me_family
+from mcglmm.model.links import me_family
 
 
 @pytest.fixture(scope="module")
@@ -68,8 +68,8 @@ def test_robust_se_equal_a_hand_computed_cluster_sandwich(small, vce, cluster, s
 def test_adaptive_per_group_scores_are_each_groups_own_gradient(small):
     """With the adaptation held fixed, a top group's score row is the gradient of its own
     weighted log integral (its rows as a model, its nodes)."""
-    from mcglmm.engines.laplace import curvature_adapt
-    from mcglmm.engines.quad_nodes import Adapt
+    from mcglmm.engines.quadrature.laplace import curvature_adapt
+    from mcglmm.engines.quadrature.nodes import Adapt
     spec = {"_n": "w1", "g": "w2"}
     fam = me_family("poisson")
     model = build_model("y ~ x + (1 | g)", small, fam, "independent", False, None, None, None,
@@ -250,7 +250,7 @@ def test_startgrid_searches_covariances_too():
 
 
 def test_exchangeable_start_keeps_its_correlation():
-    from mcglmm.engines import quad_cov
+    from mcglmm.model import covariance as quad_cov
     S = np.full((3, 3), 0.1) + 0.4 * np.eye(3)
     psi = quad_cov.psi_from_sigma("exchangeable", S)
     np.testing.assert_allclose(quad_cov.sigma_and_grad("exchangeable", psi, 3)[0], S,

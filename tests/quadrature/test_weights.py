@@ -12,10 +12,10 @@ from hypothesis import strategies as st
 
 from mcglmm.api.meglm import build_model, meglm
 from mcglmm.design.weights import weight_spec
-from mcglmm.engines.laplace import curvature_adapt
-from mcglmm.engines.quadrature import aghq
+from mcglmm.engines.quadrature.laplace import curvature_adapt
+from mcglmm.engines.quadrature.nested import aghq
 from mcglmm.exceptions import DesignError
-from mcglmm.links import me_family
+from mcglmm.model.links import me_family
 
 
 def _two_level(seed=5, G=30, per=8):

@@ -36,7 +36,7 @@ from typing import Callable
 import numpy as np
 from scipy.special import digamma, expit, gammaln, log_ndtr, polygamma
 
-from .exceptions import DesignError, bad_value
+from ..exceptions import DesignError, bad_value
 from .families import binomial_glmm, poisson_glmm
 
 _LOG2PI = np.log(2.0 * np.pi)

@@ -15,8 +15,8 @@ from __future__ import annotations
 import numpy as np
 
 from .laplace import curvature_adapt, laplace
-from .quad_hessian import supports_exact_hessian
-from .quadrature import aghq
+from .hessian import supports_exact_hessian
+from .nested import aghq
 
 
 def _finite(ev):

@@ -29,8 +29,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from . import quad_cov
-from .quad_model import times
+from ...model import covariance as quad_cov
+from ...model.spec import times
 
 
 def supports_exact_hessian(model):

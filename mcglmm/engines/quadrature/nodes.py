@@ -27,7 +27,7 @@ from functools import lru_cache
 
 import numpy as np
 
-from .ghrule import gh_rule
+from .rules import gh_rule
 
 
 @dataclass(frozen=True)

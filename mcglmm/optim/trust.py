@@ -22,7 +22,7 @@ from dataclasses import dataclass, field
 import numpy as np
 from scipy.optimize import brentq
 
-from .exceptions import bad_value
+from ..exceptions import bad_value
 
 EPS = np.finfo(float).eps
 

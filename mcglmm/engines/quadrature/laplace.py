@@ -1,6 +1,6 @@
 """Laplace approximation on the joint (sparse) Hessian of all random effects.
 
-With u (q,) all random effects (``design.bars.joint_z`` order), P = blockdiag of
+With u (q,) all random effects (``design.levels.joint_z`` order), P = blockdiag of
 each level's Sigma^-1 (one block per group) and
 
     h(u) = sum_i log f(y_i | eta_i) - 1/2 u'Pu,   eta = X beta + offset + Z u,
@@ -31,10 +31,10 @@ import numpy as np
 import scipy.sparse as sp
 import scipy.sparse.linalg as spla
 
-from ..exceptions import ConvergenceWarning, HessianWarning
-from . import quad_cov
-from .quad_model import cumulative_weights, linear_predictor, sigmas, unpack
-from .quad_nodes import Adapt, ancestors
+from ...exceptions import ConvergenceWarning, HessianWarning
+from ...model import covariance as quad_cov
+from ...model.spec import cumulative_weights, linear_predictor, sigmas, unpack
+from .nodes import Adapt, ancestors
 
 MAX_Q_GRADIENT = 6000   # largest q whose dense H^-1 the gradient forms (checked by meglm)
 DENSE_Q = 2000

@@ -32,11 +32,11 @@ from dataclasses import dataclass
 import numpy as np
 import scipy.sparse as sp
 
-from . import quad_cov
-from .quad_hessian import louis_hessian, supports_exact_hessian
-from .quad_model import (aux_gradient, cumulative_weights, level_weights, linear_predictor,
+from ...model import covariance as quad_cov
+from .hessian import louis_hessian, supports_exact_hessian
+from ...model.spec import (aux_gradient, cumulative_weights, level_weights, linear_predictor,
                          sigmas, times, unpack)
-from .quad_nodes import (Adapt, build_nodes, cholesky_and_grad, next_adapt, prior_adapt,
+from .nodes import (Adapt, build_nodes, cholesky_and_grad, next_adapt, prior_adapt,
                          product_rule)
 
 

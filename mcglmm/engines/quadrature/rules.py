@@ -13,7 +13,7 @@ from functools import lru_cache
 import numpy as np
 from numpy.polynomial.hermite_e import hermegauss
 
-from ..exceptions import bad_value
+from ...exceptions import bad_value
 
 
 @lru_cache(maxsize=64)

@@ -22,7 +22,7 @@ import pandas as pd
 from scipy.linalg import null_space
 
 from ..exceptions import bad_value
-from .quad_optimize import newton_maximize
+from .newton import newton_maximize
 
 _TERM = re.compile(r"^(?:(\d+(?:\.\d*)?(?:[eE][+-]?\d+)?)\s*\*\s*)?(.+)$")
 _SPLIT = re.compile(r"(?<![0-9][eE])(?=[+-])")

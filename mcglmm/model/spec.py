@@ -12,7 +12,7 @@ from dataclasses import dataclass
 import numpy as np
 import scipy.sparse as sp
 
-from . import quad_cov
+from . import covariance as quad_cov
 
 
 @dataclass(frozen=True)
@@ -20,7 +20,7 @@ class MEModel:
     """Arrays of a meglm model.
 
     y, ntrials, offset: (n,); X: (n, p); family: ``links.MEFamily``;
-    levels: tuple of ``design.bars.Level`` (top first); kinds: covariance per
+    levels: tuple of ``design.levels.Level`` (top first); kinds: covariance per
     level; n_aux: a; nested: quadrature by levels is possible; Zj: (n, q) CSC;
     ll_const: sum_i of the log density terms free of theta (log y!, log C(n, y)).
     """

@@ -20,7 +20,7 @@ from typing import Callable
 import numpy as np
 from scipy.special import expit
 
-from .exceptions import DesignError, bad_value
+from ..exceptions import DesignError, bad_value
 
 
 def _softplus(eta):

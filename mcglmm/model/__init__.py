@@ -1,0 +1,1 @@
+"""What is fitted, independent of how: links, families, covariance structures, the parameter layout."""

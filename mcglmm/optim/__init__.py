@@ -1,0 +1,1 @@
+"""Maximisers and their result: glmm's trust region, Stata-style Newton, linear constraints."""
