@@ -18,7 +18,7 @@ def section(title):
 
 section("1. The data (mlmRev's guImmun = the notes' guimr)")
 gu = mc.datasets.load("guImmun")
-print(gu.head(3))
+print(gu.head(3).to_string())
 print("levels (the first is the reference):")
 for column in ["immun", "ord", "ethn", "momEd", "husEd"]:
     print(f"  {column}: {list(gu[column].cat.categories)}")

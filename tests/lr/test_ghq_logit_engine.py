@@ -6,7 +6,7 @@ integrals of the two- and three-level likelihoods.
 """
 import numpy as np
 import pytest
-from scipy.integrate import quad
+from scipy.integrate import quad, trapezoid
 from scipy.stats import norm
 
 import mcglmm as mc
@@ -95,7 +95,7 @@ def _brute_force_three_level(problem, theta):
         def level2_product(v):
             e = eta[rows, None] + sigma3 * v + sigma2 * grid
             log_f = np.add.reduceat(y[rows, None] * e - np.logaddexp(0, e), first_rows, axis=0)
-            return norm.pdf(v) * np.prod(np.trapezoid(norm.pdf(grid) * np.exp(log_f), grid, axis=1))
+            return norm.pdf(v) * np.prod(trapezoid(norm.pdf(grid) * np.exp(log_f), grid, axis=1))
 
         total += np.log(quad(level2_product, -12, 12, epsabs=0, epsrel=1e-12)[0])
     return total
