@@ -149,7 +149,7 @@ class GLMMSummary:
                               "z value": z.iloc[:p], "Pr(>|z|)": 2 * norm.sf(np.abs(z.iloc[:p]))})
         vcs = pd.DataFrame({"Estimate": est.iloc[p:], "Std. Error": se.iloc[p:],
                             "z value": z.iloc[p:], "Pr(>|z|)/2": norm.sf(z.iloc[p:])})
-        return cls(fit.call, fit.family_glmm.link, coefs, vcs, fit.trust_converged, fit.m, fit.ess)
+        return cls(fit.call, fit.family_glmm.link.label, coefs, vcs, fit.trust_converged, fit.m, fit.ess)
 
     def __str__(self):
         lines = ["", "Call:", self.call, "", f'Link is: "{self.link}"', "", "Fixed Effects:",

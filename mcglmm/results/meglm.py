@@ -13,63 +13,14 @@ log scale; those of covariances are b +- z se, as Stata prints them.
 from __future__ import annotations
 
 import warnings
-from dataclasses import dataclass
-
 import numpy as np
 import pandas as pd
 from scipy import stats
 
 from ..design.levels import group_table
-from ..model import covariance as quad_cov
-from ..model.spec import theta_lower, unpack
+from ..model.covariance import LOG_SD_MIN
+from ..model.params import reported, theta_lower
 from ..exceptions import BoundaryWarning, ConvergenceWarning, HessianWarning
-
-_FAMILY_TITLE = {"gaussian": "Gaussian", "bernoulli": "Bernoulli", "binomial": "Binomial",
-                 "poisson": "Poisson", "gamma": "Gamma", "nbinomial": "Negative binomial",
-                 "ordinal": "Ordinal"}
-_FIXED_MODEL = {("gaussian", "identity"): "linear", ("bernoulli", "logit"): "logistic",
-                ("binomial", "logit"): "logistic", ("ordinal", "logit"): "ologit",
-                ("ordinal", "probit"): "oprobit", ("poisson", "log"): "Poisson",
-                ("nbinomial", "log"): "nbinomial"}
-
-
-@dataclass(frozen=True)
-class _Row:
-    """One reported parameter: equation, label, value, Jacobian row (dim,), kind (b/var/cov/aux)."""
-
-    eq: str
-    label: str
-    value: float
-    jac: np.ndarray
-    kind: str
-
-
-def _reported_rows(model, arrays, theta, names):
-    """Reported parameters in Stata's order with their Jacobians."""
-    beta, aux, psis = unpack(model, theta)
-    dim, p = len(theta), model.p
-    unit = np.eye(dim)
-    order = sorted(range(p), key=lambda j: arrays.x_names[j] == "_cons")
-    rows = [_Row(arrays.y_name, arrays.x_names[j], beta[j], unit[j], "b") for j in order]
-    kind = model.family.aux_kind
-    if kind == "cuts":
-        rows += [_Row("/", f"/cut{j + 1}", aux[j], unit[p + j], "aux") for j in range(len(aux))]
-    start = p + model.n_aux
-    for lev, ck, psi in zip(model.levels, model.kinds, psis):
-        S, dS = quad_cov.sigma_and_grad(ck, psi, lev.d)
-        labels, pairs = quad_cov.reported(ck, lev.d, lev.z_names)
-        for lab, (a, b) in zip(labels, pairs):
-            jac = np.zeros(dim)
-            jac[start:start + len(psi)] = dS[:, a, b]
-            rows.append(_Row(lev.name, lab, S[a, b], jac, "var" if a == b else "cov"))
-        start += len(psi)
-    if kind == "sd":
-        v = np.exp(2.0 * aux[0])
-        rows.append(_Row("", f"var(e.{arrays.y_name})", v, 2.0 * v * unit[p], "var"))
-    elif kind in ("lnalpha", "lndelta", "logs"):
-        rows.append(_Row("/", f"/{kind}", aux[0], unit[p], "aux"))
-    return rows
-
 
 def _covariance(hess, scores, clusters, K=None):
     """Inverse observed information, or the cluster sandwich with Stata's c/(c-1) factor.
@@ -109,7 +60,7 @@ def _wald(b, V):
 
 def start_values_series(model, arrays, theta, names):
     """Start values on the reported scale as e(b) (Stata's noestimate), a Series."""
-    rows = _reported_rows(model, arrays, theta, names)
+    rows = reported(model, arrays.x_names, arrays.y_name, theta)
     return pd.Series([r.value for r in rows],
                      index=[f"{r.eq}:{r.label}" if r.eq else r.label for r in rows])
 
@@ -127,9 +78,7 @@ def _table(rows, b, se, level):
                 lo[j] = b[j] * np.exp(-crit * se[j] / b[j])
                 hi[j] = b[j] * np.exp(crit * se[j] / b[j])
             z[j] = pval[j] = np.nan
-        elif r.kind == "cov":
-            z[j] = pval[j] = np.nan
-        elif r.kind == "aux" and r.label.startswith("/cut"):
+        elif not r.wald:
             z[j] = pval[j] = np.nan
     cols = [f"{r.eq}:{r.label}" if r.eq else r.label for r in rows]
     return pd.DataFrame([b, se, z, pval, lo, hi, np.full(len(b), np.inf), np.full(len(b), crit)],
@@ -171,10 +120,10 @@ class MEGLMResults:
         at_bound = [n for n, t, lo in zip(names, fit.theta, theta_lower(model)) if t < lo + 4.0]
         if at_bound:
             warnings.warn(f"variance component(s) {at_bound} estimated as (nearly) zero: log "
-                          f"standard deviation below {quad_cov.LOG_SD_MIN + 4:g}.",
+                          f"standard deviation below {LOG_SD_MIN + 4:g}.",
                           BoundaryWarning, stacklevel=3)
         V_int = _covariance(fit.hess, scores, clusters, None if cns is None else cns.K)
-        rows = _reported_rows(model, arrays, fit.theta, names)
+        rows = reported(model, arrays.x_names, arrays.y_name, fit.theta)
         J = np.array([r.jac for r in rows])
         b = np.array([r.value for r in rows])
         V_nat = J @ V_int @ J.T
@@ -207,7 +156,8 @@ class MEGLMResults:
             n_quad=n_quad, table=_eform_table(table, rows, eform is not None), _raw=table,
             level=level, eform=eform,
             theta=fit.theta, theta_names=tuple(names), hessian=fit.hess, iteration_log=fit.log,
-            family=model.family.family, link=model.family.link, depvar=arrays.y_name,
+            family=model.family.name, link=model.family.link.name, depvar=arrays.y_name,
+            _family=model.family,
             group_info=groups, notes=notes, n_dropped=arrays.n_dropped,
             _rows=tuple(rows), _nested=model.nested, _n_levels=len(model.levels),
             _levels=tuple(lev.name for lev in model.levels))
@@ -244,7 +194,7 @@ def _g(x, width=10):
 def _header(res):
     """Stata's header lines: model, family, link, groups, integration, Wald test, log likelihood."""
     left_right = [("Mixed-effects GLM", f"Number of obs     = {res.N:>10,}"),
-                  (f"Family: {_FAMILY_TITLE[res.family]}", ""),
+                  (f"Family: {res._family.title}", ""),
                   (f"Link:   {res.link.capitalize()}", "")]
     lines = [f"{a:<48}{b}".rstrip() for a, b in left_right]
     info = res.group_info
@@ -317,7 +267,7 @@ def _coef_lines(res, level, label):
 
 def _lr_lines(res):
     """LR test against the model without random effects."""
-    kind = _FIXED_MODEL.get((res.family, res.link), f"{res.family} {res.link}")
+    kind = res._family.fixed_model_label
     if res.df_c == 1:
         return [f"LR test vs. {kind} model: chibar2(01) = {res.chi2_c:.2f}"
                 f"{'':8}Prob >= chibar2 = {res.p_c:.4f}"]

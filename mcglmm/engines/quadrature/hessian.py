@@ -23,13 +23,12 @@ With v = S^-1 u the a-term derivatives are (S_r = dS/dpsi_r, S_rs second)
                              - tr(S^-1 S_rs)].
 
 Auxiliary parameters a enter the scores through sum_i ll_a and the second
-derivatives through sum pi d1_a x (with beta) and sum pi ll_aa (``links.AuxPair``).
+derivatives through sum pi d1_a x (with beta) and sum pi ll_aa (``families.AuxPair``).
 """
 from __future__ import annotations
 
 import numpy as np
 
-from ...model import covariance as quad_cov
 from ...model.spec import times
 
 
@@ -45,13 +44,13 @@ def _psi_scores(u, S, dS):
     return 0.5 * (np.einsum("...d,rde,...e->...r", v, dS, v) - np.einsum("de,red->r", Si, dS))
 
 
-def _psi_curvature(kind, psi, S, dS, pi, u, G):
+def _psi_curvature(cov, psi, S, dS, pi, u, G):
     """sum over groups and nodes of pi d2a/dpsi2, (r, r)."""
     d = S.shape[0]
     Si = np.linalg.inv(S)
     v = (u @ Si).reshape(-1, d)
     V2 = np.einsum("p,pd,pe->de", pi.ravel(), v, v)
-    S2 = quad_cov.sigma_second(kind, psi, d)
+    S2 = cov.sigma_second(psi)
     A = np.einsum("rab,bc,scd->rsad", dS, Si, dS)
     return 0.5 * (-2.0 * np.einsum("rsad,da->rs", A, V2) + np.einsum("rsab,ba->rs", S2, V2)
                   + G * np.einsum("ab,sbc,cd,rda->rs", Si, dS, Si, dS)
@@ -139,6 +138,6 @@ def louis_hessian(model, psis, covs, der, weights, pis, u_nodes, pi_obs, indicat
     for l in range(L):
         sl = slice(offsets[l], offsets[l + 1])
         # each group's joint posterior sums to 1, so pis[l] sums to sum_g c_l[g]
-        H[sl, sl] += _psi_curvature(model.kinds[l], psis[l], *covs[l], pis[l], u_nodes[l],
+        H[sl, sl] += _psi_curvature(model.covariances[l], psis[l], *covs[l], pis[l], u_nodes[l],
                                     float(pis[l].sum()))
     return H
