@@ -23,7 +23,7 @@ class GLMMResults:
 
     beta: pd.Series
     nu: pd.Series
-    likelihood_value: float
+    likelihood_value: float          # the kernel, without data constants (``llf``)
     likelihood_gradient: np.ndarray
     likelihood_hessian: np.ndarray
     trust_converged: bool
@@ -89,8 +89,16 @@ class GLMMResults:
         return pd.Series(np.sqrt(np.diag(self.mc_covariance)), index=self.param_names)
 
     def loglik(self):
-        """The MCLA log likelihood at the MCMLE (glmm's likelihood.value)."""
+        """The MCLA log likelihood at the MCMLE (glmm's likelihood.value: the kernel)."""
         return self.likelihood_value
+
+    @property
+    def llf(self):
+        """The full MCLA log likelihood: ``likelihood_value`` (the kernel R glmm prints,
+        sum_i w_i (y_i eta_i - c(eta_i)) integrated) plus the family's data constant
+        sum_i w_i log C(n_i, y_i) (binomial) or -sum_i w_i log y_i! (Poisson), as meglm."""
+        return self.likelihood_value + self.family_glmm.data_constant(self.y, self.ntrials,
+                                                                      self.weights)
 
     def confint(self, parm=None, level=0.95):
         """Wald intervals estimate +/- z se, for ``parm`` (names or 0-based positions)."""
