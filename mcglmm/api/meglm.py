@@ -166,7 +166,7 @@ def meglm(formula, data, family="gaussian", link=None, *, covariance="independen
     data : pandas.DataFrame
         Rows with a missing value in any used variable are dropped.
     family, link : str
-        Stata's names and allowed pairs (the rows of ``links``); link defaults as Stata.
+        Stata's names and allowed pairs (the rows of ``model.families.FAMILIES``); link defaults as Stata.
     covariance : str or dict
         independent (default), exchangeable, identity or unstructured; a dict maps
         groupings ("g", "g:h") to structures.

@@ -69,7 +69,8 @@ class Gamma(Family):
 @dataclass(frozen=True, eq=False, repr=False)
 class NBinomialMean(Family):
     """NB with Var = mu (1 + alpha mu), log link: r = 1/alpha, p = mu / (r + mu) =
-    expit(eta + t), aux t = log alpha; log(1 - p) = -softplus(eta + t) (finite for any eta)."""
+    expit(x), x = eta + t, aux t = log alpha; 1 - p = exp(-softplus(x)) = r / (r + mu),
+    so that every term is finite for any eta."""
 
     def check(self, y, ntrials):
         check_count(y, ntrials)
@@ -79,22 +80,20 @@ class NBinomialMean(Family):
 
     def _derivs(self, y, ntrials, eta, aux, full):
         r = np.exp(-aux[0])
-        mu = exp_eta(eta)
         x = eta + aux[0]
         sp = softplus(x)
-        p = np.exp(x - sp)
+        p, q = np.exp(x - sp), np.exp(-sp)
         ll = gammaln(y + r) - gammaln(r) - r * sp + np.where(y > 0, y * (x - sp), 0.0)
         d1 = y - (y + r) * p
-        v = p * (1.0 - p)
+        v = p * q
         d2 = -(y + r) * v
         d3 = d2 * (1.0 - 2.0 * p)
-        dp_dr = -p / (r + mu)
-        ll_r = digamma(y + r) - digamma(r) - sp + 1.0 - (r + y) / (r + mu)
+        dp_dr = -v / r
+        ll_r = digamma(y + r) - digamma(r) - sp + 1.0 - (r + y) * q / r
         d1_r = -p - (y + r) * dp_dr
         d2_r = -v - (y + r) * (1.0 - 2.0 * p) * dp_dr
         term = AuxTerm(_zeros_col(y), -r * ll_r, -r * d1_r, -r * d2_r)
-        ll_rr = (polygamma(1, y + r) - polygamma(1, r) + 1.0 / r - 1.0 / (r + mu)
-                 - (mu - y) / (r + mu) ** 2)
+        ll_rr = (polygamma(1, y + r) - polygamma(1, r) + p / r - v / r + y * q * q / (r * r))
         return Derivs(ll, d1, d2, d3, (term,), single_pair(y, r * ll_r + r * r * ll_rr))
 
 

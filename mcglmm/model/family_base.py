@@ -55,14 +55,18 @@ def single_pair(y, ll_tt):
 
 
 def _zero_where_impossible(der):
-    """Derivs with d1, d2, d3 set to 0 where ll is -inf or NaN (likelihood 0) and ll = -inf."""
+    """Derivs with ll = -inf and every derivative (eta and aux) 0 where ll is -inf or NaN
+    (likelihood 0), so that a weight of 0 there gives exactly 0 in every weighted sum."""
     bad = ~(der.ll > -np.inf)
     if not bad.any():
         return der
+
     def fix(a):
         return None if a is None else np.where(bad, 0.0, a)
+    aux = tuple(AuxTerm(t.col, fix(t.ll_a), fix(t.d1_a), fix(t.d2_a)) for t in der.aux)
+    aux2 = tuple(AuxPair(t.col_a, t.col_b, fix(t.ll_ab)) for t in der.aux2)
     return Derivs(np.where(bad, -np.inf, der.ll), fix(der.d1), fix(der.d2), fix(der.d3),
-                  der.aux, der.aux2)
+                  aux, aux2)
 
 
 # ------------------------------------------------------------------ checks and constants
@@ -125,7 +129,8 @@ class Family:
     def derivs(self, y, ntrials, eta, aux, full=True):
         """``Derivs`` of the log density (without ``constant``) at eta; 0 derivatives where
         the likelihood is 0."""
-        return _zero_where_impossible(self._derivs(y, ntrials, eta, aux, full))
+        with np.errstate(over="ignore", invalid="ignore"):   # exp past 709.78: ``links``
+            return _zero_where_impossible(self._derivs(y, ntrials, eta, aux, full))
 
     def _derivs(self, y, ntrials, eta, aux, full):
         raise NotImplementedError
@@ -213,7 +218,8 @@ class CanonicalFamily(Family):
 
     def generic_derivs(self, y, ntrials, eta, aux=(), full=True):
         """The generic (link-inverse) path, whatever the link: checks the fast path."""
-        return _zero_where_impossible(self._generic_derivs(y, ntrials, eta, aux, full))
+        with np.errstate(over="ignore", invalid="ignore"):
+            return _zero_where_impossible(self._generic_derivs(y, ntrials, eta, aux, full))
 
     def __repr__(self):
         return self.glmm_name.replace(".", "_") if self.glmm_name else super().__repr__()

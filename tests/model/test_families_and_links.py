@@ -120,6 +120,8 @@ def test_overflow_gives_likelihood_zero_never_nan(key):
         dead = d.ll == -np.inf
         for field in ("d1", "d2", "d3"):
             assert np.all(getattr(d, field)[dead] == 0.0)
+        for t in d.aux:
+            assert all(np.all(getattr(t, f)[dead] == 0.0) for f in ("ll_a", "d1_a", "d2_a"))
 
 
 @pytest.mark.parametrize("name", sorted(LINKS))
