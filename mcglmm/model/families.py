@@ -40,7 +40,7 @@ from .aux_families import Gamma, Gaussian, NBinomialConstant, NBinomialMean, Ord
 from .family_base import (AuxPair, AuxTerm, CanonicalFamily, Derivs, Family, binomial_constant,
                           check_bernoulli, check_binary, check_count, count_constant)
 from .links import (CLOGLOG, IDENTITY, LOG, LOGIT, PROBIT, exp_eta, exp_minus_abs,
-                    get_link, logistic_moments)
+                    get_link, logistic_moments, softplus, softplus_from)
 
 
 def _cdf_log_derivs(log_F, log_f, q1, q2, sign):
@@ -64,11 +64,12 @@ class Binomial(CanonicalFamily):
     def constant(self, y, ntrials):
         return binomial_constant(y, ntrials)
 
+    def _cumulant1(self, eta):
+        return softplus(eta)
+
     def _derivs1(self, eta):
         e = exp_minus_abs(eta)
-        c = np.log1p(e)
-        c += np.maximum(eta, 0.0)
-        return (c, *logistic_moments(eta, e))
+        return (softplus_from(eta, e), *logistic_moments(eta, e))
 
     def _mean_variance1(self, eta):
         return logistic_moments(eta, exp_minus_abs(eta))
@@ -98,6 +99,9 @@ class Poisson(CanonicalFamily):
 
     def constant(self, y, ntrials):
         return count_constant(y, ntrials)
+
+    def _cumulant1(self, eta):
+        return exp_eta(eta)
 
     def _derivs1(self, eta):
         c = exp_eta(eta)

@@ -164,7 +164,8 @@ class Family:
 class CanonicalFamily(Family):
     """A family with a canonical link: log f = y eta - c(eta) (+ constant), c for one trial
     scaled by ``ntrials`` when ``has_trials``.  Subclasses give ``canonical_link`` and
-    ``_derivs1(eta)`` = (c, c', c''), ``_mean_variance1(eta)`` = (c', c''),
+    ``_cumulant1(eta)`` = c, ``_derivs1(eta)`` = (c, c', c''), ``_mean_variance1(eta)`` =
+    (c', c''),
     ``_third1(c1, c2)`` = c'''.  ``glmm_name`` is R glmm's name."""
 
     glmm_name: str = ""
@@ -175,7 +176,8 @@ class CanonicalFamily(Family):
 
     def cumulant(self, eta, ntrials=1.0):
         """c(eta) = ntrials * c1(eta) (ntrials is ignored by one-trial families)."""
-        return self.cumulant_derivs(eta, ntrials)[0]
+        c = self._cumulant1(eta)
+        return ntrials * c if self.has_trials else c
 
     def mean(self, eta, ntrials=1.0):
         """c'(eta), the conditional mean of y."""

@@ -40,6 +40,13 @@ def softplus(x):
     return np.logaddexp(0.0, x)
 
 
+def softplus_from(x, e):
+    """softplus(x) = max(x, 0) + log1p(e) from e = exp(-|x|) (in place on a new array)."""
+    c = np.log1p(e)
+    c += np.maximum(x, 0.0)
+    return c
+
+
 def exp_minus_abs(x):
     """exp(-|x|), in (0, 1] for any finite x, computed in place."""
     e = np.abs(x)
