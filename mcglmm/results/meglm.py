@@ -13,12 +13,14 @@ log scale; those of covariances are b +- z se, as Stata prints them.
 from __future__ import annotations
 
 import warnings
+
 import numpy as np
 import pandas as pd
 from scipy import stats
 
 from ..design.levels import group_table
 from ..model.covariance import LOG_SD_MIN
+from ..model.families import get_family
 from ..model.params import reported, theta_lower
 from ..exceptions import BoundaryWarning, ConvergenceWarning, HessianWarning
 
@@ -157,7 +159,6 @@ class MEGLMResults:
             level=level, eform=eform,
             theta=fit.theta, theta_names=tuple(names), hessian=fit.hess, iteration_log=fit.log,
             family=model.family.name, link=model.family.link.name, depvar=arrays.y_name,
-            _family=model.family,
             group_info=groups, notes=notes, n_dropped=arrays.n_dropped,
             _rows=tuple(rows), _nested=model.nested, _n_levels=len(model.levels),
             _levels=tuple(lev.name for lev in model.levels))
@@ -194,7 +195,7 @@ def _g(x, width=10):
 def _header(res):
     """Stata's header lines: model, family, link, groups, integration, Wald test, log likelihood."""
     left_right = [("Mixed-effects GLM", f"Number of obs     = {res.N:>10,}"),
-                  (f"Family: {res._family.title}", ""),
+                  (f"Family: {get_family(res.family, res.link).title}", ""),
                   (f"Link:   {res.link.capitalize()}", "")]
     lines = [f"{a:<48}{b}".rstrip() for a, b in left_right]
     info = res.group_info
@@ -267,7 +268,7 @@ def _coef_lines(res, level, label):
 
 def _lr_lines(res):
     """LR test against the model without random effects."""
-    kind = res._family.fixed_model_label
+    kind = get_family(res.family, res.link).fixed_model_label
     if res.df_c == 1:
         return [f"LR test vs. {kind} model: chibar2(01) = {res.chi2_c:.2f}"
                 f"{'':8}Prob >= chibar2 = {res.p_c:.4f}"]
