@@ -16,9 +16,10 @@ from ..design.levels import build_levels, covariance_per_level, joint_z, me_arra
 from ..design.weights import level_weights, weight_columns, weight_spec
 from ..model import covariance as quad_cov
 from ..engines.quadrature.laplace import MAX_Q_GRADIENT
-from ..model.spec import (MEModel, aux_gradient, cumulative_weights, linear_predictor,
-                                  theta_lower)
+from ..model.spec import MEModel, theta_lower
+from ..engines import fixed
 from ..optim.constraints import maximize, parse_constraints
+from ..optim.newton import Criterion
 from ..engines.quadrature.objective import Objective
 from ..exceptions import ConvergenceWarning, bad_value
 from ..formula import split_formula
@@ -112,36 +113,14 @@ def build_model(formula, data, family, covariance, noconstant, offset, exposure,
     return model, arr
 
 
-def _fixed_loglik(model, theta_fixed):
-    """(log likelihood, gradient) of the model without random effects, theta = [beta, aux].
-
-    Weighted by the cumulative weights c_o (``design.weights``)."""
-    beta, aux = theta_fixed[:model.p], theta_fixed[model.p:]
-    w = cumulative_weights(model)[1]
-    der = model.family.derivs(model.y, model.ntrials, linear_predictor(model, beta), aux,
-                              full=False)
-    g_aux = aux_gradient(der.aux, w, model.n_aux)
-    value = float(w @ der.ll) + model.ll_const
-    return ((value if np.isfinite(value) else -np.inf),
-            np.concatenate([model.X.T @ (w * der.d1), g_aux]))
-
-
-def _fixed_hessian(model, theta_fixed):
-    """X' diag(c_o d2) X: the exact Hessian of the fixed-effects log likelihood without aux."""
-    eta = linear_predictor(model, theta_fixed[:model.p])
-    d2 = model.family.derivs(model.y, model.ntrials, eta, ()).d2 * cumulative_weights(model)[1]
-    return model.X.T @ (d2[:, None] * model.X)
-
-
 def fit_fixed(model, x_names, iterate, tolerance, log=False, cns=None):
     """Maximum likelihood without random effects (Stata's comparison model), constrained
     by ``cns`` (``quad_constraints.Constraints`` over [beta, aux]) when given; a
     ConvergenceWarning when it does not converge."""
-    def f(t):
-        return _fixed_loglik(model, t)
-    if model.n_aux == 0:
-        f.hessian = lambda t: _fixed_hessian(model, t)
-    fit = maximize(lambda t, final: f, fixed_start(model, x_names), None, cns,
+    crit = Criterion(lambda t: fixed.loglik(model, t),
+                     (lambda t: fixed.hessian(model, t)) if fixed.has_exact_hessian(model)
+                     else None)
+    fit = maximize(lambda t, final: crit, fixed_start(model, x_names), None, cns,
                    iterate=iterate, tolerance=tolerance, log=log)
     if not fit.converged:
         warnings.warn(f"the fixed-effects comparison model did not converge in {fit.iterations} "

@@ -1,8 +1,10 @@
 """A trust-region maximiser with exact subproblem solves (the method of Geyer's ``trust``).
 
-``maximize(fun, theta0, ...)`` needs ``fun(theta) -> Evaluation`` with ``value``,
-``gradient`` and ``hessian``; a value of -inf marks theta as infeasible, and such
-a trial step is simply rejected (the radius shrinks).  Each iteration solves
+``maximize(fun, theta0, ...)`` needs ``fun(theta)`` returning an object with attributes
+``value``, ``gradient`` (P,) and ``hessian`` (P, P) (``engines.base.Evaluation``, or the
+MCLA's); a value of -inf marks theta as infeasible, and such a trial step is simply
+rejected (the radius shrinks).  It returns an ``optim.result.OptimizeResult`` whose
+``evaluation`` is what ``fun`` returned at the end.  Each iteration solves
 
     max_s  g's + s'Hs/2   subject to  |s| <= r
 
@@ -17,21 +19,22 @@ than the tolerances suggest), or after ``iterlim`` iterations (``converged=False
 """
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 import numpy as np
 from scipy.optimize import brentq
 
 from ..exceptions import bad_value
+from .result import CONVERGED, ITERATION_LIMIT, STALLED, OptimizeResult
 
 EPS = np.finfo(float).eps
 
 
 @dataclass(frozen=True)
 class Step:
-    """One iteration: where it was, what it tried and what happened."""
+    """One iteration: where it was (x, value), what it tried and what happened."""
 
-    argument: np.ndarray
+    x: np.ndarray
     value: float
     trial: np.ndarray
     trial_value: float
@@ -41,26 +44,17 @@ class Step:
     accepted: bool
     kind: str                # "newton", "boundary" or "hard"
 
-
-@dataclass(frozen=True)
-class OptimizeResult:
-    """argument, value, gradient, hessian at the end (``evaluation``: all ``fun`` returned
-    there); converged flag; iteration record."""
-
-    argument: np.ndarray
-    value: float
-    gradient: np.ndarray
-    hessian: np.ndarray
-    evaluation: object
-    converged: bool
-    iterations: int
-    path: tuple = field(default=())
-    message: str = ""
+    @property
+    def argument(self):
+        """x (glmm's name)."""
+        return self.x
 
     @property
-    def argpath(self):
-        """(iterations + 1, P): the argument at the start of each iteration, then the final one."""
-        return np.array([s.argument for s in self.path] + [self.argument])
+    def line(self):
+        """One line of the iteration log."""
+        verdict = "accepted" if self.accepted else "rejected"
+        return (f"value {self.value:.10g}  radius {self.radius:.4g}  {self.kind} step "
+                f"{verdict} (rho {self.rho:.3g})")
 
 
 def solve_subproblem(g, H, r):
@@ -114,7 +108,7 @@ def maximize(fun, theta0, rinit=10.0, rmax=1000.0, iterlim=1000, fterm=np.sqrt(E
                                    theta.tolist()))
     r = float(rinit)
     path = []
-    converged = False
+    converged, status = False, ITERATION_LIMIT
     message = "iteration limit reached"
     for _ in range(iterlim):
         s, kind = solve_subproblem(current.gradient, current.hessian, r)
@@ -136,11 +130,12 @@ def maximize(fun, theta0, rinit=10.0, rmax=1000.0, iterlim=1000, fterm=np.sqrt(E
         if accepted:
             theta, current = trial, new
             if tiny or abs(change) < fterm:
-                converged = True
+                converged, status = True, CONVERGED
                 message = "predicted increase below mterm" if tiny else "value change below fterm"
                 break
         if r < 1e-3 * EPS * max(1.0, np.linalg.norm(theta)):
+            status = STALLED
             message = "trust radius collapsed: the model predicts an increase the objective lacks"
             break
-    return OptimizeResult(theta, current.value, current.gradient, current.hessian, current,
-                          converged, len(path), tuple(path), message)
+    return OptimizeResult(theta, current.value, current.gradient, current.hessian, converged,
+                          status, message, len(path), tuple(path), current)
