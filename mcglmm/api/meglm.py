@@ -20,7 +20,7 @@ from ..model.spec import MEModel, theta_lower
 from ..engines import fixed
 from ..optim.constraints import maximize, parse_constraints
 from ..optim.newton import Criterion
-from ..engines.quadrature.objective import Objective
+from ..engines.quadrature.objective import Objective, StartSearch
 from ..exceptions import ConvergenceWarning, bad_value
 from ..formula import split_formula
 from ..model.links import me_family
@@ -276,17 +276,18 @@ def _meglm(formula, data, *, family, link, covariance, intmethod, intpoints, noc
     if log:
         print("".join(f"note: {note}.\n" for note in notes) + "Fitting fixed-effects model:")
     fixed_fit = fit_fixed(model, list(arr.x_names), iterate, tolerance, log, cns_fixed)
-    objective = Objective(model, intmethod, k)
+    search = StartSearch(model, intmethod, k)
     theta0 = start_theta(model, fixed_fit, list(arr.x_names), startvalues, theta_from,
-                         objective.start_value, log)
+                         search.value, log)
     if cns is not None:
         theta0 = cns.project(theta0)
     if startgrid is not None:
-        theta0 = grid_search(model, theta0, startgrid, objective.start_value, log)
+        theta0 = grid_search(model, theta0, startgrid, search.value, log)
     if noestimate:
         return start_values_series(model, arr, theta0, names)
     if log:
         print("Fitting full model:")
+    objective = Objective(model, intmethod, k, search.state)
     fit = maximize(objective.refresh, theta0, theta_lower(model), cns, iterate=iterate,
                    tolerance=tolerance, log=log)
     scores = objective.scores(fit.theta) if clusters is not None else None
