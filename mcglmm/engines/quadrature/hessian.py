@@ -40,6 +40,7 @@ identity, unstructured; exchangeable with d = 1): ``cholesky_second``.
 from __future__ import annotations
 
 import numpy as np
+import scipy.sparse as sp
 
 from ...model import covariance as quad_cov
 from ...model.spec import times
@@ -168,18 +169,38 @@ def _aux_curvature(pairs, pi_obs, n, a):
     return H
 
 
-def _observation_scores(model, der, pi_obs, w_obs, e1):
-    """Each observation's score per node combination, (n, combos..., p + a [+ psi]): d1 x,
-    ll_a and, for non-adaptive quadrature (e1 not None), d1 e; times w_o."""
+def _bottom_scores(model, der, pi_obs, w_obs, e1, indicator, P):
+    """Each bottom group's score per node combination, (G, combos..., P): the sums over its
+    observations of w_o (d1 x, ll_a and, non-adaptive (e1 not None), d1 e); psi columns of
+    adaptive quadrature left 0.  The beta part is one sparse (G p, n) product, without an
+    (n, combos, p) array."""
     n, p, a = len(model.y), model.p, model.n_aux
-    combos = pi_obs.shape[1:]
-    d1x = (der.d1.reshape(n, -1)[:, :, None] * model.X[:, None, :])
-    parts = [d1x, _aux_per_obs(der.aux, pi_obs.shape, a)]
-    if e1 is not None:
-        d1 = np.broadcast_to(der.d1, pi_obs.shape).reshape(n, -1, 1)
-        parts += [d1 * _broadcast_level(e, l, combos).reshape(n, -1, e.shape[-1])
-                  for l, e in enumerate(e1)]
-    return times(np.concatenate(parts, axis=2), w_obs)
+    bottom, combos = model.levels[-1], pi_obs.shape[1:]
+    G = bottom.n_groups
+    d1 = times(np.broadcast_to(der.d1, pi_obs.shape).reshape(n, -1), w_obs)
+    C = d1.shape[1]
+    S = np.zeros((G, C, P))
+    rows = (bottom.index[:, None] * p + np.arange(p)).ravel()
+    X_by_group = sp.csr_matrix((model.X.ravel(), (rows, np.repeat(np.arange(n), p))),
+                               shape=(G * p, n))
+    S[:, :, :p] = (X_by_group @ d1).reshape(G, p, C).transpose(0, 2, 1)
+    A = indicator(bottom.index, G)
+    if a:
+        aux = times(_aux_per_obs(der.aux, pi_obs.shape, a), w_obs)
+        S[:, :, p:p + a] = (A @ aux.reshape(n, -1)).reshape(G, C, a)
+    start = p + a
+    for l, e in enumerate(e1 or ()):
+        r = e.shape[-1]
+        E = _broadcast_level(e, l, combos).reshape(n, C, r)
+        S[:, :, start:start + r] = (A @ (d1[:, :, None] * E).reshape(n, -1)).reshape(G, C, r)
+        start += r
+    return S.reshape((G,) + combos + (P,))
+
+
+def _weighted_gram(w, G):
+    """sum over the leading axes of w G G' (w >= 0 (...,), G (..., P)) by one BLAS product."""
+    Gw = (np.sqrt(w)[..., None] * G).reshape(-1, G.shape[-1])
+    return Gw.T @ Gw
 
 
 def _mean_curvature(model, der, pi_obs, offsets):
@@ -216,26 +237,22 @@ def louis_hessian(model, psis, covs, der, weights, pis, u_nodes, pi_obs, indicat
     w_lev, w_obs = raw
     levels, L = model.levels, len(model.levels)
     offsets = np.cumsum([model.p + model.n_aux] + [len(psi) for psi in psis])
-    P, n, combos, bottom = offsets[-1], len(model.y), pi_obs.shape[1:], levels[-1]
+    P = offsets[-1]
     e1, e2 = (None, None) if k is None else eta_psi(model, psis, covs, k)
-    obs = _observation_scores(model, der, pi_obs, w_obs, e1)
-    S = np.zeros((bottom.n_groups,) + combos + (P,))
-    S[..., :obs.shape[-1]] = (indicator(bottom.index, bottom.n_groups) @ obs.reshape(n, -1)
-                              ).reshape(S.shape[:-1] + obs.shape[-1:])
+    S = _bottom_scores(model, der, pi_obs, w_obs, e1, indicator, P)
     H = np.zeros((P, P))
     for l in range(L - 1, -1, -1):
         lev = levels[l]
         if k is None:
             S[..., offsets[l]:offsets[l + 1]] += _psi_scores(u_nodes[l], *covs[l])
-        W = weights[l][..., None]
-        m = (W * S).sum(axis=-2)
-        V = (np.einsum("...k,...kP,...kQ->...PQ", weights[l], S, S)
-             - m[..., :, None] * m[..., None, :])
+        W = weights[l]
+        m = np.matmul(W[..., None, :], S)[..., 0, :]
         if l:
             anc = times(pis[l - 1][lev.parent], w_lev[l])
         else:
             anc = np.ones(lev.n_groups) if w_lev[0] is None else w_lev[0]
-        H += np.einsum("a,aPQ->PQ", anc.ravel(), V.reshape(-1, P, P))
+        anc = anc.reshape(m.shape[:-1])
+        H += _weighted_gram(anc[..., None] * W, S) - _weighted_gram(anc, m)
         if l:
             parent = levels[l - 1]
             m = times(m, w_lev[l])
