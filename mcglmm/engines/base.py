@@ -3,7 +3,7 @@
 value: the (approximate) log likelihood, -inf where theta is infeasible;
 gradient: (P,) d value / d theta; hessian: (P, P), the second derivatives.  Either
 derivative is None when it was not asked for.  ``optim.trust.maximize`` takes a function
-theta -> Evaluation; ``as_criterion`` turns one into Newton's value-and-gradient form.
+theta -> Evaluation.
 """
 from __future__ import annotations
 
