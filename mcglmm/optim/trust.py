@@ -12,12 +12,12 @@ exactly by an eigendecomposition of B = -H (More & Sorensen; Nocedal & Wright,
 sec. 4.3), including the indefinite and "hard" cases.  With rho the ratio of
 actual to predicted increase: rho < 1/4 shrinks r to r/4; rho > 3/4 on the
 boundary doubles r (up to ``rmax``); the step is accepted when rho > 1/4.
-Iteration stops (``converged=True``) after an accepted step whose actual change was
-below ``fterm``, and, as in ``trust``, at any step whose predicted increase is below
-``mterm``: that step is taken if it increases the objective at all (it is usually a
-Newton step, so the gradient at the end is far smaller than the tolerances suggest).
-Otherwise it stops after ``iterlim`` iterations (``converged=False``) or when the radius
-has collapsed.
+A step whose predicted increase is below ``mterm`` is accepted unless the objective fell
+by more than ``fterm`` (the prediction is then rounding, and so is rho).  Iteration stops
+after an accepted step whose predicted increase was below ``mterm`` or whose actual change
+was below ``fterm`` (``converged=True``; that last, usually Newton, step is taken, so the
+gradient at the end is far smaller than the tolerances suggest), or after ``iterlim``
+iterations or when the radius has collapsed (``converged=False``).
 """
 from __future__ import annotations
 
@@ -120,8 +120,10 @@ def maximize(fun, theta0, rinit=10.0, rmax=1000.0, iterlim=1000, fterm=np.sqrt(E
         new = fun(trial)
         change = new.value - current.value if np.isfinite(new.value) else -np.inf
         tiny = abs(predicted) < mterm
-        rho = change / predicted if predicted > 0 else -np.inf
-        accepted = bool(change > 0) if tiny else bool(rho > 0.25)
+        # a predicted increase below mterm is rounding: accept unless the value fell by fterm
+        rho = change / predicted if predicted > 0 and not tiny else \
+            (1.0 if tiny and change >= -fterm else -np.inf)
+        accepted = bool(rho > 0.25)
         path.append(Step(theta.copy(), current.value, trial, new.value, r, rho, predicted,
                          accepted, kind, len(path)))
         if callback is not None:
@@ -132,10 +134,10 @@ def maximize(fun, theta0, rinit=10.0, rmax=1000.0, iterlim=1000, fterm=np.sqrt(E
             r = min(2.0 * r, rmax)
         if accepted:
             theta, current = trial, new
-        if tiny or (accepted and abs(change) < fterm):
-            converged, status = True, CONVERGED
-            message = "predicted increase below mterm" if tiny else "value change below fterm"
-            break
+            if tiny or abs(change) < fterm:
+                converged, status = True, CONVERGED
+                message = "predicted increase below mterm" if tiny else "value change below fterm"
+                break
         if r < 1e-3 * EPS * max(1.0, np.linalg.norm(theta)):
             status = STALLED
             message = "trust radius collapsed: the model predicts an increase the objective lacks"
