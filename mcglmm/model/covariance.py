@@ -51,6 +51,15 @@ class Covariance:
         out[np.arange(r), np.arange(r)] = 2.0 * dS
         return out
 
+    direct_cholesky = True    # psi gives L = chol(Sigma) directly (``cholesky_second``)
+
+    def cholesky_second(self, psi):
+        """d2 L / dpsi_r dpsi_s (r, r, d, d) of L = chol(Sigma(psi)), for structures whose psi
+        gives L directly; here L = exp(psi_0) I (identity, and any structure with d = 1)."""
+        out = np.zeros((len(psi), len(psi), self.d, self.d))
+        out[0, 0] = np.exp(psi[0]) * np.eye(self.d)
+        return out
+
     def lower(self):
         """Lower bounds of psi: LOG_SD_MIN on log standard deviations, -inf elsewhere."""
         out = np.full(self.n_params, -np.inf)
@@ -118,6 +127,13 @@ class Independent(Covariance):
     def from_sigma(self, S):
         return np.log(self._sd(S))
 
+    def cholesky_second(self, psi):
+        """L = diag(exp psi): d2L/dpsi_j^2 = exp(psi_j) at (j, j)."""
+        d = self.d
+        out = np.zeros((d, d, d, d))
+        out[np.arange(d), np.arange(d), np.arange(d), np.arange(d)] = np.exp(psi)
+        return out
+
     def reported_pairs(self):
         return [(j, j) for j in range(self.d)]
 
@@ -145,6 +161,16 @@ class Exchangeable(Identity):
     @property
     def n_params(self):
         return 2 if self.d > 1 else 1
+
+    @property
+    def direct_cholesky(self):
+        """Only with d = 1: otherwise chol(Sigma) is not a closed form of psi."""
+        return self.d == 1
+
+    def cholesky_second(self, psi):
+        if self.d > 1:
+            raise NotImplementedError("exchangeable with d > 1 has no direct Cholesky factor")
+        return super().cholesky_second(psi)
 
     def sigma_and_grad(self, psi):
         if self.d == 1:
@@ -215,6 +241,14 @@ class Unstructured(Covariance):
         out = out + out.transpose(1, 0, 2, 3)
         for j in np.flatnonzero(diag):
             out[j, j] += dL[j] @ L.T + L @ dL[j].T
+        return out
+
+    def cholesky_second(self, psi):
+        """L's diagonal is exp(psi_j), the rest linear: d2L/dpsi_j^2 = exp(psi_j) there."""
+        r, (rows, cols) = len(psi), np.tril_indices(self.d)
+        out = np.zeros((r, r, self.d, self.d))
+        for j in np.flatnonzero(rows == cols):
+            out[j, j, rows[j], cols[j]] = np.exp(psi[j])
         return out
 
     def lower(self):

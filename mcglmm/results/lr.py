@@ -61,22 +61,23 @@ class LRFit:
 
     @classmethod
     def from_maximum(cls, maximum, formula, x_names, n_units, quad_pts, n_dropped):
-        """Build from an ``engines.ghq_logit.MaximizeResult``; warns if it did not converge."""
+        """Build from an ``optim.result.OptimizeResult`` (x, value, grad, hess, converged, nit,
+        message); warns if it did not converge or a sigma is at its boundary."""
         if not maximum.converged:
-            warnings.warn(f"the optimiser stopped before converging after {maximum.n_iter} "
-                          f"iterations ({maximum.message} Newton decrement "
-                          f"{maximum.newton_decrement:.3g}). Refit from this fit's coef() with "
+            warnings.warn(f"the optimiser stopped before converging after {maximum.nit} "
+                          f"iterations ({maximum.message}; max |gradient| "
+                          f"{np.abs(maximum.grad).max():.3g}). Refit from this fit's coef() with "
                           "beta= and sigma=.", ConvergenceWarning, stacklevel=4)
-        sigma = np.exp(maximum.theta[len(x_names):])
+        sigma = np.exp(maximum.x[len(x_names):])
         if np.any(sigma < BOUNDARY_SIGMA):
             warnings.warn(f"sigma = {sigma.tolist()}: a standard deviation is at its boundary, 0 "
                           "(log(sigma) drifts to -inf); its standard error is meaningless. A model "
                           "without that level fits as well.", BoundaryWarning, stacklevel=4)
-        return cls(formula=formula, x_names=tuple(x_names), theta=maximum.theta,
-                   cov=covariance_from_hessian(maximum.evaluation.hess, LR_ADVICE),
-                   loglik=maximum.evaluation.loglik, gradient=maximum.evaluation.grad,
+        return cls(formula=formula, x_names=tuple(x_names), theta=maximum.x,
+                   cov=covariance_from_hessian(maximum.hess, LR_ADVICE),
+                   loglik=maximum.value, gradient=maximum.grad,
                    n_units=tuple(int(n) for n in n_units), quad_pts=quad_pts,
-                   converged=maximum.converged, n_iter=maximum.n_iter, message=maximum.message,
+                   converged=maximum.converged, n_iter=maximum.nit, message=maximum.message,
                    n_dropped=n_dropped)
 
     @property

@@ -56,3 +56,16 @@ def test_unknown_structure_is_refused_by_name():
     with pytest.raises(ValueError, match="covariance"):
         get_covariance("banded", 2)
     assert list(COVARIANCES) == ["independent", "exchangeable", "identity", "unstructured"]
+
+
+@pytest.mark.parametrize("name,d", [c for c in CASES if get_covariance(*c).direct_cholesky])
+def test_cholesky_second_matches_finite_differences(name, d):
+    """d2 chol(Sigma)/dpsi2 against central differences of dL/dpsi (nodes.cholesky_and_grad)."""
+    from mcglmm.engines.quadrature.nodes import cholesky_and_grad
+    cov = get_covariance(name, d)
+    psi = np.random.default_rng(5).normal(0, 0.3, cov.n_params)
+    num = central_jacobian(lambda t: cholesky_and_grad(*cov.sigma_and_grad(t))[1].ravel(), psi)
+    exact = cov.cholesky_second(psi)
+    assert relative_error(num.reshape(len(psi), d, d, -1).transpose(0, 3, 1, 2),
+                          exact) < 1e-8                                   # seen 1e-10
+    assert not Exchangeable(3).direct_cholesky
