@@ -180,6 +180,11 @@ def get_family(family="gaussian", link=None, dispersion="mean"):
 me_family = get_family
 
 
+def table_row(key, link):
+    """FAMILIES[(key, link)] (how a row unpickles)."""
+    return FAMILIES[(key, link)]
+
+
 def get_glmm_family(family):
     """A glmm family by object or by name ("bernoulli", "bernoulli.glmm", "bernoulli_glmm")."""
     if isinstance(family, CanonicalFamily) and family.glmm_name:

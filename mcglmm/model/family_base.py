@@ -159,6 +159,14 @@ class Family:
     def __repr__(self):
         return f"<family {self.name}/{self.link.name}>"
 
+    def __reduce__(self):
+        """A row of ``families.FAMILIES`` unpickles as that row (joblib workers share it)."""
+        from .families import FAMILIES, table_row
+        for key, row in FAMILIES.items():
+            if row is self:
+                return table_row, key
+        return super().__reduce__()
+
 
 @dataclass(frozen=True, eq=False, repr=False)
 class CanonicalFamily(Family):
@@ -208,7 +216,7 @@ class CanonicalFamily(Family):
 
     def _derivs(self, y, ntrials, eta, aux, full):
         """Fast path: ll = y eta - c, d1 = y - c', d2 = -c'', d3 = -c''' (canonical link)."""
-        if self.link is not self.canonical_link:
+        if not isinstance(self.link, type(self.canonical_link)):
             return self._generic_derivs(y, ntrials, eta, aux, full)
         c, c1, c2 = self.cumulant_derivs(eta, ntrials)
         if not full:

@@ -92,6 +92,10 @@ class Link:
     def __str__(self):
         return self.name
 
+    def __reduce__(self):
+        """Unpickles as the one instance of ``LINKS``."""
+        return get_link, (self.name,)
+
     def __repr__(self):
         return f"<link {self.name}>"
 
