@@ -22,11 +22,11 @@ from ..optim.trust import maximize
 from ..parallel import check_n_jobs
 from ..pql import pql_start
 from ..results.covariance import covariance_from_hessian
+from ..results.diagnostics import boundary_messages
 from ..results.glmm import GLMMResults
 
 RINIT = 10.0
 ESS_WARN = 10.0
-NU_BOUNDARY = 1e-4           # a variance this small is reported as at its boundary, 0
 HESSIAN_ADVICE = ("The MCLA Hessian at the estimate is not negative definite: try a larger m "
                   "or par_init.")
 NU_MIN_INIT = 1e-9
@@ -191,11 +191,8 @@ def _diagnose(opt, m, varcomps_names):
     final = opt.evaluation
     issues = []
     nu = opt.argument[-len(varcomps_names):]
-    for name, value in zip(varcomps_names, nu):
-        if value <= NU_BOUNDARY:
-            issues.append((BoundaryWarning,
-                           f"variance component {name!r} is at the boundary ({value:.3g}): its MLE "
-                           "is probably 0, and its standard error and Wald interval are not valid"))
+    issues += [(BoundaryWarning, text)
+               for text in boundary_messages(varcomps_names, nu, "variance")]
     if not opt.converged:
         issues.append((ConvergenceWarning,
                        f"trust did not converge ({opt.message}) after {opt.iterations} "
