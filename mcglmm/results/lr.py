@@ -87,7 +87,8 @@ class LRFit(FitResults):
                 warnings.warn(f"the optimiser stopped before converging after {n_iter} "
                               f"iterations ({message}). Refit from this fit's coef() with "
                               "beta= and sigma=.", ConvergenceWarning, stacklevel=stacklevel)
-            for text in boundary_messages(sigma_names(len(n_units)), np.exp(theta[len(x_names):]), "sd"):
+            sigma = np.exp(theta[len(x_names):])
+            for text in boundary_messages(sigma_names(len(n_units)), sigma, "sd"):
                 warnings.warn(text + "; a model without that level fits as well.",
                               BoundaryWarning, stacklevel=stacklevel)
             cov = covariance_from_hessian(hessian, LR_ADVICE, stacklevel=stacklevel + 1)
