@@ -21,7 +21,7 @@ from ..model.families import get_glmm_family
 from ..optim.trust import maximize
 from ..parallel import check_n_jobs
 from ..pql import pql_start
-from ..results.covariance import covariance_from_hessian
+from ..results.covariance import covariance_from_hessian, not_negative_definite
 from ..results.diagnostics import boundary_messages
 from ..results.glmm import GLMMResults
 
@@ -206,7 +206,7 @@ def _diagnose(opt, m, varcomps_names):
         warnings.warn(message, category, stacklevel=3)
     covariance = covariance_from_hessian(final.hessian, HESSIAN_ADVICE, stacklevel=4)
     if np.isnan(covariance).any():
-        issues.append((HessianWarning, HESSIAN_ADVICE))
+        issues.append((HessianWarning, not_negative_definite(HESSIAN_ADVICE)))
         return tuple(message for _, message in issues), covariance, covariance
     return tuple(message for _, message in issues), covariance, mc_vcov(final)
 

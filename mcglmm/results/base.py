@@ -46,9 +46,11 @@ class FitResults:
     # the computed part of the contract
     @property
     def bse(self):
-        """Standard errors of ``params``: sqrt(diag(cov_params())) (Series)."""
-        cov = self.cov_params().to_numpy()
-        return pd.Series(np.sqrt(np.diag(cov)), index=self.params.index)
+        """Standard errors of ``params``: sqrt(diag(cov_params())) (Series; NaN when the
+        Hessian was not negative definite)."""
+        variances = np.diag(self.cov_params().to_numpy())
+        # a constrained parameter's variance may round below 0; NaN stays NaN
+        return pd.Series(np.sqrt(np.maximum(variances, 0.0)), index=self.params.index)
 
     @property
     def aic(self):
@@ -91,7 +93,8 @@ class FitResults:
         params, interval = self.params, self.conf_int(level)
         statistic, p_value = self._tests()
         return pd.DataFrame({
-            "term": list(params.index), "group": pd.Series(self._groups(), dtype=object),
+            "term": pd.Series(list(params.index), dtype=object),
+            "group": pd.Series(self._groups(), dtype=object),
             "estimate": params.to_numpy(), "std_error": self.bse.to_numpy(),
             "statistic": np.asarray(statistic, dtype=float),
             "p_value": np.asarray(p_value, dtype=float),

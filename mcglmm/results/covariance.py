@@ -24,12 +24,17 @@ def information_factor(hess):
         return None
 
 
+def not_negative_definite(advice):
+    """The HessianWarning's message, ending in ``advice``."""
+    return ("the Hessian at the estimate is not negative definite; standard errors are NaN. "
+            f"{advice}")
+
+
 def covariance_from_hessian(hess, advice, stacklevel=3):
     """(-hess)^{-1} (P, P), or NaN (P, P) with a HessianWarning ending in ``advice``."""
     factor = information_factor(hess)
     if factor is None:
-        warnings.warn("the Hessian at the estimate is not negative definite; standard errors are "
-                      f"NaN. {advice}", HessianWarning, stacklevel=stacklevel)
+        warnings.warn(not_negative_definite(advice), HessianWarning, stacklevel=stacklevel)
         return np.full(np.shape(hess), np.nan)
     inverse_factor = np.linalg.inv(factor)
     return inverse_factor.T @ inverse_factor

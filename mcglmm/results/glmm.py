@@ -90,7 +90,7 @@ class GLMMResults(FitResults):
 
     @property
     def family_text(self):
-        return f"{self.family_glmm.name}/{self.family_glmm.link}"
+        return self.family_glmm.name
 
     def _tests(self):
         """z = estimate / se; fixed effects two-sided, variance components one-sided."""
