@@ -35,9 +35,10 @@ def test_lr2_and_meglm_ghermite_report_one_fit(lr2_fit, ghermite_fit):
     me = ghermite_fit.to_frame().set_index("term")
     for a, b in (("Intercept", "y2:_cons"), ("week", "y2:week")):
         np.testing.assert_allclose(lr.loc[a].iloc[1:].astype(float),
-                                   me.loc[b].iloc[1:].astype(float), rtol=1e-5)   # seen 2e-6
+                                   me.loc[b].iloc[1:].astype(float), rtol=2e-5)   # seen 6e-6
     var = me.loc["ID:var(_cons)"]
-    assert var["estimate"] == pytest.approx(lr.loc["sigma", "estimate"] ** 2, rel=1e-5)
+    # both optimisers stop within their tolerances of the one MLE
+    assert var["estimate"] == pytest.approx(lr.loc["sigma", "estimate"] ** 2, rel=1e-5)  # 2e-6
     assert var["conf_low"] == pytest.approx(lr.loc["sigma", "conf_low"] ** 2, rel=1e-5)
     assert var["conf_high"] == pytest.approx(lr.loc["sigma", "conf_high"] ** 2, rel=1e-5)
     assert var["group"] == lr.loc["sigma", "group"] == "ID"
@@ -45,7 +46,7 @@ def test_lr2_and_meglm_ghermite_report_one_fit(lr2_fit, ghermite_fit):
 
 def test_glmm_covariance_is_the_inverse_observed_information(glmm_fit):
     np.testing.assert_allclose(glmm_fit.cov_params(), np.linalg.inv(-glmm_fit.likelihood_hessian),
-                               rtol=1e-10)                               # seen 2e-15
+                               rtol=1e-10)                               # seen 7e-16
 
 
 def test_meglm_covariance_is_the_jacobian_sandwich_of_the_inverse_hessian(pig_fit):
@@ -60,4 +61,4 @@ def test_meglm_covariance_is_the_jacobian_sandwich_of_the_inverse_hessian(pig_fi
     expected = jac @ np.linalg.inv(-pig_fit.hessian) @ jac.T
     # the fixed-effect and variance blocks are orthogonal in a Gaussian model: entries near 0
     np.testing.assert_allclose(pig_fit.cov_params(), expected, rtol=1e-10,
-                               atol=1e-14)                        # seen 1e-15, 2e-16
+                               atol=1e-14)                        # seen 3e-15, 2e-16
