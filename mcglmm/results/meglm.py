@@ -27,7 +27,7 @@ from ..exceptions import BoundaryWarning, ConvergenceWarning
 from .base import FitResults, FitWarnings
 from .covariance import cluster_sandwich, covariance_from_hessian
 from .diagnostics import boundary_messages
-from .stata_text import MEGLMSummary, render
+from .stata_text import MEGLMSummary
 
 HESSIAN_ADVICE = ("Try other starting values (startvalues=, startgrid=), more integration "
                   "points, or a simpler covariance structure.")
@@ -282,7 +282,7 @@ class MEGLMResults(FitResults):
         label = label if (eform or or_ or irr) else self.eform
         level = self.level if level is None else level
         raw = self.raw_table if level == self.level else self._table_at(level)
-        return MEGLMSummary(render(self, raw, level, label), self, raw, level, label)
+        return MEGLMSummary.build(self, raw, level, label)
 
     def _table_at(self, level):
         """r(table) (before eform) at another confidence level (percent)."""

@@ -7,6 +7,8 @@ fixed effects ("exp(b)", "Odds ratio", "IRR") or None.
 """
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import numpy as np
 import pandas as pd
 from scipy import stats
@@ -22,14 +24,20 @@ _FIXED_MODEL = {("gaussian", "identity"): "linear", ("bernoulli", "logit"): "log
                 ("nbinomial", "log"): "nbinomial"}
 
 
+@dataclass(frozen=True)
 class MEGLMSummary:
-    """A meglm summary: ``str()`` is Stata's printed output, ``frame`` the estimation table
-    (one row per parameter: the estimate as printed, Std. err., z, P>|z|, interval)."""
+    """A meglm summary: ``str()`` is Stata's printed output (``text``), ``header`` its header
+    lines, ``frame`` the estimation table (one row per parameter: the estimate as printed,
+    Std. err., z, P>|z|, interval)."""
 
-    def __init__(self, text, res, raw, level, label):
-        self.text = text
-        self.header = _header(res)
-        self.frame = display_frame(res, raw, level, label)
+    text: str
+    header: tuple
+    frame: pd.DataFrame
+
+    @classmethod
+    def build(cls, res, raw, level, label):
+        return cls(render(res, raw, level, label), tuple(_header(res)),
+                   display_frame(res, raw, level, label))
 
     def __str__(self):
         return self.text

@@ -62,3 +62,17 @@ def test_meglm_covariance_is_the_jacobian_sandwich_of_the_inverse_hessian(pig_fi
     # the fixed-effect and variance blocks are orthogonal in a Gaussian model: entries near 0
     np.testing.assert_allclose(pig_fit.cov_params(), expected, rtol=1e-10,
                                atol=1e-14)                        # seen 3e-15, 2e-16
+
+
+def test_meglm_summary_frame_is_the_printed_table(pig_fit):
+    """The HTML table holds what the text prints: exp(b) and its interval under eform."""
+    plain, eform = pig_fit.summary().frame, pig_fit.summary(level=90, eform=True).frame
+    assert list(plain.columns) == ["Coefficient", "Std. err.", "z", "P>|z|", "[95% conf.",
+                                   "interval]"]
+    np.testing.assert_array_equal(plain["Coefficient"], pig_fit.b)
+    week = eform.loc["weight:week"]
+    b, se = pig_fit.b["weight:week"], pig_fit.bse["weight:week"]
+    assert week["exp(b)"] == pytest.approx(np.exp(b), rel=1e-15)
+    assert week["Std. err."] == pytest.approx(np.exp(b) * se, rel=1e-15)
+    assert week["[90% conf."] == pytest.approx(np.exp(b - 1.6448536269514722 * se), rel=1e-14)
+    assert eform.loc["id:var(_cons)", "exp(b)"] == pig_fit.b["id:var(_cons)"]   # first eq only
