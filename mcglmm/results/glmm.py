@@ -17,7 +17,7 @@ from .base import FitResults
 from .format import SIGNIF_LEGEND, coef_table_text, html_summary
 
 
-@dataclass(frozen=True, repr=False)
+@dataclass(frozen=True, repr=False, eq=False)
 class GLMMResults(FitResults):
     """What glmm() returns. Arrays: x (n, p), y (n,), z (n, q) sparse, umat (m, q).
 

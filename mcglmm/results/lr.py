@@ -48,7 +48,7 @@ class LRSummary:
         return html_summary(self.header.splitlines(), [("", self.table)])
 
 
-@dataclass(frozen=True, repr=False)
+@dataclass(frozen=True, repr=False, eq=False)
 class LRFit(FitResults):
     """A fitted lr2/lr3 model.
 

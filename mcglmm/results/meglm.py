@@ -180,7 +180,7 @@ def _vce_fields(vce, scores, clusters, model, cns):
                 else int(round(w.cum_obs.sum())))
 
 
-@dataclass(frozen=True, repr=False)
+@dataclass(frozen=True, repr=False, eq=False)
 class MEGLMResults(FitResults):
     """A fitted meglm model; stored results are fields named as Stata's e().
 

@@ -179,3 +179,10 @@ def test_results_cannot_be_changed(any_fit):
         any_fit.nobs = 0
     with pytest.raises(FrozenInstanceError):
         any_fit.warnings = ()
+
+
+def test_results_compare_and_hash_by_identity(any_fit):
+    """Fields hold arrays: a field-wise == or hash would raise; results are compared as
+    objects (one fit, one result), and can key a dict."""
+    assert any_fit == any_fit and {any_fit: 1}[any_fit] == 1
+    assert any_fit != type(any_fit).__new__(type(any_fit))
