@@ -76,3 +76,13 @@ def test_meglm_summary_frame_is_the_printed_table(pig_fit):
     assert week["Std. err."] == pytest.approx(np.exp(b) * se, rel=1e-15)
     assert week["[90% conf."] == pytest.approx(np.exp(b - 1.6448536269514722 * se), rel=1e-14)
     assert eform.loc["id:var(_cons)", "exp(b)"] == pig_fit.b["id:var(_cons)"]   # first eq only
+
+
+def test_a_constraint_removes_a_free_parameter():
+    """Stata's e(rank) (estat ic's df) counts free parameters: 4 - 1 constraint."""
+    import mcglmm as mc
+    pig = mc.datasets.load("pig").rename(columns={"id.num": "id", "num.weeks": "week"})
+    fit = mc.meglm("weight ~ week + (1 | id)", data=pig, constraints="week = 6")
+    assert fit.k == 4 and fit.df_model == 3
+    assert fit.aic == pytest.approx(-2 * fit.llf + 6, rel=1e-15)
+    assert fit.bse["weight:week"] == 0.0 and fit.conf_int().loc["weight:week"].tolist() == [6, 6]
