@@ -5,7 +5,7 @@ Every result type provides (as fields or properties)
     params        Series (P,): the estimates, named and scaled as the front prints them
     cov_params()  DataFrame (P, P): their covariance; NaN when the Hessian at the estimate
                   is not negative definite (``results.covariance``)
-    llf           float: the log likelihood at the estimate
+    llf           float: the log likelihood at the estimate (glmm: the MCLA's)
     nobs          int: the number of observations
     converged     bool: whether the optimiser's convergence test held
     warnings      tuple of str: mcglmm's warning messages raised during the fit
@@ -17,9 +17,10 @@ and gets from ``FitResults``
     aic = -2 llf + 2 df_model,  bic = -2 llf + log(nobs) df_model,  coef(),
     to_frame() (one tidy row per parameter), a one-line repr.
 
-A front refines three hooks: ``_interval(level)`` (default Wald, params -/+ z bse),
-``_tests()`` (default two-sided z tests) and ``_groups()`` (the grouping of each
-variance parameter, None for fixed effects).  The functions ``coef``, ``vcov``, ``se``,
+A front names itself (``front``, ``family_text`` for the repr) and refines three hooks:
+``_interval(level)`` (default Wald, params -/+ z bse), ``_tests()`` (default two-sided z
+tests) and ``_groups()`` (the grouping of each variance parameter, None for fixed
+effects).  The functions ``coef``, ``vcov``, ``se``,
 ``confint``, ``loglik`` and ``summary`` (R style, ``coef(fit)``) work on every result.
 """
 from __future__ import annotations
