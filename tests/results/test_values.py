@@ -27,20 +27,20 @@ def test_lr2_and_meglm_ghermite_report_one_fit(lr2_fit, ghermite_fit):
     """The same model and 8-point non-adaptive rule through two fronts: one likelihood,
     the same fixed-effect rows, and meglm's variance interval is lr2's sigma interval
     squared (both on the log scale)."""
-    assert lr2_fit.llf == pytest.approx(ghermite_fit.llf, abs=1e-8)    # seen 8.5e-12
+    assert lr2_fit.llf == pytest.approx(ghermite_fit.llf, abs=1e-10)   # seen 4e-14
     assert lr2_fit.df_model == ghermite_fit.df_model == 3
-    assert lr2_fit.aic == pytest.approx(ghermite_fit.aic, abs=1e-7)
-    assert lr2_fit.bic == pytest.approx(ghermite_fit.bic, abs=1e-7)
+    assert lr2_fit.aic == pytest.approx(ghermite_fit.aic, abs=1e-9)
+    assert lr2_fit.bic == pytest.approx(ghermite_fit.bic, abs=1e-9)
     lr = lr2_fit.to_frame().set_index("term")
     me = ghermite_fit.to_frame().set_index("term")
     for a, b in (("Intercept", "y2:_cons"), ("week", "y2:week")):
         np.testing.assert_allclose(lr.loc[a].iloc[1:].astype(float),
-                                   me.loc[b].iloc[1:].astype(float), rtol=2e-5)   # seen 6e-6
+                                   me.loc[b].iloc[1:].astype(float), rtol=3e-6)   # seen 6e-7
     var = me.loc["ID:var(_cons)"]
     # both optimisers stop within their tolerances of the one MLE
-    assert var["estimate"] == pytest.approx(lr.loc["sigma", "estimate"] ** 2, rel=1e-5)  # 2e-6
-    assert var["conf_low"] == pytest.approx(lr.loc["sigma", "conf_low"] ** 2, rel=1e-5)
-    assert var["conf_high"] == pytest.approx(lr.loc["sigma", "conf_high"] ** 2, rel=1e-5)
+    assert var["estimate"] == pytest.approx(lr.loc["sigma", "estimate"] ** 2, rel=5e-7)  # 5e-8
+    assert var["conf_low"] == pytest.approx(lr.loc["sigma", "conf_low"] ** 2, rel=5e-7)
+    assert var["conf_high"] == pytest.approx(lr.loc["sigma", "conf_high"] ** 2, rel=5e-7)
     assert var["group"] == lr.loc["sigma", "group"] == "ID"
 
 
