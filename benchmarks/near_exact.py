@@ -36,6 +36,7 @@ from __future__ import annotations
 
 import numpy as np
 from numpy.polynomial.hermite import hermgauss
+from scipy.optimize import minimize
 from scipy.linalg import cho_factor, cho_solve, cholesky, solve_triangular
 from scipy.sparse import coo_matrix
 from scipy.sparse.csgraph import connected_components
@@ -45,6 +46,11 @@ import mcglmm.datasets
 
 FAMILIES = ("bernoulli", "poisson")
 SALAMANDER_COEF = ["Cross[R/R]", "Cross[R/W]", "Cross[W/R]", "Cross[W/W]"]
+SINGLE_FACTOR = {   # model: (mc.glmm's fixed and random formulas, family)
+    "BoothHobert": ("y ~ 0 + x1", "0 + z1", "bernoulli"),
+    "cbpp2": ("Y ~ period", "0 + herd", "bernoulli"),
+    "murder": ("I(y - 1) ~ 0 + race", "0 + id", "poisson"),
+}
 
 
 def cumulant(family, eta):
@@ -117,11 +123,16 @@ def crossed_blocks(a, b):
     """Block label (n,) of each observation: connected components of the level graph.
 
     a, b : (n,) integer codes of the two factors; levels are linked when they share a row.
+    Blocks are numbered in order of their first row, so the labels do not depend on which
+    factor is passed as ``a``.
     """
     na, n = a.max() + 1, len(a)
     graph = coo_matrix((np.ones(n), (a, na + b)), shape=(na + b.max() + 1,) * 2)
-    _, label = connected_components(graph, directed=False)
-    return label[a]
+    label = connected_components(graph, directed=False)[1][a]
+    _, first = np.unique(label, return_index=True)
+    rank = np.empty(len(first), dtype=int)
+    rank[np.argsort(first)] = np.arange(len(first))
+    return rank[label]
 
 
 def block_laplace(y, eta0, a, b, nu_a, nu_b, family, max_iter=100, tol=1e-11):
@@ -219,21 +230,21 @@ def summarise_log_weights(logw):
 
 
 def crossed_loglik(y, eta0, a, b, nu_a, nu_b, family="bernoulli", n_draws=100_000, seed=0,
-                   n_points=16, proposal="mix", df=4.0, inflate=1.0, constants=False):
+                   n_points=16, proposal="mix", df=4.0, inflate=1.0, constants=False, blocks=None):
     """Log likelihood of a two-crossed-factor GLMM, block by block (see the module docstring).
 
     y, eta0 = X beta : (n,); a, b : (n,) integer codes of the sampled and the quadrature factor.
-    Block k's draws come from the k-th child of SeedSequence(seed).
-    Returns dict: value (float), mc_se (float), and per block (n_blocks,) arrays
-    block_value, block_se, block_ess, block_laplace.
+    Block k (``crossed_blocks`` numbering) draws from the k-th child of SeedSequence(seed);
+    ``blocks`` (default all) restricts the sum to those blocks.  Returns dict: value, mc_se
+    (floats) and per evaluated block (arrays) block_value, block_se, block_ess, block_laplace.
     """
     y, eta0 = np.asarray(y, float), np.asarray(eta0, float)
     label = crossed_blocks(a, b)
-    rngs = [np.random.default_rng(s) for s in np.random.SeedSequence(seed).spawn(label.max() + 1)]
+    children = np.random.SeedSequence(seed).spawn(label.max() + 1)
     rows = []
-    for k, rng in enumerate(rngs):
-        at = label == k
-        ak, bk = np.unique(a[at], return_inverse=True)[1], np.unique(b[at], return_inverse=True)[1]
+    for k in range(label.max() + 1) if blocks is None else blocks:
+        rng, at = np.random.default_rng(children[k]), label == k
+        ak, bk = _codes(a[at]), _codes(b[at])
         mode, H, laplace = block_laplace(y[at], eta0[at], ak, bk, nu_a, nu_b, family)
         da = ak.max() + 1
         cov = np.linalg.inv(H)[:da, :da]
@@ -241,9 +252,14 @@ def crossed_loglik(y, eta0, a, b, nu_a, nu_b, family="bernoulli", n_draws=100_00
         logw = block_log_weights(u, logq, y[at], eta0[at], ak, bk, nu_a, nu_b, family, n_points)
         rows.append(summarise_log_weights(logw) + (laplace,))
     value, se, ess, laplace = map(np.array, zip(*rows))
-    extra = data_constant(family, y) if constants else 0.0
+    extra = data_constant(family, y) if constants and blocks is None else 0.0
     return dict(value=value.sum() + extra, mc_se=float(np.sqrt(np.sum(se**2))),
                 block_value=value, block_se=se, block_ess=ess, block_laplace=laplace)
+
+
+def _codes(values):
+    """Integer codes 0..G-1 of a column, in sorted order of its levels."""
+    return np.unique(np.asarray(values), return_inverse=True)[1]
 
 
 def salamander_arrays():
@@ -252,31 +268,29 @@ def salamander_arrays():
     sal = mcglmm.datasets.load("salamander")
     cross = sal["Cross"].astype(str).to_numpy()
     X = (cross[:, None] == np.array([c[6:-1] for c in SALAMANDER_COEF])).astype(float)
-    female = np.unique(sal["Female"].astype(str), return_inverse=True)[1]
-    male = np.unique(sal["Male"].astype(str), return_inverse=True)[1]
+    female, male = _codes(sal["Female"].astype(str)), _codes(sal["Male"].astype(str))
     return sal["Mate"].to_numpy(float), X, female, male
 
 
 def salamander_loglik(beta, nu_f, nu_m, n_draws=100_000, seed=0, n_points=16, sampled="Female",
-                      full=False, **proposal):
+                      full=False, **options):
     """Near-exact log likelihood of the glmm vignette's salamander model.
 
     ``Mate ~ 0 + Cross`` (beta, 4 values in SALAMANDER_COEF order), Bernoulli logit, random
     ``0 + Female`` (variance nu_f) and ``0 + Male`` (nu_m); 6 blocks of 10 females x 10 males.
     ``sampled`` names the factor importance-sampled ("Female" or "Male"); the other is
-    integrated by ``n_points``-point adaptive Gauss-Hermite.  ``proposal`` passes proposal, df,
-    inflate to ``draw_proposal``.  Returns (value, mc_se), or ``crossed_loglik``'s dict if full.
+    integrated by ``n_points``-point adaptive Gauss-Hermite.  ``options`` (proposal, df,
+    inflate, blocks) go to ``crossed_loglik``.  Returns (value, mc_se), or its dict if full.
     """
     y, X, female, male = salamander_arrays()
     eta0 = X @ np.asarray(beta, float)
     if sampled == "Female":
-        out = crossed_loglik(y, eta0, female, male, nu_f, nu_m, "bernoulli", n_draws, seed,
-                             n_points, **proposal)
+        args = (female, male, nu_f, nu_m)
     elif sampled == "Male":
-        out = crossed_loglik(y, eta0, male, female, nu_m, nu_f, "bernoulli", n_draws, seed,
-                             n_points, **proposal)
+        args = (male, female, nu_m, nu_f)
     else:
         raise ValueError(f"sampled must be one of ('Female', 'Male'); got {sampled!r}")
+    out = crossed_loglik(y, eta0, *args, "bernoulli", n_draws, seed, n_points, **options)
     return out if full else (out["value"], out["mc_se"])
 
 
@@ -285,9 +299,83 @@ def salamander_laplace(beta, nu_f, nu_m):
     y, X, female, male = salamander_arrays()
     eta0 = X @ np.asarray(beta, float)
     label = crossed_blocks(female, male)
-    total = 0.0
-    for k in range(label.max() + 1):
-        at = label == k
-        fk, mk = np.unique(female[at], return_inverse=True)[1], np.unique(male[at], return_inverse=True)[1]
-        total += block_laplace(y[at], eta0[at], fk, mk, nu_f, nu_m, "bernoulli")[2]
-    return total
+    return sum(block_laplace(y[at], eta0[at], _codes(female[at]), _codes(male[at]), nu_f, nu_m,
+                             "bernoulli")[2] for at in (label == k for k in range(label.max() + 1)))
+
+
+def single_factor_arrays(model):
+    """(y (n,), X (n, p), group (n,) codes, coef names) of a SINGLE_FACTOR model.
+
+    X's columns are those of ``mc.glmm(fixed, random, ...)`` in its order and with its names:
+    BoothHobert x1; cbpp2 Intercept, period[T.2..4] (treatment coding); murder race[Black],
+    race[White] on Agresti's counts y - 1, one group (``id``) per respondent.
+    """
+    if model not in SINGLE_FACTOR:
+        raise ValueError(f"model must be one of {sorted(SINGLE_FACTOR)}; got {model!r}")
+    d = mcglmm.datasets.load(model)
+    if model == "BoothHobert":
+        return d["y"].to_numpy(float), d[["x1"]].to_numpy(float), _codes(d["z1"].astype(str)), ["x1"]
+    if model == "cbpp2":
+        period = d["period"].astype(str).to_numpy()
+        X = np.column_stack([np.ones(len(d))] + [period == p for p in "234"]).astype(float)
+        names = ["Intercept"] + [f"period[T.{p}]" for p in "234"]
+        return d["Y"].to_numpy(float), X, _codes(d["herd"].astype(str)), names
+    race = d["race"].astype(str).to_numpy()
+    X = np.column_stack([race == "Black", race == "White"]).astype(float)
+    return d["y"].to_numpy(float) - 1.0, X, np.arange(len(d)), ["race[Black]", "race[White]"]
+
+
+def single_factor_loglik(y, eta0, group, nu, family, n_points=100, constants=False):
+    """log L = sum_j log int N(v; 0, nu) prod_{i: group_i = j} f(y_i | eta0_i + v) dv.
+
+    y, eta0 = X beta, group : (n,), group codes 0..G-1; each of the G integrals by
+    ``n_points``-point adaptive Gauss-Hermite, vectorised over groups (nu = 0: the GLM).
+    constants=False gives the kernel (R glmm's value); True adds sum_i a(y_i).
+    """
+    extra = data_constant(family, y) if constants else 0.0
+    if nu == 0:
+        return float(np.sum(y * eta0 - cumulant(family, eta0))) + extra
+    order = np.argsort(group, kind="stable")
+    unit = group[order]
+    starts = np.flatnonzero(np.r_[True, np.diff(unit) > 0])
+    return float(log_unit_integrals(eta0[order], y[order], unit, starts, nu, family,
+                                    n_points).sum()) + extra
+
+
+def single_factor_exact(model, beta, nu, n_points=100, constants=False):
+    """Exact log likelihood of a SINGLE_FACTOR model at (beta (p,), nu), kernel by default."""
+    y, X, group, _ = single_factor_arrays(model)
+    return single_factor_loglik(y, X @ np.asarray(beta, float), group, float(nu),
+                                SINGLE_FACTOR[model][2], n_points, constants)
+
+
+def fd_hessian(f, theta, h=1e-4):
+    """Central-difference Hessian (p, p) of a scalar f at theta (p,), step h per coordinate."""
+    steps = h * np.eye(len(theta))
+    return np.array([[(f(theta + a + b) - f(theta + a - b) - f(theta - a + b) + f(theta - a - b))
+                      / (4 * h * h) for b in steps] for a in steps])
+
+
+def single_factor_mle(model, n_points=100, constants=False):
+    """Maximise ``single_factor_exact`` over (beta, log nu) by BFGS from (0, log 1).
+
+    Returns dict: names, coef (p,), nu, loglik, se (p + 1,) of (beta, nu) from the inverse of
+    the central-difference Hessian of log L in (beta, nu), gradient (p + 1,) by central
+    differences at the optimum (h = 1e-5; it should be ~0), and scipy's success flag.
+    """
+    y, X, group, names = single_factor_arrays(model)
+    family = SINGLE_FACTOR[model][2]
+
+    def loglik(theta):
+        with np.errstate(over="ignore"):
+            return single_factor_loglik(y, X @ theta[:-1], group, theta[-1], family, n_points,
+                                        constants)
+
+    res = minimize(lambda t: -loglik(np.r_[t[:-1], np.exp(t[-1])]), np.zeros(X.shape[1] + 1),
+                   method="BFGS", jac="3-point", options=dict(gtol=1e-6))
+    theta = np.r_[res.x[:-1], np.exp(res.x[-1])]
+    steps = 1e-5 * np.eye(len(theta))
+    grad = np.array([(loglik(theta + e) - loglik(theta - e)) / 2e-5 for e in steps])
+    se = np.sqrt(np.diag(np.linalg.inv(-fd_hessian(loglik, theta))))
+    return dict(names=names, coef=theta[:-1], nu=theta[-1], loglik=loglik(theta), se=se,
+                gradient=grad, success=res.success)
