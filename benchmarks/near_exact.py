@@ -314,7 +314,8 @@ def single_factor_arrays(model):
         raise ValueError(f"model must be one of {sorted(SINGLE_FACTOR)}; got {model!r}")
     d = mcglmm.datasets.load(model)
     if model == "BoothHobert":
-        return d["y"].to_numpy(float), d[["x1"]].to_numpy(float), _codes(d["z1"].astype(str)), ["x1"]
+        group = _codes(d["z1"].astype(str))
+        return d["y"].to_numpy(float), d[["x1"]].to_numpy(float), group, ["x1"]
     if model == "cbpp2":
         period = d["period"].astype(str).to_numpy()
         X = np.column_stack([np.ones(len(d))] + [period == p for p in "234"]).astype(float)
