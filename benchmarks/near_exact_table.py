@@ -23,6 +23,7 @@ import numpy as np
 from scipy.optimize import minimize
 
 import near_exact as ne
+import near_exact_single as nes
 
 ISSUE_MLE = np.array([1.019, 0.321, -1.938, 0.998, 1.387, 1.233])
 R_GLMM_1E4 = np.array([1.2328, 0.3199, -1.9986, 0.9159, 1.4588, 1.6436])   # glmm vignette
@@ -38,18 +39,19 @@ def timed(f, *args, **kwargs):
 
 def single_factor_rows():
     print("Single-factor models: exact ML (kernel log likelihood, as R glmm reports it)")
-    for model in ne.SINGLE_FACTOR:
-        fit, wall, cpu = timed(ne.single_factor_mle, model)
-        fixed, random, family = ne.SINGLE_FACTOR[model]
-        with_constants = ne.single_factor_exact(model, fit["coef"], fit["nu"], constants=True)
-        drift = fit["loglik"] - ne.single_factor_exact(model, fit["coef"], fit["nu"], n_points=50)
+    for model in nes.SINGLE_FACTOR:
+        fit, wall, cpu = timed(nes.single_factor_mle, model)
+        fixed, random, family = nes.SINGLE_FACTOR[model]
+        with_constants = nes.single_factor_exact(model, fit["coef"], fit["nu"], constants=True)
+        drift = fit["loglik"] - nes.single_factor_exact(model, fit["coef"], fit["nu"], n_points=50)
         print(f"\n{model}: fixed {fixed!r}, random {random!r}, {family}  "
               f"[{wall:.1f} s wall, {cpu:.1f} s CPU]")
         values = np.r_[fit["coef"], fit["nu"]]
         for name, value, se in zip(fit["names"] + ["nu"], values, fit["se"]):
             print(f"  {name:14s} {value:12.6f}  (SE {se:.6f})")
+        gradient = np.abs(fit["gradient"]).max()
         print(f"  log L (kernel) {fit['loglik']:.6f}; with the data constants "
-              f"{with_constants:.6f}; 100 - 50 points {drift:.1e}; max |gradient| {np.abs(fit['gradient']).max():.1e}; "
+              f"{with_constants:.6f}; 100 - 50 points {drift:.1e}; max |gradient| {gradient:.1e}; "
               f"converged {fit['success']}")
 
 
@@ -88,7 +90,7 @@ def newton_check(n_draws, seed, h=0.05):
     g = np.array([(salamander_exact(ISSUE_MLE + e, n_draws=n_draws, seed=seed)[0]
                    - salamander_exact(ISSUE_MLE - e, n_draws=n_draws, seed=seed)[0]) / (2 * h)
                   for e in h * np.eye(6)])
-    hess = ne.fd_hessian(lambda t: ne.salamander_laplace(t[:4], t[4], t[5]), ISSUE_MLE, 1e-3)
+    hess = nes.fd_hessian(lambda t: ne.salamander_laplace(t[:4], t[4], t[5]), ISSUE_MLE, 1e-3)
     return g, -np.linalg.solve(hess, g), np.sqrt(np.diag(np.linalg.inv(-hess)))
 
 

@@ -3,8 +3,8 @@ computations that share none of its code: scipy.integrate.quad per group, and br
 (non-adaptive, tensor-product) Gauss-Hermite over every random effect of small crossed blocks;
 and its parameter order against mc.glmm's own design (X columns, names, grouping).
 """
-import importlib.util
 import itertools
+import sys
 from pathlib import Path
 
 import numpy as np
@@ -16,10 +16,9 @@ from scipy.special import gammaln, logsumexp
 import mcglmm as mc
 from mcglmm.design import glmm_design
 
-_PATH = Path(__file__).parents[2] / "benchmarks" / "near_exact.py"
-_SPEC = importlib.util.spec_from_file_location("near_exact", _PATH)
-ne = importlib.util.module_from_spec(_SPEC)
-_SPEC.loader.exec_module(ne)
+sys.path.insert(0, str(Path(__file__).parents[2] / "benchmarks"))
+import near_exact as ne                # noqa: E402  (benchmarks/ is not a package)
+import near_exact_single as nes        # noqa: E402
 
 pytestmark = pytest.mark.slow          # about 7 s in all on a loaded machine
 
@@ -64,8 +63,8 @@ def test_unit_integrals_match_scipy_quad(family):
     ("murder", [-1.79, -3.69], 2.65),
 ])
 def test_single_factor_matches_scipy_quad_per_group(model, beta, nu):
-    y, X, group, _ = ne.single_factor_arrays(model)
-    family = ne.SINGLE_FACTOR[model][2]
+    y, X, group, _ = nes.single_factor_arrays(model)
+    family = nes.SINGLE_FACTOR[model][2]
     eta0 = X @ np.array(beta)
     if model == "murder":        # one group per row: its integral depends on (eta0, y) only
         keys, counts = np.unique(np.c_[eta0, y], axis=0, return_counts=True)
@@ -73,23 +72,23 @@ def test_single_factor_matches_scipy_quad_per_group(model, beta, nu):
     else:
         want = sum(_quad_log_integral(family, y[group == g], eta0[group == g], nu)
                    for g in np.unique(group))
-    got = ne.single_factor_exact(model, beta, nu, n_points=100)
+    got = nes.single_factor_exact(model, beta, nu, n_points=100)
     assert abs(got - want) < 1e-8                      # seen 0, 0, 1.4e-9 (murder, 100 points)
     constant = -np.sum(gammaln(y + 1)) if family == "poisson" else 0.0
-    got_full = ne.single_factor_exact(model, beta, nu, n_points=100, constants=True)
+    got_full = nes.single_factor_exact(model, beta, nu, n_points=100, constants=True)
     assert abs(got_full - got - constant) < 1e-9
 
 
-@pytest.mark.parametrize("model", list(ne.SINGLE_FACTOR))
+@pytest.mark.parametrize("model", list(nes.SINGLE_FACTOR))
 def test_single_factor_columns_are_the_glmm_fronts(model):
     """Parameters in mc.glmm's order: X, its names, y and the grouping as glmm's design has them."""
-    fixed, random, family = ne.SINGLE_FACTOR[model]
+    fixed, random, family = nes.SINGLE_FACTOR[model]
     data = mc.datasets.load(model)
     if model == "murder":
         data["id"] = data.index.astype(str)
     design = glmm_design(fixed, random, data, mc.bernoulli_glmm if family == "bernoulli"
                          else mc.poisson_glmm, ["v"])
-    y, X, group, names = ne.single_factor_arrays(model)
+    y, X, group, names = nes.single_factor_arrays(model)
     assert list(design.x_names) == names
     np.testing.assert_array_equal(design.X, X)
     np.testing.assert_array_equal(design.y, y)
@@ -177,3 +176,19 @@ def test_crossed_mc_standard_error_matches_the_seed_spread():
                               df=3.0, inflate=1.0) for s in range(40)]
     ratio = np.std([r["value"] for r in runs], ddof=1) / np.median([r["mc_se"] for r in runs])
     assert 0.6 < ratio < 1.6                                       # seen 1.1
+
+
+def test_paired_difference_standard_error_matches_the_seed_spread():
+    """Common random numbers: the difference of log L at two points is precise and its
+    delta-method MC standard error is honest."""
+    y, eta0, a, b = _tiny_crossed()
+    diffs, ses = [], []
+    for seed in range(40):
+        out1, out0 = (ne.crossed_loglik(y, eta0, a, b, nu_a, 0.9, n_draws=500, seed=seed)
+                      for nu_a in (1.5, 1.3))
+        d, se = ne.paired_difference(out1, out0)
+        diffs.append(d)
+        ses.append(se)
+    ratio = np.std(diffs, ddof=1) / np.median(ses)
+    assert 0.6 < ratio < 1.6                                       # seen 1.08
+    assert np.median(ses) < 0.2 * out1["mc_se"]                    # seen 0.066
