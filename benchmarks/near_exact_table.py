@@ -9,6 +9,7 @@ Run from the repository root:  python benchmarks/near_exact_table.py [--draws 10
 2. Salamander: the near-exact log likelihood at the issue's MLE point (females sampled, males
    sampled, a t_3 proposal), at this module's Laplace MLE and at R glmm's m = 10^4 answer, each
    with its Monte Carlo standard error.
+   The losses of the last two against the issue's point, with common random numbers.
 3. Salamander, is the issue's point the maximum?  The gradient of the evaluator by central
    differences with common random numbers (the draws are a smooth map of theta for a fixed
    seed), a Newton step with the Laplace Hessian, and the log likelihood it predicts to gain.
@@ -82,6 +83,19 @@ def salamander_rows(n_draws):
         out, wall, cpu = timed(salamander_exact, theta, n_draws=n_draws, full=True, **kwargs)
         print(f"  {label:36s} log L {out['value']:.4f} (MC SE {out['mc_se']:.4f}), min block ESS "
               f"{out['block_ess'].min() / n_draws:.2f} n  [{wall:.1f} s wall, {cpu:.1f} s CPU]")
+    loss_rows([("Laplace MLE", lap_point), ("R glmm m = 10^4 answer", R_GLMM_1E4)], 10_000)
+
+
+def loss_rows(points, n_draws, seed=9):
+    """log L(ISSUE_MLE) - log L(theta) with common random numbers, and its MC SE."""
+    print(f"\nSalamander: log-likelihood loss against the issue's MLE (common random numbers, "
+          f"n_draws = {n_draws})")
+    base = salamander_exact(ISSUE_MLE, n_draws=n_draws, seed=seed, full=True)
+    for label, theta in points:
+        out, wall, cpu = timed(salamander_exact, theta, n_draws=n_draws, seed=seed, full=True)
+        loss, se = ne.paired_difference(base, out)
+        print(f"  {label:24s} loss {loss:.4f} (MC SE {se:.4f})  "
+              f"[{wall:.1f} s wall, {cpu:.1f} s CPU]")
 
 
 def newton_check(n_draws, seed, h=0.05):
