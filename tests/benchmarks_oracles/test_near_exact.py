@@ -20,7 +20,7 @@ sys.path.insert(0, str(Path(__file__).parents[2] / "benchmarks"))
 import near_exact as ne                # noqa: E402  (benchmarks/ is not a package)
 import near_exact_single as nes        # noqa: E402
 
-pytestmark = pytest.mark.slow          # about 7 s in all on a loaded machine
+pytestmark = pytest.mark.slow          # about 10 s of CPU in all
 
 
 def _log_f(family, y, eta):
@@ -183,12 +183,12 @@ def test_paired_difference_standard_error_matches_the_seed_spread():
     delta-method MC standard error is honest."""
     y, eta0, a, b = _tiny_crossed()
     diffs, ses = [], []
-    for seed in range(40):
+    for seed in range(30):
         out1, out0 = (ne.crossed_loglik(y, eta0, a, b, nu_a, 0.9, n_draws=500, seed=seed)
                       for nu_a in (1.5, 1.3))
         d, se = ne.paired_difference(out1, out0)
         diffs.append(d)
         ses.append(se)
     ratio = np.std(diffs, ddof=1) / np.median(ses)
-    assert 0.6 < ratio < 1.6                                       # seen 1.08
-    assert np.median(ses) < 0.2 * out1["mc_se"]                    # seen 0.066
+    assert 0.6 < ratio < 1.6                                       # seen 1.01
+    assert np.median(ses) < 0.2 * out1["mc_se"]                    # seen 0.073
