@@ -135,7 +135,8 @@ def _lr(formula, ids, data, quad_pts, beta, sigma, frame, trace, sort):
                        rmax=RMAX, callback=_report if trace else None)
     return LRFit.from_maximum(fit, formula=formula, x_names=lr_frame.x_names,
                               n_units=_n_units(lr_frame), quad_pts=int(quad_pts),
-                              n_dropped=lr_frame.n_dropped)
+                              n_dropped=lr_frame.n_dropped,
+                              group_names=tuple(column for _, column in ids))
 
 
 def logit_start(model):

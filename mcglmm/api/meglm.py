@@ -26,6 +26,7 @@ from ..exceptions import ConvergenceWarning, bad_value
 from ..formula import split_formula
 from ..model.families import get_family
 from ..parallel import single_threaded_blas
+from ..results.base import FitWarnings
 from ..results.meglm import MEGLMResults, start_values_series
 from .meglm_start import fixed_start, from_vector, grid_search, start_theta
 
@@ -193,8 +194,8 @@ def meglm(formula, data, family="gaussian", link=None, *, covariance="independen
                 constraints=constraints, startvalues=startvalues, startgrid=startgrid,
                 from_=from_, noestimate=noestimate, vce=vce, level=level, eform=eform, or_=or_,
                 irr=irr, iterate=iterate, tolerance=tolerance, log=log)
-    with single_threaded_blas():
-        return _meglm(formula, data, **opts)
+    with single_threaded_blas(), FitWarnings() as record:
+        return _meglm(formula, data, record=record, **opts)
 
 
 def _integration(model, intmethod, intpoints):
@@ -235,8 +236,8 @@ def _check_laplace_size(model, intmethod):
 
 def _meglm(formula, data, *, family, link, covariance, intmethod, intpoints, noconstant, offset,
            exposure, trials, dispersion, weights, constraints, startvalues, startgrid, from_,
-           noestimate, vce, level, eform, or_, irr, iterate, tolerance, log):
-    """The stages of meglm(), in order."""
+           noestimate, vce, level, eform, or_, irr, iterate, tolerance, log, record):
+    """The stages of meglm(), in order; ``record`` the open ``results.base.FitWarnings``."""
     _check_options(intmethod, intpoints, vce, level, iterate, tolerance, startvalues, startgrid)
     wkind, wspec = weight_spec(*weights)
     if wkind is not None and intmethod == "laplace":
@@ -285,7 +286,8 @@ def _meglm(formula, data, *, family, link, covariance, intmethod, intpoints, noc
     return MEGLMResults.from_fit(model=model, arrays=arr, fit=fit, fixed_fit=fixed_fit,
                                  intmethod=intmethod, n_quad=k, names=names, notes=tuple(notes),
                                  vce=(vce_kind, clustvar), scores=scores, clusters=clusters,
-                                 level=level, eform=_eform_label(eform, or_, irr), cns=cns)
+                                 level=level, eform=_eform_label(eform, or_, irr), cns=cns,
+                                 record=record)
 
 
 def _eform_label(eform, or_, irr):
