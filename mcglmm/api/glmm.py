@@ -12,6 +12,7 @@ import warnings
 import numpy as np
 import pandas as pd
 
+from .._checks import glmm_arguments, mcla_work
 from ..design import glmm_design
 from ..engines.mcla import MCLAObjective, mc_vcov
 from ..engines.sampling import BLOCK, SIGMA_FLOOR, SamplerInputs, build_sampler
@@ -225,10 +226,14 @@ def glmm(fixed, random, varcomps_names, data, family_glmm, m=None, varcomps_equa
     ``SamplerInputs``) supplies beta*, nu*, u* and optionally the draws
     themselves, bypassing PQL and sampling.
     """
+    (data, m, p1, p2, p3, zeta, do_pql, debug, rmax, iterlim, seed, n_jobs, memory_budget,
+     progress) = glmm_arguments(fixed, data, m, p1, p2, p3, zeta, do_pql, debug, rmax, iterlim,
+                                seed, n_jobs, memory_budget, progress)
     family = get_glmm_family(family_glmm)
     pvec, iterlim, n_jobs, seed, budget, m = _check_options(
         p1, p2, p3, zeta, do_pql, rmax, iterlim, n_jobs, seed, memory_budget, m, sampler)
     design = glmm_design(fixed, random, data, family, varcomps_names, varcomps_equal, weights)
+    mcla_work(m, design.q, budget)
     start, theta0 = _start(design, family, sampler, par_init, do_pql)
     importance = build_sampler(design, family, start, pvec, zeta)
     umat, logq, counts = _sample(importance, start, m, seed, n_jobs, progress)

@@ -24,6 +24,7 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
+from .._checks import lr_arguments
 from ..design import complete_rows, fixed_part
 from ..design.levels import build_levels, joint_z
 from ..engines import fixed
@@ -102,6 +103,7 @@ def lr2(formula, id, data, quad_pts=12, beta=None, sigma=None, frame=False, trac
     ``results.lr.LRFit`` (print it, ``summary()``, ``coef(beta, sigma)``), or
     the ``LRFrame`` when ``frame=True``.
     """
+    data, quad_pts = lr_arguments("lr2", formula, {"id": id}, data, quad_pts, frame, trace, sort)
     return _lr(formula, (("id", id),), data, quad_pts, beta, sigma, frame, trace, sort)
 
 
@@ -113,6 +115,8 @@ def lr3(formula, level2, level3, data, quad_pts=12, beta=None, sigma=None, frame
     level 3) and the data must be sorted by ``level3`` and, within it, by
     ``level2``, each level-2 id belonging to one level-3 id.
     """
+    data, quad_pts = lr_arguments("lr3", formula, {"level2": level2, "level3": level3}, data,
+                                  quad_pts, frame, trace, sort)
     return _lr(formula, (("level2", level2), ("level3", level3)), data, quad_pts, beta, sigma,
                frame, trace, sort)
 

@@ -12,7 +12,8 @@ import warnings
 
 import numpy as np
 
-from ..design.levels import build_levels, joint_z, me_arrays
+from .._checks import meglm_arguments, quadrature_work
+from ..design.levels import build_levels, estimation_sample_check, joint_z, me_arrays
 from ..design.weights import level_weights, weight_columns, weight_spec
 from ..engines.quadrature.laplace import MAX_Q_GRADIENT
 from ..model.covariance import per_level
@@ -188,6 +189,9 @@ def meglm(formula, data, family="gaussian", link=None, *, covariance="independen
     BLAS runs on one thread: the products here are small, and OpenBLAS's threads
     make them many times slower on a busy 2-core machine (see ``parallel``).
     """
+    (data, intpoints, level, iterate, tolerance, noconstant, noestimate, eform, or_, irr,
+     log) = meglm_arguments(formula, data, family, link, intpoints, level, iterate, tolerance,
+                            noconstant, noestimate, eform, or_, irr, log)
     opts = dict(family=family, link=link, covariance=covariance, intmethod=intmethod,
                 intpoints=intpoints, noconstant=noconstant, offset=offset, exposure=exposure,
                 trials=trials, dispersion=dispersion, weights=(fweight, iweight, pweight),
@@ -255,7 +259,9 @@ def _meglm(formula, data, *, family, link, covariance, intmethod, intpoints, noc
         raise ValueError(bad_value("vce", "('cluster', a column of data)", vce))
     model, arr = build_model(formula, data, fam, covariance, noconstant, offset, exposure, trials,
                              (wkind, wspec), [clustvar] if clustvar else [])
+    estimation_sample_check(fam, arr)
     intmethod, k, notes = _integration(model, intmethod, intpoints)
+    quadrature_work(model, intmethod, k)
     if vce_kind != "oim" and intmethod == "laplace":
         raise ValueError(bad_value("vce", "'oim' with the Laplace approximation", vce))
     clusters = cluster_index(model, arr.frame, clustvar) if vce_kind != "oim" else None

@@ -12,10 +12,11 @@ from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
-import patsy
 import scipy.sparse as sp
 
 from ..exceptions import DesignError, FormulaError, bad_value
+from .degenerate import check_estimation_sample
+from .evaluate import dmatrix, formula_variables, model_desc, response_variables
 from .fixed import fixed_part
 from .missing import complete_rows
 
@@ -40,6 +41,7 @@ class GLMMDesign:
     varcomps_names: tuple
     varcomps_equal: tuple
     n_dropped: int
+    omitted: tuple = ()
 
     @property
     def n(self):
@@ -70,22 +72,18 @@ def random_block(formula, data):
     if not rhs:
         raise FormulaError(bad_value("each random formula", 'a non-empty formula such as "0 + Female"',
                                      formula))
-    try:
-        desc = patsy.ModelDesc.from_formula(rhs)
-    except patsy.PatsyError as err:
-        raise FormulaError(f"random formula {formula!r} could not be parsed: {err}") from None
-    terms = desc.rhs_termlist
+    terms = model_desc(rhs, "random formula").rhs_termlist
     if len(terms) == 1 and terms[0].factors:
-        block = _sparse_factor_term(terms[0], data)
+        block = _sparse_factor_term(terms[0], data, formula)
         if block is not None:
             return block
-    dense = patsy.dmatrix(rhs, data, NA_action="raise", return_type="matrix")
+    dense = dmatrix(rhs, data, formula, "random formula")
     return sp.csc_matrix(np.asarray(dense, dtype=float)), tuple(dense.design_info.column_names)
 
 
-def _sparse_factor_term(term, data):
+def _sparse_factor_term(term, data, formula):
     """One categorical factor (optionally times numerics) without intercept, built from codes."""
-    values = [_eval_factor(f, data) for f in term.factors]
+    values = [_eval_factor(f, data, formula) for f in term.factors]
     cats = [i for i, v in enumerate(values) if isinstance(v, pd.Categorical)]
     if len(cats) != 1:
         return None
@@ -106,7 +104,7 @@ def _sparse_factor_term(term, data):
     return Z, names
 
 
-def _eval_factor(factor, data):
+def _eval_factor(factor, data, formula):
     """Value of a patsy factor on ``data``: a Categorical for factors, else an array."""
     code = factor.name()
     if code in data.columns:
@@ -118,7 +116,7 @@ def _eval_factor(factor, data):
         return col.to_numpy(dtype=float)
     if code.startswith("C(") and code.endswith(")") and code[2:-1] in data.columns:
         return pd.Categorical(data[code[2:-1]]).remove_unused_categories()
-    return np.asarray(patsy.dmatrix(f"0 + I({code})", data, NA_action="raise"))[:, 0]
+    return np.asarray(dmatrix(f"0 + I({code})", data, formula, "random formula"))[:, 0]
 
 
 def _check_varcomps(n_formulas, varcomps_names, varcomps_equal):
@@ -178,7 +176,36 @@ def _weights_vector(weights, data, keep, n_all):
         raise ValueError(bad_value("weights", "finite", w[np.isinf(w)][:5].tolist()))
     if (w < 0).any():
         raise ValueError(bad_value("weights", "non-negative", w[w < 0][:5].tolist()))
+    if not (w[keep] > 0).any():
+        raise DesignError(bad_value("weights", "positive in at least one complete row",
+                                    f"0 in all {int(keep.sum())} complete rows"))
     return w[keep]
+
+
+def _random_formulas(random, fixed, data):
+    """The list of random formulas: strings, distinct, none using the response."""
+    formulas = [random] if isinstance(random, str) else list(random) if random is not None else []
+    if not formulas:
+        raise ValueError(bad_value("random", "a formula or a non-empty list of formulas", random))
+    for f in formulas:
+        if not isinstance(f, str):
+            raise FormulaError(bad_value("each random formula", 'a string such as "0 + Female"', f))
+    seen = {}
+    response = response_variables(fixed, data)
+    for f in formulas:
+        key = "".join(f.strip().lstrip("~").split())
+        if key in seen:
+            raise FormulaError(bad_value("random", "distinct formulas (the same formula twice "
+                                         "splits one variance arbitrarily)", f))
+        seen[key] = f
+        if key and response & formula_variables("~ " + f.strip().lstrip("~"), data,
+                                                "random formula"):
+            raise FormulaError(bad_value("random", "formulas free of the response "
+                                         f"{sorted(response)}", f))
+    return formulas
+
+
+
 
 
 def glmm_design(fixed, random, data, family, varcomps_names=None, varcomps_equal=None,
@@ -186,9 +213,7 @@ def glmm_design(fixed, random, data, family, varcomps_names=None, varcomps_equal
     """Build the ``GLMMDesign`` for R glmm's arguments (data must be a DataFrame)."""
     if not isinstance(data, pd.DataFrame):
         raise TypeError(bad_value("data", "a pandas DataFrame", type(data).__name__))
-    formulas = [random] if isinstance(random, str) else list(random) if random is not None else []
-    if not formulas:
-        raise ValueError(bad_value("random", "a formula or a non-empty list of formulas", random))
+    formulas = _random_formulas(random, fixed, data)
     names, equal = _check_varcomps(len(formulas), varcomps_names, varcomps_equal)
     keep = complete_rows(data, [fixed] + [f.lstrip("~ ") for f in formulas])
     w = _weights_vector(weights, data, keep, len(data))
@@ -204,6 +229,8 @@ def glmm_design(fixed, random, data, family, varcomps_names=None, varcomps_equal
         raise DesignError(bad_value("a binomial response", "two columns (successes, failures)",
                                     f"{fx.response_columns} columns"))
     family.check_response(fx.y, fx.ntrials)
+    check_estimation_sample(family.name, fx.y, fx.ntrials, fx.X, fx.x_names,
+                            fixed.split("~")[0].strip())
     blocks = [random_block(f, frame) for f in formulas]
     for formula, (block, _) in zip(formulas, blocks):
         if not np.all(np.isfinite(block.data)):
@@ -215,4 +242,4 @@ def glmm_design(fixed, random, data, family, varcomps_names=None, varcomps_equal
     vc_index = np.concatenate([np.full(blocks[i][0].shape[1], equal[i] - 1) for i in order])
     return GLMMDesign(y=fx.y, ntrials=fx.ntrials, weights=w, X=fx.X, Z=Z, vc_index=vc_index,
                       x_names=fx.x_names, z_names=z_names, varcomps_names=names,
-                      varcomps_equal=equal, n_dropped=int((~keep).sum()))
+                      varcomps_equal=equal, n_dropped=int((~keep).sum()), omitted=fx.omitted)

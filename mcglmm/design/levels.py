@@ -16,10 +16,11 @@ from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
-import patsy
 import scipy.sparse as sp
 
 from ..exceptions import DesignError, FormulaError, bad_value
+from .degenerate import check_estimation_sample, drop_collinear
+from .evaluate import dmatrix, formula_variables, response_variables
 from .fixed import fixed_part
 from .missing import complete_rows
 
@@ -78,11 +79,7 @@ def _group_codes(data, factors, formula):
 
 def _term_matrix(expr, data, formula):
     """(n, k) dense random-effect covariates for one term and their Stata names."""
-    try:
-        M = patsy.dmatrix(expr, data, NA_action="raise", return_type="matrix")
-    except patsy.PatsyError as err:
-        raise FormulaError(f"formula {formula!r}: random term ({expr} | ...) could not be "
-                           f"evaluated: {err}") from None
+    M = dmatrix(expr, data, formula, f"random term ({expr} | ...) of formula")
     if M.shape[1] == 0:
         raise FormulaError(f"formula {formula!r}: random term ({expr} | ...) has no columns.")
     names = tuple(stata_name(c) for c in M.design_info.column_names)
@@ -173,7 +170,8 @@ class MEArrays:
     y: (n,) response (ordinal: category codes 0..K-1); ntrials, offset: (n,);
     X: (n, p); x_names: Stata names; categories: ordinal response values;
     frame: the complete-case DataFrame; n_dropped: rows dropped for missing values;
-    keep: (len(data),) bool, the complete rows.
+    keep: (len(data),) bool, the complete rows; omitted: Stata names of the fixed-effects
+    columns dropped as collinear.
     """
 
     y: np.ndarray
@@ -186,6 +184,7 @@ class MEArrays:
     frame: pd.DataFrame
     n_dropped: int
     keep: np.ndarray
+    omitted: tuple = ()
 
 
 def _column_or_vector(value, data, name):
@@ -210,6 +209,7 @@ def me_arrays(fixed, terms, data, ordinal, noconstant, offset=None, exposure=Non
     """
     if not isinstance(data, pd.DataFrame):
         raise TypeError(bad_value("data", "a pandas DataFrame", type(data).__name__))
+    _check_terms_free_of_response(fixed, terms, data)
     group_vars = sorted({f for t in terms for f in t.group})
     for g in group_vars:
         if g not in data.columns:
@@ -245,13 +245,14 @@ def me_arrays(fixed, terms, data, ordinal, noconstant, offset=None, exposure=Non
             raise ValueError(bad_value("the ordinal response", "at least two categories",
                                        list(categories)))
         y = np.searchsorted(np.asarray(categories), values.to_numpy()).astype(float)
-        X = patsy.dmatrix(rhs, frame, NA_action="raise", return_type="matrix")
+        X = dmatrix(rhs, frame, fixed, "fixed part of formula")
         names, ntrials = X.design_info.column_names, np.ones(len(frame))
         for name, column in zip(names, np.asarray(X, dtype=float).T):
             _check_finite(f"the fixed-effects design ({stata_name(name)})", column)
+        X, names, omitted = drop_collinear(np.asarray(X, dtype=float), names)
     else:
         fx = fixed_part(f"{lhs} ~ {rhs}", frame)
-        y, X, names, ntrials = fx.y, fx.X, fx.x_names, fx.ntrials
+        y, X, names, ntrials, omitted = fx.y, fx.X, fx.x_names, fx.ntrials, fx.omitted
     if "trials" in vectors:
         ntrials = vectors["trials"][keep]
     off = vectors["offset"][keep] if "offset" in vectors else np.zeros(len(frame))
@@ -259,7 +260,29 @@ def me_arrays(fixed, terms, data, ordinal, noconstant, offset=None, exposure=Non
         off = off + np.log(vectors["exposure"][keep])
     return MEArrays(np.asarray(y, dtype=float), np.asarray(ntrials, dtype=float), off,
                     np.asarray(X, dtype=float), tuple(stata_name(c) for c in names),
-                    _response_name(lhs), categories, frame, int((~keep).sum()), keep)
+                    _response_name(lhs), categories, frame, int((~keep).sum()), keep,
+                    tuple(stata_name(c) for c in omitted))
+
+
+def _check_terms_free_of_response(fixed, terms, data):
+    """FormulaError for a random term that uses the response, or a term given twice."""
+    response = response_variables(fixed, data)
+    seen = set()
+    for t in terms:
+        label = f"({t.expr} | {':'.join(t.group)})"
+        key = ("".join(t.expr.split()), t.group)
+        if key in seen:
+            raise FormulaError(bad_value("formula", "each random term once (a term given twice "
+                                         "splits one variance arbitrarily)", label))
+        seen.add(key)
+        if response & formula_variables("~ " + t.expr, data, "random term"):
+            raise FormulaError(bad_value("formula", "random terms free of the response "
+                                         f"{sorted(response)}", label))
+
+
+def estimation_sample_check(family, arr):
+    """Refuse a meglm response without a finite MLE (``degenerate.check_estimation_sample``)."""
+    check_estimation_sample(family.family, arr.y, arr.ntrials, arr.X, arr.x_names, arr.y_name)
 
 
 def _response_name(lhs):
