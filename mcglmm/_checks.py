@@ -29,7 +29,7 @@ from .exceptions import (ArgumentError, ArgumentTypeError, DesignWarning, Formul
                          WorkTooLargeError, bad_value)
 
 MEMORY_LIMIT = 2 ** 31       # bytes a meglm/lr fit may hold (glmm: its memory_budget)
-QUAD_COPIES = 10             # (n, nodes) float arrays alive at once in a quadrature evaluation
+QUAD_COPIES = 14             # (n, nodes) float arrays alive at once in a quadrature evaluation (seen 13)
 DRAW_COPIES = 3              # (m, q) float arrays alive at once while drawing
 MAX_LR_POINTS = 1000         # numpy's Gauss-Hermite rule is O(k^3) time, O(k^2) memory
 GIB = 2 ** 30
@@ -133,9 +133,13 @@ def _two_sided(name, formula):
 # ---- glmm ---------------------------------------------------------------------------------
 
 def glmm_arguments(fixed, data, m, p1, p2, p3, zeta, do_pql, debug, rmax, iterlim, seed,
-                   n_jobs, memory_budget, progress):
+                   n_jobs, memory_budget, progress, sampler):
     """glmm's scalar arguments normalised, and m draws (of q >= 1 effects) within bounds."""
     _two_sided("fixed", fixed)
+    from . import SamplerInputs
+    if sampler is not None and not isinstance(sampler, SamplerInputs):
+        raise ArgumentTypeError(bad_value("sampler", "None or a mcglmm.SamplerInputs",
+                                          type(sampler).__name__))
     data = data_frame(data)
     p1, p2, p3 = (real(k, v, 0, 1, allowed="a number between 0 and 1")
                   for k, v in (("p1", p1), ("p2", p2), ("p3", p3)))

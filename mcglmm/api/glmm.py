@@ -228,7 +228,7 @@ def glmm(fixed, random, varcomps_names, data, family_glmm, m=None, varcomps_equa
     """
     (data, m, p1, p2, p3, zeta, do_pql, debug, rmax, iterlim, seed, n_jobs, memory_budget,
      progress) = glmm_arguments(fixed, data, m, p1, p2, p3, zeta, do_pql, debug, rmax, iterlim,
-                                seed, n_jobs, memory_budget, progress)
+                                seed, n_jobs, memory_budget, progress, sampler)
     family = get_glmm_family(family_glmm)
     pvec, iterlim, n_jobs, seed, budget, m = _check_options(
         p1, p2, p3, zeta, do_pql, rmax, iterlim, n_jobs, seed, memory_budget, m, sampler)

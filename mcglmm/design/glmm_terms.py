@@ -14,7 +14,7 @@ import numpy as np
 import pandas as pd
 import scipy.sparse as sp
 
-from ..exceptions import DesignError, FormulaError, bad_value
+from ..exceptions import ArgumentTypeError, DesignError, FormulaError, bad_value
 from .degenerate import check_estimation_sample
 from .evaluate import dmatrix, formula_variables, model_desc, response_variables
 from .fixed import fixed_part
@@ -184,6 +184,9 @@ def _weights_vector(weights, data, keep, n_all):
 
 def _random_formulas(random, fixed, data):
     """The list of random formulas: strings, distinct, none using the response."""
+    if not (random is None or isinstance(random, (str, list, tuple))):
+        raise ArgumentTypeError(bad_value("random", "a formula string or a list of them",
+                                          type(random).__name__))
     formulas = [random] if isinstance(random, str) else list(random) if random is not None else []
     if not formulas:
         raise ValueError(bad_value("random", "a formula or a non-empty list of formulas", random))
