@@ -74,6 +74,18 @@ def flag(name, value):
     return v
 
 
+def choice(name, value, options, none=False):
+    """``value`` as one of the strings ``options`` (or None when ``none``)."""
+    if none and value is None:
+        return None
+    allowed = "one of " + ", ".join(map(repr, options)) + (" or None" if none else "")
+    if not isinstance(value, str):
+        raise ArgumentTypeError(bad_value(name, allowed, value))
+    if value not in options:
+        raise ArgumentError(bad_value(name, allowed, value))
+    return value
+
+
 def _range_text(what, lo, hi, open_lo=False):
     if lo is not None and hi is not None:
         return f"{what} between {lo} and {hi}"
@@ -183,12 +195,19 @@ def _size(nbytes):
 
 # ---- meglm --------------------------------------------------------------------------------
 
-def meglm_arguments(formula, data, family, link, intpoints, level, iterate, tolerance,
-                    noconstant, noestimate, eform, or_, irr, log):
+INTMETHODS = ("mvaghermite", "mcaghermite", "ghermite", "laplace")
+STARTVALUES = ("fixedonly", "constantonly", "zero", "iv")
+
+
+def meglm_arguments(formula, data, family, link, intmethod, intpoints, startvalues, dispersion,
+                    level, iterate, tolerance, noconstant, noestimate, eform, or_, irr, log):
     """meglm's arguments normalised: (data, intpoints, level, iterate, tolerance, noconstant,
     noestimate, eform, or_, irr, log); or_ only with a logit link, irr with count families."""
     _two_sided("formula", formula)
     data = data_frame(data)
+    choice("intmethod", intmethod, INTMETHODS, none=True)
+    choice("startvalues", startvalues, STARTVALUES)
+    choice("dispersion", dispersion, ("mean", "constant"))
     if intpoints is not None:
         intpoints = integer("intpoints", intpoints, 1, 128,
                             allowed="an integer between 1 and 128")
@@ -237,13 +256,24 @@ def quadrature_work(model, intmethod, k, limit=MEMORY_LIMIT):
 
 # ---- lr2 / lr3 ----------------------------------------------------------------------------
 
-def lr_arguments(front, formula, ids, data, quad_pts, frame, trace, sort):
+MAX_START_SIGMA = 1e3        # a starting sd beyond this overflows exp(sigma * node)
+
+
+def lr_arguments(front, formula, ids, data, quad_pts, sigma, frame, trace, sort):
     """lr2/lr3's arguments checked before any work: (data, quad_pts).
 
     ids: {argument name: column}.  The formula has no lme4 bar (the random intercepts come
     from the ids); the ids are distinct columns; the rule and the observations x nodes
-    arrays fit in MEMORY_LIMIT; a response constant or separated is refused.
+    arrays fit in MEMORY_LIMIT; starting sds at most MAX_START_SIGMA; a response constant
+    or separated is refused.
     """
+    try:
+        big = sigma is not None and np.any(np.asarray(sigma, dtype=float) > MAX_START_SIGMA)
+    except (TypeError, ValueError):
+        big = False
+    if big:
+        raise ArgumentError(bad_value("sigma", f"starting standard deviations at most "
+                                      f"{MAX_START_SIGMA:g}", sigma))
     _two_sided("formula", formula)
     if "|" in formula:
         raise FormulaError(bad_value("formula", f"a fixed-effects formula ({front}'s random "
@@ -281,7 +311,8 @@ def lr_work(quad_pts, n, levels, limit=MEMORY_LIMIT):
 
 
 def _lr_sample(formula, data, id_columns):
-    """Refuse a constant or perfectly predicted 0/1 response on the complete rows."""
+    """Refuse an empty X, or a constant or perfectly predicted 0/1 response, on the
+    complete rows."""
     from .design import complete_rows, fixed_part
     from .design.degenerate import check_estimation_sample
     from .model.families import bernoulli_glmm
@@ -291,10 +322,13 @@ def _lr_sample(formula, data, id_columns):
         fx = fixed_part(formula, data.loc[keep])
     if fx.response_columns != 1:
         return
+    if fx.X.shape[1] == 0:
+        raise FormulaError(bad_value("formula", "at least one fixed-effects column (the "
+                                     "random intercepts are not in the formula)", formula))
     bernoulli_glmm.check_response(fx.y, fx.ntrials)
     check_estimation_sample("bernoulli", fx.y, fx.ntrials, fx.X, fx.x_names,
                             formula.split("~")[0].strip())
 
 
-__all__ = ["MEMORY_LIMIT", "data_frame", "flag", "glmm_arguments", "integer", "lr_arguments",
+__all__ = ["MEMORY_LIMIT", "choice", "data_frame", "flag", "glmm_arguments", "integer", "lr_arguments",
            "lr_work", "mcla_work", "meglm_arguments", "quadrature_work", "real"]

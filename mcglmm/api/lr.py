@@ -103,7 +103,8 @@ def lr2(formula, id, data, quad_pts=12, beta=None, sigma=None, frame=False, trac
     ``results.lr.LRFit`` (print it, ``summary()``, ``coef(beta, sigma)``), or
     the ``LRFrame`` when ``frame=True``.
     """
-    data, quad_pts = lr_arguments("lr2", formula, {"id": id}, data, quad_pts, frame, trace, sort)
+    data, quad_pts = lr_arguments("lr2", formula, {"id": id}, data, quad_pts, sigma, frame, trace,
+                                  sort)
     return _lr(formula, (("id", id),), data, quad_pts, beta, sigma, frame, trace, sort)
 
 
@@ -116,7 +117,7 @@ def lr3(formula, level2, level3, data, quad_pts=12, beta=None, sigma=None, frame
     ``level2``, each level-2 id belonging to one level-3 id.
     """
     data, quad_pts = lr_arguments("lr3", formula, {"level2": level2, "level3": level3}, data,
-                                  quad_pts, frame, trace, sort)
+                                  quad_pts, sigma, frame, trace, sort)
     return _lr(formula, (("level2", level2), ("level3", level3)), data, quad_pts, beta, sigma,
                frame, trace, sort)
 

@@ -190,8 +190,9 @@ def meglm(formula, data, family="gaussian", link=None, *, covariance="independen
     make them many times slower on a busy 2-core machine (see ``parallel``).
     """
     (data, intpoints, level, iterate, tolerance, noconstant, noestimate, eform, or_, irr,
-     log) = meglm_arguments(formula, data, family, link, intpoints, level, iterate, tolerance,
-                            noconstant, noestimate, eform, or_, irr, log)
+     log) = meglm_arguments(formula, data, family, link, intmethod, intpoints, startvalues,
+                            dispersion, level, iterate, tolerance, noconstant, noestimate, eform,
+                            or_, irr, log)
     opts = dict(family=family, link=link, covariance=covariance, intmethod=intmethod,
                 intpoints=intpoints, noconstant=noconstant, offset=offset, exposure=exposure,
                 trials=trials, dispersion=dispersion, weights=(fweight, iweight, pweight),

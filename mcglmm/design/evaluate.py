@@ -57,6 +57,11 @@ def _guard(call, formula, what):
         raise formula_error(err, formula, what) from None
     except (SyntaxError, tokenize.TokenError) as err:
         raise FormulaError(f"{what} {formula!r} is not a valid formula: {err}") from None
+    except (AssertionError, ArithmeticError, LookupError, ValueError, TypeError) as err:
+        if isinstance(err, FormulaError):
+            raise
+        raise FormulaError(f"{what} {formula!r} could not be evaluated: "
+                           f"{type(err).__name__}: {err}") from None
 
 
 def dmatrices(formula, data, what="formula"):

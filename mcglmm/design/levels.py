@@ -189,11 +189,13 @@ class MEArrays:
 
 def _column_or_vector(value, data, name):
     """A column of ``data`` (by name) or a vector of length len(data), as floats."""
-    if isinstance(value, str):
-        if value not in data.columns:
-            raise ValueError(bad_value(name, "a column of data or a vector", value))
-        return data[value].to_numpy(dtype=float)
-    arr = np.asarray(value, dtype=float)
+    if isinstance(value, str) and value not in data.columns:
+        raise ValueError(bad_value(name, "a column of data or a vector", value))
+    try:
+        arr = (data[value] if isinstance(value, str) else np.asarray(value)).astype(float)
+    except (TypeError, ValueError):
+        raise ValueError(bad_value(name, "a numeric column of data or vector", value)) from None
+    arr = np.asarray(arr)
     if arr.ndim == 0:
         return np.full(len(data), float(arr))
     if arr.shape != (len(data),):
