@@ -268,7 +268,9 @@ def lr_arguments(front, formula, ids, data, quad_pts, sigma, frame, trace, sort)
     or separated is refused.
     """
     try:
-        big = sigma is not None and np.any(np.asarray(sigma, dtype=float) > MAX_START_SIGMA)
+        values = np.asarray(sigma, dtype=float).ravel()
+        big = (sigma is not None and frame is False and values.size == len(ids)
+               and np.any(values > MAX_START_SIGMA))
     except (TypeError, ValueError):
         big = False
     if big:
