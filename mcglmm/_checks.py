@@ -270,6 +270,7 @@ def lr_arguments(front, formula, ids, data, quad_pts, sigma, frame, trace, sort)
     try:
         values = np.asarray(sigma, dtype=float).ravel()
         big = (sigma is not None and frame is False and values.size == len(ids)
+               and np.all(np.isfinite(values) & (values > 0))
                and np.any(values > MAX_START_SIGMA))
     except (TypeError, ValueError):
         big = False
