@@ -215,7 +215,7 @@ def _diagnose(opt, m, varcomps_names):
 def glmm(fixed, random, varcomps_names, data, family_glmm, m=None, varcomps_equal=None,
          weights=None, do_pql=True, debug=False, p1=1 / 3, p2=1 / 3, p3=1 / 3, rmax=1000,
          iterlim=1000, par_init=None, zeta=5, seed=None, n_jobs=1,
-         memory_budget=DEFAULT_MEMORY_BUDGET, progress=False, sampler=None):
+         memory_budget=DEFAULT_MEMORY_BUDGET, progress=False, sampler=None, asis=False):
     """Fit a GLMM by Monte Carlo likelihood approximation (R glmm's ``glmm``).
 
     Parameters follow R glmm in snake_case.  ``random`` is a one-sided formula
@@ -224,7 +224,9 @@ def glmm(fixed, random, varcomps_names, data, family_glmm, m=None, varcomps_equa
     ``n_jobs`` and joblib backend); ``memory_budget`` (bytes) bounds the stored
     n x m array of Z u_k; ``progress`` shows tqdm bars; ``sampler`` (a
     ``SamplerInputs``) supplies beta*, nu*, u* and optionally the draws
-    themselves, bypassing PQL and sampling.
+    themselves, bypassing PQL and sampling.  Collinear fixed-effects columns are
+    omitted with a note and listed in ``omitted`` (PQL needs a full-rank X); a covariate
+    that predicts the response perfectly is refused unless ``asis`` (Stata's option).
     """
     (data, m, p1, p2, p3, zeta, do_pql, debug, rmax, iterlim, seed, n_jobs, memory_budget,
      progress) = glmm_arguments(fixed, data, m, p1, p2, p3, zeta, do_pql, debug, rmax, iterlim,
@@ -232,7 +234,8 @@ def glmm(fixed, random, varcomps_names, data, family_glmm, m=None, varcomps_equa
     family = get_glmm_family(family_glmm)
     pvec, iterlim, n_jobs, seed, budget, m = _check_options(
         p1, p2, p3, zeta, do_pql, rmax, iterlim, n_jobs, seed, memory_budget, m, sampler)
-    design = glmm_design(fixed, random, data, family, varcomps_names, varcomps_equal, weights)
+    design = glmm_design(fixed, random, data, family, varcomps_names, varcomps_equal, weights,
+                         asis=asis)
     mcla_work(m, design.q, budget)
     start, theta0 = _start(design, family, sampler, par_init, do_pql)
     importance = build_sampler(design, family, start, pvec, zeta)
@@ -260,4 +263,4 @@ def glmm(fixed, random, varcomps_names, data, family_glmm, m=None, varcomps_equa
         family_glmm=family, call=_call_text(fixed, random, design.varcomps_names, family,
                                             umat.shape[0], extra),
         m=umat.shape[0], seed=seed, ess=final.ess, n_dropped=design.n_dropped, debug=debug_info,
-        trust_message=opt.message, warnings=issues)
+        trust_message=opt.message, warnings=issues, omitted=design.omitted)

@@ -12,7 +12,7 @@ import warnings
 
 import numpy as np
 
-from .._checks import meglm_arguments, quadrature_work
+from .._checks import flag, meglm_arguments, quadrature_work
 from ..design.levels import build_levels, estimation_sample_check, joint_z, me_arrays
 from ..design.weights import level_weights, weight_columns, weight_spec
 from ..engines.quadrature.laplace import MAX_Q_GRADIENT
@@ -93,9 +93,10 @@ def cluster_index(model, frame, clustvar):
 
 
 def build_model(formula, data, family, covariance, noconstant, offset, exposure, trials,
-                weights=(None, {}), extra_cols=()):
+                weights=(None, {}), extra_cols=(), collinear=False):
     """(MEModel, MEArrays) for a formula and data; weights: ``design.weights.weight_spec``;
-    extra_cols: further columns whose missing values drop a row (a cluster variable)."""
+    extra_cols: further columns whose missing values drop a row (a cluster variable);
+    collinear: keep collinear fixed-effects columns."""
     fixed, terms = split_formula(formula)
     kind, spec = weights
     absent = [c for c in weight_columns(spec) if c not in getattr(data, "columns", ())]
@@ -103,7 +104,7 @@ def build_model(formula, data, family, covariance, noconstant, offset, exposure,
         raise ValueError(bad_value(kind, "columns of data or vectors", absent[0]))
     arr = me_arrays(fixed, terms, data, family.aux.ordinal, noconstant,
                     offset=offset, exposure=exposure, trials=trials,
-                    extra_cols=weight_columns(spec) + list(extra_cols))
+                    extra_cols=weight_columns(spec) + list(extra_cols), collinear=collinear)
     family.check(arr.y, arr.ntrials)
     levels, nested = build_levels(terms, arr.frame, formula)
     covariances = per_level(covariance, levels)
@@ -137,7 +138,7 @@ def meglm(formula, data, family="gaussian", link=None, *, covariance="independen
           trials=None, dispersion="mean", fweight=None, iweight=None, pweight=None,
           constraints=None, startvalues="fixedonly", startgrid=None, from_=None,
           noestimate=False, vce="oim", level=95, eform=False, or_=False, irr=False,
-          iterate=100, tolerance=1e-8, log=False):
+          iterate=100, tolerance=1e-8, log=False, collinear=False, asis=False):
     """Fit a multilevel generalized linear model by maximum likelihood, as Stata's meglm.
 
     Parameters
@@ -180,6 +181,10 @@ def meglm(formula, data, family="gaussian", link=None, *, covariance="independen
         Confidence level and exponentiated fixed effects (also selectable at print time).
     iterate, tolerance, log
         Newton iterations, relative log-likelihood tolerance, print the iteration log.
+    collinear, asis
+        As Stata: keep collinear fixed-effects columns (by default each is omitted with
+        "note: x omitted because of collinearity" and listed in ``omitted``); keep a
+        covariate that predicts a binary response perfectly (by default refused).
 
     Returns
     -------
@@ -198,7 +203,8 @@ def meglm(formula, data, family="gaussian", link=None, *, covariance="independen
                 trials=trials, dispersion=dispersion, weights=(fweight, iweight, pweight),
                 constraints=constraints, startvalues=startvalues, startgrid=startgrid,
                 from_=from_, noestimate=noestimate, vce=vce, level=level, eform=eform, or_=or_,
-                irr=irr, iterate=iterate, tolerance=tolerance, log=log)
+                irr=irr, iterate=iterate, tolerance=tolerance, log=log,
+                collinear=flag("collinear", collinear), asis=flag("asis", asis))
     with single_threaded_blas(), FitWarnings() as record:
         return _meglm(formula, data, record=record, **opts)
 
@@ -241,7 +247,8 @@ def _check_laplace_size(model, intmethod):
 
 def _meglm(formula, data, *, family, link, covariance, intmethod, intpoints, noconstant, offset,
            exposure, trials, dispersion, weights, constraints, startvalues, startgrid, from_,
-           noestimate, vce, level, eform, or_, irr, iterate, tolerance, log, record):
+           noestimate, vce, level, eform, or_, irr, iterate, tolerance, log, collinear, asis,
+           record):
     """The stages of meglm(), in order; ``record`` the open ``results.base.FitWarnings``."""
     _check_options(intmethod, intpoints, vce, level, iterate, tolerance, startvalues, startgrid)
     wkind, wspec = weight_spec(*weights)
@@ -259,8 +266,8 @@ def _meglm(formula, data, *, family, link, covariance, intmethod, intpoints, noc
     if clustvar is not None and clustvar not in getattr(data, "columns", ()):
         raise ValueError(bad_value("vce", "('cluster', a column of data)", vce))
     model, arr = build_model(formula, data, fam, covariance, noconstant, offset, exposure, trials,
-                             (wkind, wspec), [clustvar] if clustvar else [])
-    estimation_sample_check(fam, arr)
+                             (wkind, wspec), [clustvar] if clustvar else [], collinear)
+    estimation_sample_check(fam, arr, asis)
     intmethod, k, notes = _integration(model, intmethod, intpoints)
     quadrature_work(model, intmethod, k)
     if vce_kind != "oim" and intmethod == "laplace":

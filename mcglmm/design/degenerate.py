@@ -94,22 +94,22 @@ def check_separation(y, ntrials, X, x_names, name):
         raise DesignError(bad_value(f"covariate {covariate}", f"not predicting the response "
                                     f"{name} perfectly (its coefficient's MLE would be "
                                     "infinite)", how)
-                          + " Drop the covariate (and the rows it determines) or merge its "
-                          "categories.")
+                          + " Drop the covariate (and the rows it determines), merge its "
+                          "categories, or pass asis=True to fit it anyway.")
 
 
 KINDS = {"bernoulli": BINARY, "binomial": BINARY, "poisson": COUNT, "nbinomial": COUNT,
          "gaussian": CONTINUOUS, "gamma": CONTINUOUS}
 
 
-def check_estimation_sample(family, y, ntrials, X, x_names, name):
+def check_estimation_sample(family, y, ntrials, X, x_names, name, asis=False):
     """Refuse a response without a finite MLE for ``family`` (Stata's or glmm's name):
-    constant in the sample, or (binary) predicted perfectly by a covariate."""
+    constant in the sample, or (binary, unless ``asis``) predicted perfectly by a covariate."""
     kind = KINDS.get(family.split(".")[0].split("_")[0])
     if kind is None:
         return
     check_response_varies(y, ntrials, kind, name)
-    if kind == BINARY:
+    if kind == BINARY and not asis:
         check_separation(y, ntrials, X, x_names, name)
 
 

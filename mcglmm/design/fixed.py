@@ -53,11 +53,12 @@ def _check_finite(what, values, names):
                                     values[bad[:, column], column][:5].tolist()))
 
 
-def fixed_part(formula, data):
+def fixed_part(formula, data, collinear=False):
     """Evaluate ``formula`` (two-sided) on complete-case ``data``.
 
     Returns the response (first column of a ``cbind``), the number of trials
-    (row sums of a ``cbind``, else ones) and the patsy model matrix.
+    (row sums of a ``cbind``, else ones) and the patsy model matrix, without its collinear
+    columns unless ``collinear`` (Stata's option: keep them).
     """
     if not isinstance(formula, str) or "~" not in formula:
         raise FormulaError(bad_value("fixed", 'a two-sided formula string such as "y ~ x"', formula))
@@ -69,6 +70,8 @@ def fixed_part(formula, data):
         y, ntrials = Y[:, 0], Y.sum(axis=1)
     _check_finite("the response", y, ["response"])
     _check_finite("the fixed-effects design", np.asarray(X), X.design_info.column_names)
-    Xk, names, omitted = drop_collinear(np.asarray(X, dtype=float), X.design_info.column_names)
+    Xk, names, omitted = np.asarray(X, dtype=float), tuple(X.design_info.column_names), ()
+    if not collinear:
+        Xk, names, omitted = drop_collinear(Xk, names)
     return FixedPart(y=y, ntrials=ntrials, X=Xk, x_names=names, response_columns=Y.shape[1],
                      design_info=X.design_info, omitted=omitted)

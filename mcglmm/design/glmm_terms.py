@@ -14,6 +14,7 @@ import numpy as np
 import pandas as pd
 import scipy.sparse as sp
 
+from .._checks import flag
 from ..exceptions import ArgumentTypeError, DesignError, FormulaError, bad_value
 from .degenerate import check_estimation_sample
 from .evaluate import dmatrix, formula_variables, model_desc, response_variables
@@ -212,8 +213,13 @@ def _random_formulas(random, fixed, data):
 
 
 def glmm_design(fixed, random, data, family, varcomps_names=None, varcomps_equal=None,
-                weights=None):
-    """Build the ``GLMMDesign`` for R glmm's arguments (data must be a DataFrame)."""
+                weights=None, collinear=False, asis=False):
+    """Build the ``GLMMDesign`` for R glmm's arguments (data must be a DataFrame).
+
+    Collinear fixed-effects columns are omitted with a note unless ``collinear``; a
+    covariate separating a binary response is refused unless ``asis`` (Stata's options).
+    """
+    collinear, asis = flag("collinear", collinear), flag("asis", asis)
     if not isinstance(data, pd.DataFrame):
         raise TypeError(bad_value("data", "a pandas DataFrame", type(data).__name__))
     formulas = _random_formulas(random, fixed, data)
@@ -224,7 +230,7 @@ def glmm_design(fixed, random, data, family, varcomps_names=None, varcomps_equal
     for col in frame.columns:
         if isinstance(frame[col].dtype, pd.CategoricalDtype):
             frame[col] = frame[col].cat.remove_unused_categories()
-    fx = fixed_part(fixed, frame)
+    fx = fixed_part(fixed, frame, collinear)
     if fx.response_columns == 2 and not family.has_trials:
         raise DesignError(f"a two-column (cbind) response is allowed only for binomial_glmm; "
                           f"got family {family!r}.")
@@ -233,7 +239,7 @@ def glmm_design(fixed, random, data, family, varcomps_names=None, varcomps_equal
                                     f"{fx.response_columns} columns"))
     family.check_response(fx.y, fx.ntrials)
     check_estimation_sample(family.name, fx.y, fx.ntrials, fx.X, fx.x_names,
-                            fixed.split("~")[0].strip())
+                            fixed.split("~")[0].strip(), asis)
     blocks = [random_block(f, frame) for f in formulas]
     for formula, (block, _) in zip(formulas, blocks):
         if not np.all(np.isfinite(block.data)):

@@ -204,10 +204,11 @@ def _column_or_vector(value, data, name):
 
 
 def me_arrays(fixed, terms, data, ordinal, noconstant, offset=None, exposure=None, trials=None,
-              extra_cols=()):
+              extra_cols=(), collinear=False):
     """Response, trials, offset and fixed design for a meglm formula's fixed part.
 
-    extra_cols: further columns (weights) whose missing values drop a row.
+    extra_cols: further columns (weights) whose missing values drop a row; collinear:
+    keep collinear fixed-effects columns (else omitted with Stata's note).
     """
     if not isinstance(data, pd.DataFrame):
         raise TypeError(bad_value("data", "a pandas DataFrame", type(data).__name__))
@@ -251,9 +252,11 @@ def me_arrays(fixed, terms, data, ordinal, noconstant, offset=None, exposure=Non
         names, ntrials = X.design_info.column_names, np.ones(len(frame))
         for name, column in zip(names, np.asarray(X, dtype=float).T):
             _check_finite(f"the fixed-effects design ({stata_name(name)})", column)
-        X, names, omitted = drop_collinear(np.asarray(X, dtype=float), names)
+        X, names, omitted = np.asarray(X, dtype=float), tuple(names), ()
+        if not collinear:
+            X, names, omitted = drop_collinear(X, names)
     else:
-        fx = fixed_part(f"{lhs} ~ {rhs}", frame)
+        fx = fixed_part(f"{lhs} ~ {rhs}", frame, collinear)
         y, X, names, ntrials, omitted = fx.y, fx.X, fx.x_names, fx.ntrials, fx.omitted
     if "trials" in vectors:
         ntrials = vectors["trials"][keep]
@@ -282,9 +285,11 @@ def _check_terms_free_of_response(fixed, terms, data):
                                          f"{sorted(response)}", label))
 
 
-def estimation_sample_check(family, arr):
-    """Refuse a meglm response without a finite MLE (``degenerate.check_estimation_sample``)."""
-    check_estimation_sample(family.family, arr.y, arr.ntrials, arr.X, arr.x_names, arr.y_name)
+def estimation_sample_check(family, arr, asis=False):
+    """Refuse a meglm response without a finite MLE (``degenerate.check_estimation_sample``);
+    ``asis`` keeps a covariate that separates a binary response."""
+    check_estimation_sample(family.family, arr.y, arr.ntrials, arr.X, arr.x_names, arr.y_name,
+                            asis)
 
 
 def _response_name(lhs):

@@ -57,6 +57,7 @@ class GLMMResults(FitResults):
     debug: object = False
     trust_message: str = ""
     warnings: tuple = field(default=())
+    omitted: tuple = ()       # fixed-effects columns dropped as collinear
 
     front = "glmm"
 

@@ -195,6 +195,7 @@ class MEGLMResults(FitResults):
     nested: bool
     level_names: tuple
     warnings: tuple = ()
+    omitted: tuple = ()          # fixed-effects columns omitted (collinear, perfect predictors)
 
     front = "meglm"
 
@@ -231,6 +232,7 @@ class MEGLMResults(FitResults):
             theta=fit.theta, theta_names=tuple(names), hessian=fit.hess, iteration_log=fit.log,
             family=model.family.name, link=model.family.link.name, depvar=arrays.y_name,
             group_info=groups, notes=notes, n_dropped=arrays.n_dropped,
+            omitted=getattr(arrays, "omitted", ()),
             rows=tuple(rows), nested=model.nested,
             level_names=tuple(lev.name for lev in model.levels), warnings=rec.messages())
 

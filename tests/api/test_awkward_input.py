@@ -143,3 +143,29 @@ def test_collinear_columns_are_omitted_with_statas_note(front, column, values):
         reduced = call(front, data=data, changes={fixed_key(front): formula(
             front, "x + z" if column == "xz" else "x")})
     _same_fit(front, fit, reduced)
+
+
+@pytest.mark.parametrize("front", ["glmm", "meglm"])
+def test_the_omitted_columns_are_reported_on_the_fit(front):
+    data = with_columns(x2=2 * DATA["x"])
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        fit = call(front, data=data, changes={fixed_key(front): formula(front, "x + x2")})
+    assert fit.omitted == ("x2",)
+
+
+@QUIET
+def test_meglm_collinear_true_keeps_the_columns_as_statas_option():
+    data = with_columns(x2=2 * DATA["x"])
+    with warnings.catch_warnings(record=True) as seen:
+        warnings.simplefilter("always")
+        fit = call("meglm", dict(formula="y ~ x + x2 + (1 | g)", collinear=True), data=data)
+    assert "y:x2" in fit.b.index and fit.omitted == ()
+    assert not [w for w in seen if w.category is DesignWarning]
+
+
+@QUIET
+@pytest.mark.parametrize("front", ["glmm", "meglm"])
+def test_asis_keeps_a_separating_covariate_as_statas_option(front):
+    fit = call(front, {fixed_key(front): formula(front, "x + sep"), "asis": True})
+    assert "sep" in estimates(front, fit).index
