@@ -225,8 +225,10 @@ def glmm(fixed, random, varcomps_names, data, family_glmm, m=None, varcomps_equa
     n x m array of Z u_k; ``progress`` shows tqdm bars; ``sampler`` (a
     ``SamplerInputs``) supplies beta*, nu*, u* and optionally the draws
     themselves, bypassing PQL and sampling.  Collinear fixed-effects columns are
-    omitted with a note and listed in ``omitted`` (PQL needs a full-rank X); a covariate
-    that predicts the response perfectly is refused unless ``asis`` (Stata's option).
+    omitted with a note and listed in ``omitted`` (PQL needs a full-rank X); unless
+    ``asis`` (Stata's option), a two-valued covariate predicting a binary response
+    perfectly is omitted with the rows it determines, and complete separation by a
+    continuous covariate is refused.
     """
     (data, m, p1, p2, p3, zeta, do_pql, debug, rmax, iterlim, seed, n_jobs, memory_budget,
      progress) = glmm_arguments(fixed, data, m, p1, p2, p3, zeta, do_pql, debug, rmax, iterlim,

@@ -93,10 +93,11 @@ def cluster_index(model, frame, clustvar):
 
 
 def build_model(formula, data, family, covariance, noconstant, offset, exposure, trials,
-                weights=(None, {}), extra_cols=(), collinear=False):
+                weights=(None, {}), extra_cols=(), collinear=False, asis=False):
     """(MEModel, MEArrays) for a formula and data; weights: ``design.weights.weight_spec``;
     extra_cols: further columns whose missing values drop a row (a cluster variable);
-    collinear: keep collinear fixed-effects columns."""
+    collinear: keep collinear fixed-effects columns; asis: keep covariates predicting a
+    binary response perfectly (else omitted with their rows, as Stata's logit)."""
     fixed, terms = split_formula(formula)
     kind, spec = weights
     absent = [c for c in weight_columns(spec) if c not in getattr(data, "columns", ())]
@@ -104,7 +105,8 @@ def build_model(formula, data, family, covariance, noconstant, offset, exposure,
         raise ValueError(bad_value(kind, "columns of data or vectors", absent[0]))
     arr = me_arrays(fixed, terms, data, family.aux.ordinal, noconstant,
                     offset=offset, exposure=exposure, trials=trials,
-                    extra_cols=weight_columns(spec) + list(extra_cols), collinear=collinear)
+                    extra_cols=weight_columns(spec) + list(extra_cols), collinear=collinear,
+                    perfect=family.family in ("bernoulli", "binomial") and not asis)
     family.check(arr.y, arr.ntrials)
     levels, nested = build_levels(terms, arr.frame, formula)
     covariances = per_level(covariance, levels)
@@ -184,7 +186,9 @@ def meglm(formula, data, family="gaussian", link=None, *, covariance="independen
     collinear, asis
         As Stata: keep collinear fixed-effects columns (by default each is omitted with
         "note: x omitted because of collinearity" and listed in ``omitted``); keep a
-        covariate that predicts a binary response perfectly (by default refused).
+        covariate that predicts a binary response perfectly (by default a two-valued one is
+        omitted with the rows it determines, as Stata's logit, and complete separation by a
+        continuous one is refused).
 
     Returns
     -------
@@ -266,7 +270,7 @@ def _meglm(formula, data, *, family, link, covariance, intmethod, intpoints, noc
     if clustvar is not None and clustvar not in getattr(data, "columns", ()):
         raise ValueError(bad_value("vce", "('cluster', a column of data)", vce))
     model, arr = build_model(formula, data, fam, covariance, noconstant, offset, exposure, trials,
-                             (wkind, wspec), [clustvar] if clustvar else [], collinear)
+                             (wkind, wspec), [clustvar] if clustvar else [], collinear, asis)
     estimation_sample_check(fam, arr, asis)
     intmethod, k, notes = _integration(model, intmethod, intpoints)
     quadrature_work(model, intmethod, k)

@@ -3,9 +3,10 @@
 * A response constant in the estimation sample (0 in every row of a binary model, all
   zero counts, a constant Gaussian response): ``check_response_varies`` refuses it.
 * A covariate predicting a binary response perfectly (Stata's ``logit`` checks): a
-  two-valued column whose rows at one value are all failures (or all successes), or a
-  column whose failures all lie at or below its successes (or above) -- the coefficient's
-  MLE is then infinite.  ``check_separation`` refuses it, naming the covariate.
+  two-valued column whose rows at one value are all failures (or all successes) is
+  omitted with those rows, with Stata's note (``drop_perfect_predictors``); a column whose
+  failures all lie at or below its successes (or above) -- complete separation, the
+  coefficient's MLE infinite -- is refused by ``check_separation``, naming the covariate.
 * Collinear fixed-effects columns: ``drop_collinear`` omits each column that lies, to a
   relative residual norm of ``COLLINEAR_TOL``, in the span of the columns before it (in
   formula order, as R's lm and Stata), with Stata's note as a ``DesignWarning``.
@@ -67,6 +68,62 @@ def _separation_of(x, fail, success):
         if x[success].max() <= x[fail].min():
             return f"x <= {x[success].max():g} predicts success and above it failure"
     return None
+
+
+def _predicted_by_value(x, fail, success):
+    """(value, outcome) when the rows of two-valued x (n,) at one value share one outcome."""
+    values = _two_valued(x)
+    for v in () if values is None else values:
+        rows = x == v
+        if not success[rows].any():
+            return v, "failure"
+        if not fail[rows].any():
+            return v, "success"
+    return None
+
+
+def drop_perfect_predictors(y, ntrials, X, x_names, stacklevel=4):
+    """(rows kept (n,) bool, columns kept, omitted names) after Stata's logit rule: while a
+    two-valued column has a value whose rows all fail (or all succeed), omit the column and
+    those rows, with a DesignWarning note."""
+    p = np.asarray(y, dtype=float) / np.asarray(ntrials, dtype=float)
+    alive, columns, omitted = np.ones(len(p), dtype=bool), list(range(X.shape[1])), []
+    while alive.any():
+        hit = None
+        for j in columns:                  # over columns, not observations
+            found = _predicted_by_value(X[alive, j], p[alive] < 1, p[alive] > 0)
+            if found is not None:
+                hit = (j,) + found
+                break
+        if hit is None:
+            break
+        j, v, outcome = hit
+        rows = alive & (X[:, j] == v)
+        alive &= ~rows
+        columns.remove(j)
+        omitted.append(x_names[j])
+        warnings.warn(f"note: {x_names[j]} == {v:g} predicts {outcome} perfectly; "
+                      f"{x_names[j]} omitted and {int(rows.sum())} obs not used",
+                      DesignWarning, stacklevel=stacklevel)
+    return alive, columns, tuple(omitted)
+
+
+def without_perfect_predictors(y, ntrials, X, x_names, frame, keep):
+    """``drop_perfect_predictors`` applied to a design: (alive (n,) rows kept of the n,
+    X (n', p'), names, omitted, frame (n' rows), keep (len(data),) updated); newly
+    collinear columns of the reduced X are omitted too.  DesignError if no row is left."""
+    alive, columns, omitted = drop_perfect_predictors(y, ntrials, X, x_names, stacklevel=5)
+    if not omitted:
+        return alive, X, tuple(x_names), (), frame, keep
+    if not alive.any():
+        raise DesignError(bad_value("data", "rows left once the perfectly predicting "
+                                    f"covariates {list(omitted)} and their rows are omitted",
+                                    "none left"))
+    Xr, names, more = drop_collinear(X[alive][:, columns], [x_names[j] for j in columns],
+                                     stacklevel=5)
+    keep = keep.copy()
+    keep[np.flatnonzero(keep)[~alive]] = False
+    return alive, Xr, names, omitted + more, frame.loc[alive].reset_index(drop=True), keep
 
 
 def separating_columns(y, ntrials, X, x_names):
@@ -158,6 +215,6 @@ def drop_collinear(X, x_names, stacklevel=4):
     return X[:, keep], tuple(x_names[j] for j in keep), omitted
 
 
-__all__ = ["BINARY", "COUNT", "CONTINUOUS", "check_estimation_sample", "check_response_varies",
+__all__ = ["BINARY", "drop_perfect_predictors", "without_perfect_predictors", "COUNT", "CONTINUOUS", "check_estimation_sample", "check_response_varies",
            "check_separation",
            "collinear_columns", "drop_collinear", "separating_columns"]

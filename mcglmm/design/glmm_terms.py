@@ -8,7 +8,7 @@ are placed together, components in order, so ``vc_index`` is non-decreasing.
 """
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 import pandas as pd
@@ -16,7 +16,7 @@ import scipy.sparse as sp
 
 from .._checks import flag
 from ..exceptions import ArgumentTypeError, DesignError, FormulaError, bad_value
-from .degenerate import check_estimation_sample
+from .degenerate import check_estimation_sample, without_perfect_predictors
 from .evaluate import dmatrix, formula_variables, model_desc, response_variables
 from .fixed import fixed_part
 from .missing import complete_rows
@@ -183,6 +183,16 @@ def _weights_vector(weights, data, keep, n_all):
     return w[keep]
 
 
+def _without_perfect_predictors(fx, frame, keep):
+    """FixedPart, frame and keep without the covariates (and rows) predicting y perfectly."""
+    alive, X, names, omitted, frame, keep = without_perfect_predictors(
+        fx.y, fx.ntrials, fx.X, fx.x_names, frame, keep)
+    if not omitted:
+        return fx, frame, keep
+    return replace(fx, y=fx.y[alive], ntrials=fx.ntrials[alive], X=X, x_names=names,
+                   omitted=fx.omitted + omitted), frame, keep
+
+
 def _random_formulas(random, fixed, data):
     """The list of random formulas: strings, distinct, none using the response."""
     if not (random is None or isinstance(random, (str, list, tuple))):
@@ -225,7 +235,7 @@ def glmm_design(fixed, random, data, family, varcomps_names=None, varcomps_equal
     formulas = _random_formulas(random, fixed, data)
     names, equal = _check_varcomps(len(formulas), varcomps_names, varcomps_equal)
     keep = complete_rows(data, [fixed] + [f.lstrip("~ ") for f in formulas])
-    w = _weights_vector(weights, data, keep, len(data))
+    _weights_vector(weights, data, keep, len(data))
     frame = data.loc[keep].reset_index(drop=True)
     for col in frame.columns:
         if isinstance(frame[col].dtype, pd.CategoricalDtype):
@@ -238,6 +248,9 @@ def glmm_design(fixed, random, data, family, varcomps_names=None, varcomps_equal
         raise DesignError(bad_value("a binomial response", "two columns (successes, failures)",
                                     f"{fx.response_columns} columns"))
     family.check_response(fx.y, fx.ntrials)
+    if family.name.startswith(("bernoulli", "binomial")) and not asis:
+        fx, frame, keep = _without_perfect_predictors(fx, frame, keep)
+    w = _weights_vector(weights, data, keep, len(data))
     check_estimation_sample(family.name, fx.y, fx.ntrials, fx.X, fx.x_names,
                             fixed.split("~")[0].strip(), asis)
     blocks = [random_block(f, frame) for f in formulas]

@@ -19,7 +19,7 @@ import pandas as pd
 import scipy.sparse as sp
 
 from ..exceptions import DesignError, FormulaError, bad_value
-from .degenerate import check_estimation_sample, drop_collinear
+from .degenerate import check_estimation_sample, drop_collinear, without_perfect_predictors
 from .evaluate import dmatrix, formula_variables, response_variables
 from .fixed import fixed_part
 from .missing import complete_rows
@@ -204,11 +204,12 @@ def _column_or_vector(value, data, name):
 
 
 def me_arrays(fixed, terms, data, ordinal, noconstant, offset=None, exposure=None, trials=None,
-              extra_cols=(), collinear=False):
+              extra_cols=(), collinear=False, perfect=False):
     """Response, trials, offset and fixed design for a meglm formula's fixed part.
 
     extra_cols: further columns (weights) whose missing values drop a row; collinear:
-    keep collinear fixed-effects columns (else omitted with Stata's note).
+    keep collinear fixed-effects columns (else omitted with Stata's note); perfect: omit
+    the two-valued covariates predicting a binary response perfectly, and their rows.
     """
     if not isinstance(data, pd.DataFrame):
         raise TypeError(bad_value("data", "a pandas DataFrame", type(data).__name__))
@@ -263,8 +264,12 @@ def me_arrays(fixed, terms, data, ordinal, noconstant, offset=None, exposure=Non
     off = vectors["offset"][keep] if "offset" in vectors else np.zeros(len(frame))
     if "exposure" in vectors:
         off = off + np.log(vectors["exposure"][keep])
-    return MEArrays(np.asarray(y, dtype=float), np.asarray(ntrials, dtype=float), off,
-                    np.asarray(X, dtype=float), tuple(stata_name(c) for c in names),
+    y, ntrials, X = (np.asarray(v, dtype=float) for v in (y, ntrials, X))
+    if perfect:
+        alive, X, names, more, frame, keep = without_perfect_predictors(y, ntrials, X, names,
+                                                                        frame, keep)
+        y, ntrials, off, omitted = y[alive], ntrials[alive], off[alive], tuple(omitted) + more
+    return MEArrays(y, ntrials, off, X, tuple(stata_name(c) for c in names),
                     _response_name(lhs), categories, frame, int((~keep).sum()), keep,
                     tuple(stata_name(c) for c in omitted))
 

@@ -169,3 +169,20 @@ def test_meglm_collinear_true_keeps_the_columns_as_statas_option():
 def test_asis_keeps_a_separating_covariate_as_statas_option(front):
     fit = call(front, {fixed_key(front): formula(front, "x + sep"), "asis": True})
     assert "sep" in estimates(front, fit).index
+
+
+@pytest.mark.parametrize("front", ["glmm", "meglm"])
+def test_a_perfectly_predicting_indicator_is_omitted_with_its_rows_as_stata(front):
+    rows = DATA["sep"] == 1
+    with warnings.catch_warnings(record=True) as seen:
+        warnings.simplefilter("always")
+        fit = call(front, {fixed_key(front): formula(front, "x + sep")})
+    notes = [str(w.message) for w in seen if w.category is DesignWarning]
+    assert notes == [f"note: sep == 1 predicts failure perfectly; sep omitted and "
+                     f"{int(rows.sum())} obs not used"]
+    assert fit.omitted == ("sep",) and fit.n_dropped == int(rows.sum())
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        reduced = call(front, {fixed_key(front): formula(front, "x")},
+                       data=DATA.loc[~rows].reset_index(drop=True))
+    _same_fit(front, fit, reduced)
