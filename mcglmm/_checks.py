@@ -167,23 +167,25 @@ def glmm_arguments(fixed, data, m, p1, p2, p3, zeta, do_pql, debug, rmax, iterli
                                      ("progress", progress))]
     if m is not None and not (isinstance(m, str) and m == "auto"):
         m = integer("m", m, 1, allowed="a positive integer")
-        mcla_work(m, 1, budget)
+        mcla_work(m, None, budget)
     return (data, m, p1, p2, p3, zeta, flags[0], flags[1], rmax, iterlim, seed, n_jobs,
             int(budget), flags[2])
 
 
 def mcla_work(m, q, memory_budget):
-    """Refuse m draws of q random effects held whole above max(memory_budget, MEMORY_LIMIT).
+    """Refuse m draws of q random effects (None: not yet known, at least one) held whole
+    above max(memory_budget, MEMORY_LIMIT).
 
     (memory_budget bounds the n x m array of Z u_k, which is chunked; the draws are not.)"""
     if not isinstance(m, numbers.Integral) or isinstance(m, bool):
         return
     limit = max(memory_budget, MEMORY_LIMIT)
-    need = DRAW_COPIES * 8 * m * max(q, 1)
+    need = DRAW_COPIES * 8 * m * max(q or 1, 1)
     if need > limit:
-        m_max = int(limit // (DRAW_COPIES * 8 * max(q, 1)))
+        m_max = int(limit // (DRAW_COPIES * 8 * max(q or 1, 1)))
+        what = "at least one random effect" if q is None else f"the {q} random effect(s)"
         raise WorkTooLargeError(bad_value(
-            "m", f"at most {m_max} draws of the {q} random effect(s) within {_size(limit)} "
+            "m", f"at most {m_max} draws of {what} within {_size(limit)} "
             "(the larger of memory_budget and mcglmm._checks.MEMORY_LIMIT)", m)
             + f" The draws alone would take {_size(need)}; use a smaller m or raise "
             "memory_budget.")

@@ -20,7 +20,7 @@ def estimates(front, fit):
     if front == "glmm":
         return fit.beta
     if front == "meglm":
-        fixed = [r.kind == "b" for r in fit._rows]
+        fixed = [r.kind == "b" for r in fit.rows]
         b = fit.b[fixed]
         return pd.Series(b.to_numpy(), index=[name.split(":")[-1] for name in b.index])
     return pd.Series(fit.theta[:len(fit.x_names)], index=fit.x_names)
@@ -36,7 +36,7 @@ def formula(front, rhs, lhs="y"):
 
 @QUIET
 @pytest.mark.parametrize("front, changes", [
-    ("glmm", dict(m=np.int64(60), n_jobs=np.int64(1), seed=np.uint32(1), iterlim=np.int16(3),
+    ("glmm", dict(m=np.int64(60), n_jobs=np.int64(2), seed=np.uint32(1), iterlim=np.int16(3),
                   p1=np.float32(0.5), p2=np.float64(0.25), p3=np.float64(0.25),
                   zeta=np.int64(5), do_pql=np.bool_(True), rmax=np.float64(1000),
                   memory_budget=np.int64(2 ** 30), debug=np.bool_(False))),
