@@ -13,7 +13,7 @@ import numpy as np
 
 from ..exceptions import DesignError, FormulaError, bad_value
 from .degenerate import drop_collinear
-from .evaluate import cbind, dmatrices
+from .evaluate import dmatrices
 
 
 @dataclass(frozen=True)

@@ -13,7 +13,7 @@ import pytest
 
 from mcglmm.exceptions import (ArgumentTypeError, DesignError, FormulaError, MCGLMMError,
                                WorkTooLargeError)
-from fronts import DATA, call, with_columns
+from fronts import DATA, call
 
 PEAK_LIMIT = 100 * 2 ** 20        # bytes: no refusal may allocate this much first
 VE, TE = ValueError, TypeError
