@@ -219,16 +219,32 @@ def meglm_arguments(formula, data, family, link, intmethod, intpoints, startvalu
                      allowed="a positive finite number")
     flags = [flag(k, v) for k, v in (("noconstant", noconstant), ("noestimate", noestimate),
                                      ("eform", eform), ("or_", or_), ("irr", irr), ("log", log))]
-    fam = family.lower() if isinstance(family, str) else family
-    lnk = link.lower() if isinstance(link, str) else link
-    if flags[3] and not (lnk == "logit" or (lnk is None and fam in ("bernoulli", "binomial",
-                                                                     "ordinal"))):
-        raise ArgumentError(bad_value("or_", "False unless the link is logit (odds ratios)",
-                                      or_))
-    if flags[4] and fam not in ("poisson", "nbinomial"):
-        raise ArgumentError(bad_value("irr", "False unless family is 'poisson' or "
-                                      "'nbinomial' (incidence-rate ratios)", irr))
+    if flags[3] or flags[4]:
+        from .model.families import get_family
+        from .model.links import LOGIT
+        row = get_family(family, link, dispersion)
+        if flags[3] and row.link is not LOGIT:
+            raise ArgumentError(bad_value("or_", "False unless the link is logit (odds ratios)",
+                                          or_))
+        if flags[4] and response_kind(row) != COUNT:
+            raise ArgumentError(bad_value("irr", "False unless the family is a count family, "
+                                          "poisson or nbinomial (incidence-rate ratios)", irr))
     return (data, intpoints, level, iterate, tolerance, *flags)
+
+
+BINARY, COUNT, CONTINUOUS = "binary", "count", "continuous"
+
+
+def response_kind(family):
+    """BINARY, COUNT or CONTINUOUS for a family row (model.families), None for ordinal: the
+    kind of response whose degenerate cases ``design.degenerate`` checks."""
+    from .model.aux_families import Gamma, Gaussian, NBinomialMean
+    from .model.families import Binomial, Poisson
+    for kind, classes in ((BINARY, (Binomial,)), (COUNT, (Poisson, NBinomialMean)),
+                          (CONTINUOUS, (Gaussian, Gamma))):
+        if isinstance(family, classes):
+            return kind
+    return None
 
 
 def quadrature_work(model, intmethod, k, limit=MEMORY_LIMIT):
@@ -331,9 +347,9 @@ def _lr_sample(formula, data, id_columns):
         raise FormulaError(bad_value("formula", "at least one fixed-effects column (the "
                                      "random intercepts are not in the formula)", formula))
     bernoulli_glmm.check_response(fx.y, fx.ntrials)
-    check_estimation_sample("bernoulli", fx.y, fx.ntrials, fx.X, fx.x_names,
+    check_estimation_sample(BINARY, fx.y, fx.ntrials, fx.X, fx.x_names,
                             formula.split("~")[0].strip())
 
 
-__all__ = ["MEMORY_LIMIT", "choice", "data_frame", "flag", "glmm_arguments", "integer", "lr_arguments",
+__all__ = ["BINARY", "COUNT", "CONTINUOUS", "MEMORY_LIMIT", "choice", "response_kind", "data_frame", "flag", "glmm_arguments", "integer", "lr_arguments",
            "lr_work", "mcla_work", "meglm_arguments", "quadrature_work", "real"]

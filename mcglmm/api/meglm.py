@@ -12,7 +12,7 @@ import warnings
 
 import numpy as np
 
-from .._checks import flag, meglm_arguments, quadrature_work
+from .._checks import BINARY, flag, meglm_arguments, quadrature_work, response_kind
 from ..design.levels import build_levels, estimation_sample_check, joint_z, me_arrays
 from ..design.weights import level_weights, weight_columns, weight_spec
 from ..engines.quadrature.laplace import MAX_Q_GRADIENT
@@ -106,7 +106,7 @@ def build_model(formula, data, family, covariance, noconstant, offset, exposure,
     arr = me_arrays(fixed, terms, data, family.aux.ordinal, noconstant,
                     offset=offset, exposure=exposure, trials=trials,
                     extra_cols=weight_columns(spec) + list(extra_cols), collinear=collinear,
-                    perfect=family.family in ("bernoulli", "binomial") and not asis)
+                    perfect=response_kind(family) == BINARY and not asis)
     family.check(arr.y, arr.ntrials)
     levels, nested = build_levels(terms, arr.frame, formula)
     covariances = per_level(covariance, levels)

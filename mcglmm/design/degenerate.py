@@ -21,7 +21,7 @@ import scipy.linalg
 from ..exceptions import DesignError, DesignWarning, bad_value
 
 COLLINEAR_TOL = 1e-7          # relative residual norm (R lm's tol)
-BINARY, COUNT, CONTINUOUS = "binary", "count", "continuous"
+from .._checks import BINARY, COUNT, CONTINUOUS
 
 
 def check_response_varies(y, ntrials, kind, name):
@@ -155,14 +155,10 @@ def check_separation(y, ntrials, X, x_names, name):
                           "categories, or pass asis=True to fit it anyway.")
 
 
-KINDS = {"bernoulli": BINARY, "binomial": BINARY, "poisson": COUNT, "nbinomial": COUNT,
-         "gaussian": CONTINUOUS, "gamma": CONTINUOUS}
-
-
-def check_estimation_sample(family, y, ntrials, X, x_names, name, asis=False):
-    """Refuse a response without a finite MLE for ``family`` (Stata's or glmm's name):
-    constant in the sample, or (binary, unless ``asis``) predicted perfectly by a covariate."""
-    kind = KINDS.get(family.split(".")[0].split("_")[0])
+def check_estimation_sample(kind, y, ntrials, X, x_names, name, asis=False):
+    """Refuse a response of ``kind`` (BINARY, COUNT, CONTINUOUS or None: no check) without a
+    finite MLE: constant in the sample, or (binary, unless ``asis``) predicted perfectly by
+    a covariate."""
     if kind is None:
         return
     check_response_varies(y, ntrials, kind, name)

@@ -14,7 +14,7 @@ import numpy as np
 import pandas as pd
 import scipy.sparse as sp
 
-from .._checks import flag
+from .._checks import BINARY, flag, response_kind
 from ..exceptions import ArgumentTypeError, DesignError, FormulaError, bad_value
 from .degenerate import check_estimation_sample, without_perfect_predictors
 from .evaluate import dmatrix, formula_variables, model_desc, response_variables
@@ -248,10 +248,11 @@ def glmm_design(fixed, random, data, family, varcomps_names=None, varcomps_equal
         raise DesignError(bad_value("a binomial response", "two columns (successes, failures)",
                                     f"{fx.response_columns} columns"))
     family.check_response(fx.y, fx.ntrials)
-    if family.name.startswith(("bernoulli", "binomial")) and not asis:
+    kind = response_kind(family)
+    if kind == BINARY and not asis:
         fx, frame, keep = _without_perfect_predictors(fx, frame, keep)
     w = _weights_vector(weights, data, keep, len(data))
-    check_estimation_sample(family.name, fx.y, fx.ntrials, fx.X, fx.x_names,
+    check_estimation_sample(kind, fx.y, fx.ntrials, fx.X, fx.x_names,
                             fixed.split("~")[0].strip(), asis)
     blocks = [random_block(f, frame) for f in formulas]
     for formula, (block, _) in zip(formulas, blocks):

@@ -18,6 +18,7 @@ import numpy as np
 import pandas as pd
 import scipy.sparse as sp
 
+from .._checks import response_kind
 from ..exceptions import DesignError, FormulaError, bad_value
 from .degenerate import check_estimation_sample, drop_collinear, without_perfect_predictors
 from .evaluate import dmatrix, formula_variables, response_variables
@@ -293,8 +294,8 @@ def _check_terms_free_of_response(fixed, terms, data):
 def estimation_sample_check(family, arr, asis=False):
     """Refuse a meglm response without a finite MLE (``degenerate.check_estimation_sample``);
     ``asis`` keeps a covariate that separates a binary response."""
-    check_estimation_sample(family.family, arr.y, arr.ntrials, arr.X, arr.x_names, arr.y_name,
-                            asis)
+    check_estimation_sample(response_kind(family), arr.y, arr.ntrials, arr.X, arr.x_names,
+                            arr.y_name, asis)
 
 
 def _response_name(lhs):
