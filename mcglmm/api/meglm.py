@@ -15,7 +15,7 @@ import numpy as np
 from ..design.levels import build_levels, covariance_per_level, joint_z, me_arrays
 from ..design.weights import level_weights, weight_columns, weight_spec
 from ..model import covariance as quad_cov
-from ..engines.quadrature.laplace import MAX_Q_GRADIENT
+from ..engines.quadrature.laplace import MAX_Q_GRADIENT, schur_order
 from ..model.spec import MEModel, theta_lower
 from ..engines import fixed
 from ..optim.constraints import maximize, parse_constraints
@@ -228,19 +228,20 @@ def _integration(model, intmethod, intpoints):
 
 
 def _check_laplace_size(model, intmethod):
-    """The Laplace gradient needs the inverse of the joint Hessian of all q random effects:
-    refuse q > MAX_Q_GRADIENT (naming intmethod when quadrature is possible)."""
-    q = model.Zj.shape[1]
+    """The Laplace gradient needs the dense inverse of the Schur complement of H on all levels
+    but the largest: refuse more than MAX_Q_GRADIENT random effects outside that level
+    (naming intmethod when quadrature is possible)."""
+    q = schur_order(model)
     if q <= MAX_Q_GRADIENT:
         return
-    why = (f"at most {MAX_Q_GRADIENT} random effects with the Laplace approximation (its "
-           "gradient inverts their joint Hessian)")
+    why = (f"at most {MAX_Q_GRADIENT} random effects outside its largest level with the "
+           "Laplace approximation (its gradient inverts their Schur complement)")
     if model.nested:
         raise ValueError(bad_value("intmethod", f"'mvaghermite', 'mcaghermite' or 'ghermite' for "
-                                   f"this nested model with {q} random effects; {why}",
-                                   intmethod))
+                                   f"this nested model with {q} random effects outside its "
+                                   f"largest level; {why}", intmethod))
     raise ValueError(bad_value("formula", f"a crossed model with {why}",
-                               f"{q} random effects"))
+                               f"{q} random effects outside the largest level"))
 
 
 def _meglm(formula, data, *, family, link, covariance, intmethod, intpoints, noconstant, offset,

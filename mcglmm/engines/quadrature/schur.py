@@ -1,0 +1,341 @@
+"""H = Z' diag(W) Z + P of all random effects by a Schur complement, with its patterns fixed.
+
+The random effects split into the level with most columns, ``a`` (q_a = G d; its groups
+are disjoint, so its block of H is block diagonal, A (G, d, d)), and the rest ``b`` (q_b):
+
+    H = [[A, C], [C', D]],   F = A^-1 C,   S = D - C' F,
+    log|H| = sum_g log|A_g| + log|S|,
+    H^-1 = [[A^-1 + F S^-1 F', -F S^-1], [-S^-1 F', S^-1]].
+
+C is stored by group: one slot per (group g of a, column l of b) with a row pair i in g
+touching l, holding the d entries C[(g, .), l].  ``Structure.build`` finds once per model
+where each row's pairs of random effects land (in A, C or D), the pairs of C slots of one
+group (whose products make C'F), and, for a sparse S, its pattern and fill-reducing order;
+an evaluation is then bincounts, batched d x d inverses and one factorisation of S
+(LAPACK Cholesky when S is small or dense, else SuperLU in the fixed order).
+
+The gradient needs H^-1 only where some row pairs two random effects ("selected
+inverse"): A's blocks, C's slots and D's pattern, which the blocks above give from S^-1 on
+the pattern of S (``Factor.selected``).
+"""
+from __future__ import annotations
+
+import weakref
+from dataclasses import dataclass
+
+import numpy as np
+import scipy.linalg.blas as blas
+import scipy.linalg.lapack as lapack
+import scipy.sparse as sp
+import scipy.sparse.linalg as spla
+
+DENSE_S = 3000          # S of at most this order is dense; larger is dense only when filled
+DENSE_FILL = 0.1        # fraction of S's pattern above which a larger S is dense too
+
+
+def _ranges(starts, counts):
+    """Concatenation of arange(s, s + c) for each (s, c)."""
+    total = int(counts.sum())
+    rep = np.repeat(starts - np.cumsum(counts) + counts, counts)
+    return rep + np.arange(total)
+
+
+def _unique_slots(keys):
+    """(sorted unique keys, slot of each key)."""
+    uniq, slot = np.unique(keys, return_inverse=True)
+    return uniq, slot.ravel()
+
+
+@dataclass(frozen=True)
+class Structure:
+    """Everything about H that does not depend on W or P (module docstring).
+
+    Row pairs (n, m^2): ``slot`` into v = [A (G d d), C (nC d), D (nD)], ``zz`` the products
+    z_ij z_il, ``zz_asm`` the same with the mirrored (b, a) pairs zeroed (C is stored once).
+    """
+
+    q: int
+    e: int                      # the eliminated level
+    G: int
+    d: int
+    perm_a: np.ndarray          # joint columns of a (q_a,)
+    perm_b: np.ndarray          # joint columns of b (q_b,)
+    slot: np.ndarray
+    zz: np.ndarray
+    zz_asm: np.ndarray
+    c_group: np.ndarray         # (nC,) group of a of each C slot
+    c_col: np.ndarray           # (nC,) column of b
+    d_row: np.ndarray           # (nD,) D's pattern (full, both triangles)
+    d_col: np.ndarray
+    pair1: np.ndarray           # (K,) C slots of one group, all ordered pairs
+    pair2: np.ndarray
+    s_pair: np.ndarray          # (K,) where C'F of each pair lands in S's storage
+    s_d: np.ndarray             # (nD,) where D lands in S's storage
+    p_slots: tuple              # per level of b: (G_l, d_l, d_l) slots of its blocks in D
+    dense: bool
+    s_pattern: tuple = ()       # sparse S: (indptr, indices, fixed order, data map, keys)
+
+    @property
+    def q_b(self):
+        return len(self.perm_b)
+
+    @property
+    def n_v(self):
+        return self.G * self.d * self.d + len(self.c_group) * self.d + len(self.d_row)
+
+    @classmethod
+    def build(cls, levels):
+        sizes = [lev.n_groups * lev.d for lev in levels]
+        offsets = np.cumsum([0] + sizes)
+        e = int(np.argmax(sizes))
+        ea = levels[e]
+        G, d, q = ea.n_groups, ea.d, int(offsets[-1])
+        perm_a = offsets[e] + np.arange(G * d)
+        perm_b = np.concatenate([offsets[l] + np.arange(sizes[l]) for l in range(len(levels))
+                                 if l != e] + [np.zeros(0, dtype=np.int64)]).astype(np.int64)
+        q_b, n = len(perm_b), len(ea.index)
+        b_levels = [l for l in range(len(levels)) if l != e]
+        starts_b = np.cumsum([0] + [sizes[l] for l in b_levels])
+        kb = np.hstack([starts_b[j] + levels[l].index[:, None] * levels[l].d
+                        + np.arange(levels[l].d) for j, l in enumerate(b_levels)]
+                       + [np.zeros((n, 0), dtype=np.int64)]).astype(np.int64)
+        vb = np.hstack([levels[l].Z for l in b_levels] + [np.zeros((n, 0))])
+        g = ea.index.astype(np.int64)
+        mb = kb.shape[1]
+        # C slots: unique (g, kb), plus D pattern: row pairs of b and every group's block
+        c_keys, c_slot = _unique_slots(g[:, None] * max(q_b, 1) + kb)
+        c_group, c_col = c_keys // max(q_b, 1), c_keys % max(q_b, 1)
+        blocks = [_block_keys(starts_b[j], levels[l], q_b) for j, l in enumerate(b_levels)]
+        d_all = np.concatenate([(kb[:, :, None] * q_b + kb[:, None, :]).ravel()]
+                               + [bk.ravel() for bk in blocks])
+        d_keys, d_slot_all = _unique_slots(d_all)
+        d_slot = d_slot_all[:n * mb * mb].reshape(n, mb, mb)
+        p_slots, at = [], n * mb * mb
+        for bk in blocks:
+            p_slots.append(d_slot_all[at:at + bk.size].reshape(bk.shape))
+            at += bk.size
+        slot, zz, zz_asm = _row_pairs(g, ea.Z, vb, c_slot.reshape(n, mb), d_slot, G, d,
+                                      len(c_keys))
+        pair1, pair2 = _group_pairs(c_group, G)
+        s_keys = c_col[pair1] * q_b + c_col[pair2]
+        dense = q_b <= DENSE_S
+        s_pattern = ()
+        if dense:
+            s_pair, s_d = s_keys, d_keys
+        else:
+            uniq, inv = _unique_slots(np.concatenate([s_keys, d_keys]))
+            dense = len(uniq) > DENSE_FILL * q_b * q_b
+            s_pair, s_d = (s_keys, d_keys) if dense else (inv[:len(s_keys)], inv[len(s_keys):])
+            if not dense:
+                s_pattern = _sparse_order(uniq, q_b)
+        return cls(q, e, G, d, perm_a, perm_b, slot, zz, zz_asm, c_group, c_col,
+                   d_keys // max(q_b, 1), d_keys % max(q_b, 1), pair1, pair2, s_pair, s_d,
+                   tuple(p_slots), dense, s_pattern)
+
+
+def _block_keys(start, lev, q_b):
+    """Keys (G, d, d) of each group's diagonal block of level ``lev`` (b columns from start)."""
+    cols = start + np.arange(lev.n_groups)[:, None] * lev.d + np.arange(lev.d)
+    return cols[:, :, None] * q_b + cols[:, None, :]
+
+
+def _row_pairs(g, za, vb, c_slot, d_slot, G, d, nC):
+    """Each row's ordered pairs of random effects: (slot into v, z z', z z' for assembly)."""
+    n, mb = vb.shape
+    base_c, base_d = G * d * d, G * d * d + nC * d
+    r = np.arange(d)
+    aa = g[:, None, None] * d * d + r[:, None] * d + r[None, :]
+    ab = base_c + c_slot[:, None, :] * d + r[None, :, None]            # (n, d, mb)
+    slot = np.block([[aa, ab], [np.swapaxes(ab, 1, 2), base_d + d_slot]])
+    z = np.hstack([za, vb])
+    zz = z[:, :, None] * z[:, None, :]
+    keep = np.ones((d + mb, d + mb))
+    keep[d:, :d] = 0.0
+    return slot.reshape(n, -1), zz.reshape(n, -1), (zz * keep).reshape(n, -1)
+
+
+def _group_pairs(c_group, G):
+    """All ordered pairs (c1, c2) of C slots with the same group (slots sorted by group)."""
+    counts = np.bincount(c_group, minlength=G)
+    starts = np.cumsum(counts) - counts
+    per_slot = counts[c_group]
+    pair1 = np.repeat(np.arange(len(c_group)), per_slot)
+    pair2 = _ranges(starts[c_group], per_slot)
+    return pair1, pair2
+
+
+def _sparse_order(keys, q_b):
+    """Sparse S: CSC pattern of the given keys, a fill-reducing order found once, and the
+    map from the pattern's data to that of the permuted matrix."""
+    rows, cols = keys // q_b, keys % q_b
+    probe = sp.csc_matrix((np.arange(1, len(keys) + 1, dtype=float), (rows, cols)),
+                          shape=(q_b, q_b))
+    probe.sort_indices()
+    spd = probe.copy()
+    spd.data = np.where(probe.indices == np.repeat(np.arange(q_b), np.diff(probe.indptr)),
+                        float(q_b), -1.0 / q_b)
+    perm = spla.splu(spd, permc_spec="MMD_AT_PLUS_A").perm_c
+    p = np.argsort(perm)
+    permuted = probe[p][:, p].tocsc()
+    permuted.sort_indices()
+    return permuted.indptr, permuted.indices, p, permuted.data.astype(np.int64) - 1, keys
+
+_CACHE = {}
+
+
+def structure(model):
+    """``Structure.build`` of the model's levels, once per model object."""
+    key = id(model)
+    hit = _CACHE.get(key)
+    if hit is not None and hit[0]() is model:
+        return hit[1]
+    st = Structure.build(model.levels)
+    _CACHE[key] = (weakref.ref(model, lambda _: _CACHE.pop(key, None)), st)
+    return st
+
+
+@dataclass(frozen=True)
+class Prior:
+    """P = blockdiag over levels and groups of c_l[g] Sigma_l^-1: per level Sigma_l^-1 (d, d)
+    and the group factors c_l (G_l,) or None (all 1)."""
+
+    inv: tuple
+    scale: tuple
+
+    def blocks(self, l, G):
+        """(G, d, d) blocks of level l."""
+        c = np.ones(G) if self.scale[l] is None else self.scale[l]
+        return c[:, None, None] * self.inv[l]
+
+
+def hessian_values(st, levels, prior, W):
+    """v = [A, C, D] of H = Z' diag(W) Z + P for W (n,): one bincount and the prior blocks."""
+    v = np.bincount(st.slot.ravel(), weights=(st.zz_asm * W[:, None]).ravel(), minlength=st.n_v)
+    v[:st.G * st.d * st.d] += prior.blocks(st.e, st.G).ravel()
+    base_d = st.G * st.d * st.d + len(st.c_group) * st.d
+    b_levels = [l for l in range(len(levels)) if l != st.e]
+    for slots, l in zip(st.p_slots, b_levels):
+        v[base_d + slots.ravel()] += prior.blocks(l, levels[l].n_groups).ravel()
+    return v
+
+
+class Factor:
+    """The factorisation of H at one W: log|H|, solves and the selected inverse."""
+
+    def __init__(self, st, A_inv, C, F, S, logdet):
+        self.st, self.A_inv, self.C, self.F, self.S = st, A_inv, C, F, S
+        self.logdet, self.inverted = logdet, False
+
+    @classmethod
+    def of(cls, st, levels, prior, W):
+        """Factor of H(W), or None when H is not positive definite."""
+        v = hessian_values(st, levels, prior, W)
+        G, d, nC = st.G, st.d, len(st.c_group)
+        A = v[:G * d * d].reshape(G, d, d)
+        C = v[G * d * d:G * d * d + nC * d].reshape(nC, d)
+        try:
+            logdet = 2.0 * float(np.log(np.diagonal(np.linalg.cholesky(A), axis1=1,
+                                                    axis2=2)).sum())
+        except np.linalg.LinAlgError:
+            return None
+        A_inv = np.linalg.inv(A)
+        F = np.einsum("cij,cj->ci", A_inv[st.c_group], C)
+        S, logdet_S = _factor_s(st, v[G * d * d + nC * d:], (C[st.pair1] * F[st.pair2]).sum(1))
+        if S is None:
+            return None
+        return cls(st, A_inv, C, F, S, logdet + logdet_S)
+
+    def solve(self, g):
+        """H^-1 g for g (q,) in the joint order."""
+        st = self.st
+        ya = np.einsum("gij,gj->gi", self.A_inv, g[st.perm_a].reshape(st.G, st.d))
+        rb = g[st.perm_b] - np.bincount(st.c_col, weights=(self.C * ya[st.c_group]).sum(1),
+                                        minlength=st.q_b)
+        xb = self._s_solve(rb)
+        fx = self.F * xb[st.c_col][:, None]
+        xa = ya - np.stack([np.bincount(st.c_group, weights=fx[:, r], minlength=st.G)
+                            for r in range(st.d)], axis=1)
+        x = np.empty(st.q)
+        x[st.perm_a], x[st.perm_b] = xa.ravel(), xb
+        return x
+
+    def _s_solve(self, r):
+        st = self.st
+        if st.q_b == 0:
+            return r
+        if not st.dense:
+            p = st.s_pattern[2]
+            x = np.empty_like(r)
+            x[p] = self.S.solve(r[p])
+            return x
+        if self.inverted:
+            return blas.dsymv(1.0, self.S, r, lower=1)
+        return lapack.dpotrs(self.S, r, lower=1)[0]
+
+    def selected(self):
+        """(H^-1 on the slots of v (n_v,), each level's diagonal blocks [(G_l, d_l, d_l)])."""
+        st = self.st
+        s_pair, s_d = _s_inverse(self)
+        nC = len(st.c_group)
+        FS = np.stack([np.bincount(st.pair2, weights=self.F[st.pair1, r] * s_pair, minlength=nC)
+                       for r in range(st.d)], axis=1)
+        prod = (self.F[:, :, None] * FS[:, None, :]).reshape(nC, st.d * st.d)
+        aa = self.A_inv + np.stack([np.bincount(st.c_group, weights=prod[:, k], minlength=st.G)
+                                    for k in range(st.d * st.d)], axis=1
+                                   ).reshape(st.G, st.d, st.d)
+        v = np.concatenate([aa.ravel(), -FS.ravel(), s_d])
+        blocks = [s_d[slots] for slots in st.p_slots]
+        blocks.insert(st.e, aa)
+        return v, blocks
+
+
+def _factor_s(st, D, ctf):
+    """(factor of S = D - C'F, log|S|) from D's values and C'F of each pair; (None, 0) when
+    S is not positive definite.  Dense: LAPACK's lower Cholesky in place (F order)."""
+    q_b = st.q_b
+    if q_b == 0:
+        return np.zeros((0, 0)), 0.0
+    if st.dense:
+        buf = np.bincount(st.s_pair, weights=ctf, minlength=q_b * q_b)
+        np.negative(buf, out=buf)
+        buf[st.s_d] += D
+        c, info = lapack.dpotrf(buf.reshape(q_b, q_b).T, lower=1, overwrite_a=1, clean=0)
+        if info != 0:
+            return None, 0.0
+        return c, 2.0 * float(np.log(np.diagonal(c)).sum())
+    indptr, indices, p, data_map, keys = st.s_pattern
+    vals = -np.bincount(st.s_pair, weights=ctf, minlength=len(keys))
+    vals[st.s_d] += D
+    Sp = sp.csc_matrix((vals[data_map], indices, indptr), shape=(q_b, q_b))
+    try:
+        lu = spla.splu(Sp, permc_spec="NATURAL", diag_pivot_thresh=0.0,
+                       options=dict(SymmetricMode=True))
+    except RuntimeError:
+        return None, 0.0
+    diag = lu.U.diagonal()
+    if not np.all(diag > 0) or not np.all(lu.perm_r == np.arange(q_b)):
+        return None, 0.0
+    return lu, float(np.log(diag).sum())
+
+
+def _s_inverse(fac):
+    """S^-1 at the pairs' and D's entries; a dense factor is inverted in place (LAPACK potri,
+    lower triangle: entry (i, j) at flat min(i, j) q_b + max(i, j) of the C-order buffer)."""
+    st, q_b = fac.st, fac.st.q_b
+    if q_b == 0:
+        return np.zeros(len(st.pair1)), np.zeros(len(st.d_row))
+    if st.dense:
+        if not fac.inverted:
+            fac.S, info = lapack.dpotri(fac.S, lower=1, overwrite_c=1)
+            fac.inverted = True
+        flat = fac.S.T.reshape(-1)
+        i, j = st.c_col[st.pair1], st.c_col[st.pair2]
+        at_pair = flat[np.minimum(i, j) * q_b + np.maximum(i, j)]
+        at_d = flat[np.minimum(st.d_row, st.d_col) * q_b + np.maximum(st.d_row, st.d_col)]
+        return at_pair, at_d
+    indptr, indices, p, data_map, keys = st.s_pattern
+    pinv = np.empty_like(p)
+    pinv[p] = np.arange(q_b)
+    inv = fac.S.solve(np.eye(q_b))
+    sym = inv[pinv[keys // q_b], pinv[keys % q_b]]
+    return sym[st.s_pair], sym[st.s_d]
