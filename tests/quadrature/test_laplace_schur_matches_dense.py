@@ -74,9 +74,13 @@ FORMULAS = ["y ~ x + (1 | a) + (1 | b)", "y ~ x + (1 + z | a) + (1 | b)",
 
 @pytest.mark.parametrize("formula", FORMULAS)
 @pytest.mark.parametrize("covariance", ["independent", "unstructured"])
-def test_schur_laplace_matches_dense_reference(formula, covariance):
+@pytest.mark.parametrize("dense_c", [True, False])
+def test_schur_laplace_matches_dense_reference(formula, covariance, dense_c, monkeypatch):
+    """C stored dense (BLAS products) or by its slots (products of slot pairs)."""
+    monkeypatch.setattr(schur, "DENSE_C", schur.DENSE_C if dense_c else 0)
     model, _ = build_model(formula, _data(3), me_family("bernoulli"), covariance, False, None,
                            None, None)
+    assert schur.structure(model).dense_c == dense_c
     theta = 0.1 * np.random.default_rng(5).normal(size=model.dim)
     value, grad = _dense_reference(model, theta)
     ev = laplace(model, theta)

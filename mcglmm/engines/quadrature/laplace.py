@@ -119,13 +119,14 @@ def _h_value(model, alg, eta0, aux, u, w_obs=None):
 
 
 def _newton_step(alg, der, g):
-    """H^-1 g with H at the observations' curvatures -d2, floored at 0 where that H is not
-    positive definite or gives no ascent direction (a log density not concave in eta)."""
+    """(H^-1 g, the factor of H) with H at the observations' curvatures -d2; floored at 0 (and
+    no factor returned) where that H is not positive definite or gives no ascent direction (a
+    log density not concave in eta)."""
     fac = alg.factor(-der.d2)
     step = None if fac is None else fac.solve(g)
     if step is None or not g @ step > 0:
-        step = alg.factor(np.maximum(-der.d2, 0.0)).solve(g)
-    return step
+        return alg.factor(np.maximum(-der.d2, 0.0)).solve(g), None
+    return step, fac
 
 
 def find_mode(model, alg, eta0, aux, u0, tol=1e-10, max_iter=100, w_obs=None):
@@ -139,14 +140,22 @@ def find_mode(model, alg, eta0, aux, u0, tol=1e-10, max_iter=100, w_obs=None):
     infeasible and (0, h(0), derivatives) are returned at once.  A ConvergenceWarning
     says when step halving finds no point at least as good.
     """
+    return _mode_and_factor(model, alg, eta0, aux, u0, tol, max_iter, w_obs)[:3]
+
+
+def _mode_and_factor(model, alg, eta0, aux, u0, tol=1e-10, max_iter=100, w_obs=None):
+    """``find_mode`` and the factor of H at u^ (exact curvatures), or None when there is none:
+    the search stops at a u whose Newton step is below tol, the step's factor being H(u)."""
     u = np.zeros(alg.st.q) if u0 is None else np.asarray(u0, dtype=float).copy()
     h, der = _h_value(model, alg, eta0, aux, u, w_obs)
     if not np.isfinite(h):
         if u0 is not None:
-            return find_mode(model, alg, eta0, aux, None, tol, max_iter, w_obs)
-        return u, h, der
+            return _mode_and_factor(model, alg, eta0, aux, None, tol, max_iter, w_obs)
+        return u, h, der, None
     for _ in range(max_iter):
-        step = _newton_step(alg, der, alg.Z.T @ der.d1 - alg.prior_times(u))
+        step, fac = _newton_step(alg, der, alg.Z.T @ der.d1 - alg.prior_times(u))
+        if np.max(np.abs(step), initial=0.0) < tol:
+            return u, h, der, fac
         trial = _halving(model, alg, eta0, aux, u, h, step, w_obs)
         if trial is None:
             warnings.warn("the joint mode of the random effects was not found: step halving "
@@ -155,9 +164,7 @@ def find_mode(model, alg, eta0, aux, u0, tol=1e-10, max_iter=100, w_obs=None):
             break
         t, h, der = trial
         u = u + t * step
-        if np.max(np.abs(t * step)) < tol:
-            break
-    return u, h, der
+    return u, h, der, None
 
 
 def _halving(model, alg, eta0, aux, u, h, step, w_obs):
@@ -178,8 +185,9 @@ def laplace(model, theta, u0=None, gradient=True):
     NaN gradient."""
     beta, aux, psis = unpack(model, theta)
     alg, logdet_S = algebra(model, sigmas(model, psis))
-    u, h, der = find_mode(model, alg, linear_predictor(model, beta), aux, u0)
-    fac = alg.factor(-der.d2) if np.isfinite(h) else None
+    u, h, der, fac = _mode_and_factor(model, alg, linear_predictor(model, beta), aux, u0)
+    if fac is None and np.isfinite(h):
+        fac = alg.factor(-der.d2)
     if fac is None:
         return LaplaceEval(-np.inf, np.full(model.dim, np.nan) if gradient else None, u)
     value = h - 0.5 * logdet_S - 0.5 * fac.logdet + model.ll_const

@@ -31,6 +31,7 @@ import scipy.sparse.linalg as spla
 
 DENSE_S = 3000          # S of at most this order is dense; larger is dense only when filled
 DENSE_FILL = 0.1        # fraction of S's pattern above which a larger S is dense too
+DENSE_C = 3 * 10**7     # largest dense C (entries)
 
 
 def _ranges(starts, counts):
@@ -73,6 +74,7 @@ class Structure:
     s_d: np.ndarray             # (nD,) where D lands in S's storage
     p_slots: tuple              # per level of b: (G_l, d_l, d_l) slots of its blocks in D
     dense: bool
+    dense_c: bool               # C stored as all G q_b slots, its products by BLAS
     s_pattern: tuple = ()       # sparse S: (indptr, indices, fixed order, data map, keys)
 
     @property
@@ -102,8 +104,12 @@ class Structure:
         vb = np.hstack([levels[l].Z for l in b_levels] + [np.zeros((n, 0))])
         g = ea.index.astype(np.int64)
         mb = kb.shape[1]
-        # C slots: unique (g, kb), plus D pattern: row pairs of b and every group's block
+        # C slots: unique (g, kb), or all of them (dense C); D pattern: row pairs of b and
+        # every group's block
         c_keys, c_slot = _unique_slots(g[:, None] * max(q_b, 1) + kb)
+        dense_c = _dense_c(c_keys // max(q_b, 1), G, d, q_b)
+        if dense_c:
+            c_keys, c_slot = np.arange(G * q_b), (g[:, None] * q_b + kb).ravel()
         c_group, c_col = c_keys // max(q_b, 1), c_keys % max(q_b, 1)
         blocks = [_block_keys(starts_b[j], levels[l], q_b) for j, l in enumerate(b_levels)]
         d_all = np.concatenate([(kb[:, :, None] * q_b + kb[:, None, :]).ravel()]
@@ -116,7 +122,7 @@ class Structure:
             at += bk.size
         slot, zz, zz_asm = _row_pairs(g, ea.Z, vb, c_slot.reshape(n, mb), d_slot, G, d,
                                       len(c_keys))
-        pair1, pair2 = _group_pairs(c_group, G)
+        pair1, pair2 = _group_pairs(c_group, G) if not dense_c else (np.zeros(0, int),) * 2
         s_keys = c_col[pair1] * q_b + c_col[pair2]
         dense = q_b <= DENSE_S
         s_pattern = ()
@@ -130,7 +136,16 @@ class Structure:
                 s_pattern = _sparse_order(uniq, q_b)
         return cls(q, e, G, d, perm_a, perm_b, slot, zz, zz_asm, c_group, c_col,
                    d_keys // max(q_b, 1), d_keys % max(q_b, 1), pair1, pair2, s_pair, s_d,
-                   tuple(p_slots), dense, s_pattern)
+                   tuple(p_slots), dense, dense_c, s_pattern)
+
+
+def _dense_c(c_group, G, d, q_b):
+    """Whether C is better stored dense: it fits (DENSE_C entries) and the products of C
+    slot pairs (10 ns each) cost more than the dense ones (q_a q_b^2 at ~20 GFLOP/s)."""
+    if q_b == 0 or G * d * q_b > DENSE_C or q_b > DENSE_S:
+        return False
+    counts = np.bincount(c_group, minlength=G).astype(float)
+    return float((counts * counts).sum()) * d * 1e-8 > G * d * q_b * q_b * 5e-11
 
 
 def _block_keys(start, lev, q_b):
@@ -234,13 +249,20 @@ class Factor:
         A = v[:G * d * d].reshape(G, d, d)
         C = v[G * d * d:G * d * d + nC * d].reshape(nC, d)
         try:
-            logdet = 2.0 * float(np.log(np.diagonal(np.linalg.cholesky(A), axis1=1,
-                                                    axis2=2)).sum())
+            LA = np.linalg.cholesky(A)
         except np.linalg.LinAlgError:
             return None
+        logdet = 2.0 * float(np.log(np.diagonal(LA, axis1=1, axis2=2)).sum())
         A_inv = np.linalg.inv(A)
-        F = np.einsum("cij,cj->ci", A_inv[st.c_group], C)
-        S, logdet_S = _factor_s(st, v[G * d * d + nC * d:], (C[st.pair1] * F[st.pair2]).sum(1))
+        if st.dense_c:
+            C = _c_matrix(C, G, d)
+            F = _block_times(A_inv, C)
+            ctf = blas.dsyrk(-1.0, _block_times(np.linalg.inv(LA), C).T, trans=0,
+                             lower=1)   # -C'A^-1C = -(L^-1 C)'(L^-1 C), L L' = A
+        else:
+            F = np.einsum("cij,cj->ci", A_inv[st.c_group], C)
+            ctf = (C[st.pair1] * F[st.pair2]).sum(1)
+        S, logdet_S = _factor_s(st, v[G * d * d + nC * d:], ctf)
         if S is None:
             return None
         return cls(st, A_inv, C, F, S, logdet + logdet_S)
@@ -249,12 +271,16 @@ class Factor:
         """H^-1 g for g (q,) in the joint order."""
         st = self.st
         ya = np.einsum("gij,gj->gi", self.A_inv, g[st.perm_a].reshape(st.G, st.d))
-        rb = g[st.perm_b] - np.bincount(st.c_col, weights=(self.C * ya[st.c_group]).sum(1),
-                                        minlength=st.q_b)
-        xb = self._s_solve(rb)
-        fx = self.F * xb[st.c_col][:, None]
-        xa = ya - np.stack([np.bincount(st.c_group, weights=fx[:, r], minlength=st.G)
-                            for r in range(st.d)], axis=1)
+        if st.dense_c:
+            xb = self._s_solve(g[st.perm_b] - self.C.T @ ya.ravel())
+            xa = ya.ravel() - self.F @ xb
+        else:
+            rb = g[st.perm_b] - np.bincount(st.c_col, weights=(self.C * ya[st.c_group]).sum(1),
+                                            minlength=st.q_b)
+            xb = self._s_solve(rb)
+            fx = self.F * xb[st.c_col][:, None]
+            xa = ya - np.stack([np.bincount(st.c_group, weights=fx[:, r], minlength=st.G)
+                                for r in range(st.d)], axis=1)
         x = np.empty(st.q)
         x[st.perm_a], x[st.perm_b] = xa.ravel(), xb
         return x
@@ -276,6 +302,8 @@ class Factor:
         """(H^-1 on the slots of v (n_v,), each level's diagonal blocks [(G_l, d_l, d_l)])."""
         st = self.st
         s_pair, s_d = _s_inverse(self)
+        if st.dense_c:
+            return self._selected_dense(s_d)
         nC = len(st.c_group)
         FS = np.stack([np.bincount(st.pair2, weights=self.F[st.pair1, r] * s_pair, minlength=nC)
                        for r in range(st.d)], axis=1)
@@ -284,9 +312,35 @@ class Factor:
                                     for k in range(st.d * st.d)], axis=1
                                    ).reshape(st.G, st.d, st.d)
         v = np.concatenate([aa.ravel(), -FS.ravel(), s_d])
-        blocks = [s_d[slots] for slots in st.p_slots]
-        blocks.insert(st.e, aa)
-        return v, blocks
+        return v, self._blocks(aa, s_d)
+
+    def _blocks(self, aa, s_d):
+        blocks = [s_d[slots] for slots in self.st.p_slots]
+        blocks.insert(self.st.e, aa)
+        return blocks
+
+    def _selected_dense(self, s_d):
+        """``selected`` with C dense: T = F S^-1 by BLAS (symmetric S^-1 from its lower half)."""
+        st = self.st
+        G, d = st.G, st.d
+        T = blas.dsymm(1.0, self.S, self.F, side=1, lower=1).reshape(G, d, -1)
+        F = self.F.reshape(G, d, -1)
+        aa = self.A_inv + np.matmul(F, np.swapaxes(T, 1, 2))
+        v = np.concatenate([aa.ravel(), -T.transpose(0, 2, 1).ravel(), s_d])
+        return v, self._blocks(aa, s_d)
+
+
+def _block_times(M, C):
+    """blockdiag(M) C for M (G, d, d), C (G d, q_b)."""
+    G, d, _ = M.shape
+    if d == 1:
+        return C * M[:, 0, :]
+    return np.einsum("gij,gjl->gil", M, C.reshape(G, d, -1)).reshape(C.shape)
+
+
+def _c_matrix(C, G, d):
+    """C (q_a, q_b) from its slots (G q_b, d), all groups' slots in column order."""
+    return np.ascontiguousarray(C.reshape(G, -1, d).transpose(0, 2, 1)).reshape(G * d, -1)
 
 
 def _factor_s(st, D, ctf):
@@ -296,9 +350,14 @@ def _factor_s(st, D, ctf):
     if q_b == 0:
         return np.zeros((0, 0)), 0.0
     if st.dense:
-        buf = np.bincount(st.s_pair, weights=ctf, minlength=q_b * q_b)
-        np.negative(buf, out=buf)
-        buf[st.s_d] += D
+        if st.dense_c:   # the lower half of -C'F (F order): D's lower half added
+            low = st.d_row >= st.d_col
+            buf = ctf.T.reshape(-1)
+            buf[st.d_col[low] * q_b + st.d_row[low]] += D[low]
+        else:
+            buf = np.bincount(st.s_pair, weights=ctf, minlength=q_b * q_b)
+            np.negative(buf, out=buf)
+            buf[st.s_d] += D
         c, info = lapack.dpotrf(buf.reshape(q_b, q_b).T, lower=1, overwrite_a=1, clean=0)
         if info != 0:
             return None, 0.0
@@ -329,6 +388,8 @@ def _s_inverse(fac):
             fac.S, info = lapack.dpotri(fac.S, lower=1, overwrite_c=1)
             fac.inverted = True
         flat = fac.S.T.reshape(-1)
+        if st.dense_c:
+            return None, flat[np.minimum(st.d_row, st.d_col) * q_b + np.maximum(st.d_row, st.d_col)]
         i, j = st.c_col[st.pair1], st.c_col[st.pair2]
         at_pair = flat[np.minimum(i, j) * q_b + np.maximum(i, j)]
         at_d = flat[np.minimum(st.d_row, st.d_col) * q_b + np.maximum(st.d_row, st.d_col)]
