@@ -205,7 +205,7 @@ def structure(model):
     if hit is not None and hit[0]() is model:
         return hit[1]
     st = Structure.build(model.levels)
-    _CACHE[key] = (weakref.ref(model, lambda _: _CACHE.pop(key, None)), st)
+    _CACHE[key] = (weakref.ref(model, lambda _, c=_CACHE, k=key: c.pop(k, None)), st)
     return st
 
 
