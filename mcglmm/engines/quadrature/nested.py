@@ -27,6 +27,7 @@ mean-variance adaptation step (``QuadEval.adapt_next``).
 """
 from __future__ import annotations
 
+import weakref
 from dataclasses import dataclass
 
 import numpy as np
@@ -54,9 +55,18 @@ class QuadEval:
 
 
 def indicator(index, n_groups):
-    """Sparse (G, n) matrix summing rows into groups."""
+    """Sparse (G, n) matrix summing rows into groups; built once per index array."""
+    key = (id(index), n_groups)
+    hit = _INDICATORS.get(key)
+    if hit is not None and hit[0]() is index:
+        return hit[1]
     n = len(index)
-    return sp.csr_matrix((np.ones(n), (index, np.arange(n))), shape=(n_groups, n))
+    ind = sp.csr_matrix((np.ones(n), (index, np.arange(n))), shape=(n_groups, n))
+    _INDICATORS[key] = (weakref.ref(index, lambda _, c=_INDICATORS, k=key: c.pop(k, None)), ind)
+    return ind
+
+
+_INDICATORS = {}
 
 
 def _axis_shape(L, l, shape):
