@@ -9,7 +9,6 @@ import pandas as pd
 import pytest
 
 from mcglmm.api.meglm import build_model
-from mcglmm.design.weights import weight_spec
 from mcglmm.engines.quadrature import blocks
 from mcglmm.engines.quadrature.laplace import curvature_adapt
 from mcglmm.engines.quadrature.nested import aghq

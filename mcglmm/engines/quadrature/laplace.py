@@ -35,7 +35,8 @@ from ...exceptions import ConvergenceWarning
 from ...model import covariance as quad_cov
 from ...model.spec import cumulative_weights, linear_predictor, sigmas, unpack
 from .nodes import Adapt, ancestors
-from .schur import Factor, Prior, Structure, structure
+from .factor import Factor, Prior
+from .schur import Structure, structure
 
 MAX_Q_GRADIENT = 12000  # largest order of S (the levels but the largest) whose dense
                         # inverse the gradient forms (checked by meglm); 1.1 GiB
