@@ -120,14 +120,13 @@ def _h_value(model, alg, eta0, aux, u, w_obs=None):
 
 
 def _newton_step(alg, der, g):
-    """(H^-1 g, the factor of H) with H at the observations' curvatures -d2; floored at 0 (and
-    no factor returned) where that H is not positive definite or gives no ascent direction (a
-    log density not concave in eta)."""
+    """H^-1 g with H at the observations' curvatures -d2, floored at 0 where that H is not
+    positive definite or gives no ascent direction (a log density not concave in eta)."""
     fac = alg.factor(-der.d2)
     step = None if fac is None else fac.solve(g)
     if step is None or not g @ step > 0:
-        return alg.factor(np.maximum(-der.d2, 0.0)).solve(g), None
-    return step, fac
+        step = alg.factor(np.maximum(-der.d2, 0.0)).solve(g)
+    return step
 
 
 def find_mode(model, alg, eta0, aux, u0, tol=1e-10, max_iter=100, w_obs=None):
@@ -139,24 +138,17 @@ def find_mode(model, alg, eta0, aux, u0, tol=1e-10, max_iter=100, w_obs=None):
     concave in eta) the observations' negative curvatures are floored at 0.  A warm
     start u0 where h is not finite is replaced by 0; where h(0) is not finite too, theta is
     infeasible and (0, h(0), derivatives) are returned at once.  A ConvergenceWarning
-    says when step halving finds no point at least as good.
+    says when step halving finds no point at least as good.  The last step (below tol) is
+    taken, so u^ is exact to about tol^2 (the gradient's implicit terms assume the mode).
     """
-    return _mode_and_factor(model, alg, eta0, aux, u0, tol, max_iter, w_obs)[:3]
-
-
-def _mode_and_factor(model, alg, eta0, aux, u0, tol=1e-10, max_iter=100, w_obs=None):
-    """``find_mode`` and the factor of H at u^ (exact curvatures), or None when there is none:
-    the search stops at a u whose Newton step is below tol, the step's factor being H(u)."""
     u = np.zeros(alg.st.q) if u0 is None else np.asarray(u0, dtype=float).copy()
     h, der = _h_value(model, alg, eta0, aux, u, w_obs)
     if not np.isfinite(h):
         if u0 is not None:
-            return _mode_and_factor(model, alg, eta0, aux, None, tol, max_iter, w_obs)
-        return u, h, der, None
+            return find_mode(model, alg, eta0, aux, None, tol, max_iter, w_obs)
+        return u, h, der
     for _ in range(max_iter):
-        step, fac = _newton_step(alg, der, alg.Z.T @ der.d1 - alg.prior_times(u))
-        if np.max(np.abs(step), initial=0.0) < tol:
-            return u, h, der, fac
+        step = _newton_step(alg, der, alg.Z.T @ der.d1 - alg.prior_times(u))
         trial = _halving(model, alg, eta0, aux, u, h, step, w_obs)
         if trial is None:
             warnings.warn("the joint mode of the random effects was not found: step halving "
@@ -165,7 +157,9 @@ def _mode_and_factor(model, alg, eta0, aux, u0, tol=1e-10, max_iter=100, w_obs=N
             break
         t, h, der = trial
         u = u + t * step
-    return u, h, der, None
+        if np.max(np.abs(t * step), initial=0.0) < tol:
+            break
+    return u, h, der
 
 
 def _halving(model, alg, eta0, aux, u, h, step, w_obs):
@@ -186,9 +180,8 @@ def laplace(model, theta, u0=None, gradient=True):
     NaN gradient."""
     beta, aux, psis = unpack(model, theta)
     alg, logdet_S = algebra(model, sigmas(model, psis))
-    u, h, der, fac = _mode_and_factor(model, alg, linear_predictor(model, beta), aux, u0)
-    if fac is None and np.isfinite(h):
-        fac = alg.factor(-der.d2)
+    u, h, der = find_mode(model, alg, linear_predictor(model, beta), aux, u0)
+    fac = alg.factor(-der.d2) if np.isfinite(h) else None
     if fac is None:
         return LaplaceEval(-np.inf, np.full(model.dim, np.nan) if gradient else None, u)
     value = h - 0.5 * logdet_S - 0.5 * fac.logdet + model.ll_const
