@@ -30,8 +30,8 @@ from ..engines import fixed
 from ..engines.quadrature.objective import nonadaptive
 from ..exceptions import DesignError, FormulaError, bad_value
 from ..formula import RandomTerm
+from ..model.covariance import Identity
 from ..model.families import bernoulli_glmm
-from ..model.links import me_family
 from ..model.spec import MEModel
 from ..optim.newton import Criterion, newton_maximize
 from ..optim.trust import maximize
@@ -303,10 +303,11 @@ def _build_frame(formula, data, ids, n_dropped):
 
 def _model(fixed_design, levels, nested):
     """The quadrature engine's model: Bernoulli logit, identity covariance at each level."""
-    family = me_family("bernoulli", "logit")
+    family = bernoulli_glmm
     y, X = np.asarray(fixed_design.y, dtype=float), np.asarray(fixed_design.X, dtype=float)
     ntrials = np.ones(len(y))
-    return MEModel(y, ntrials, np.zeros(len(y)), X, family, levels, ("identity",) * len(levels),
+    return MEModel(y, ntrials, np.zeros(len(y)), X, family, levels,
+                   tuple(Identity(lev.d) for lev in levels),
                    0, nested, joint_z(levels), float(family.constant(y, ntrials).sum()))
 
 

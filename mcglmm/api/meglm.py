@@ -12,18 +12,19 @@ import warnings
 
 import numpy as np
 
-from ..design.levels import build_levels, covariance_per_level, joint_z, me_arrays
+from ..design.levels import build_levels, joint_z, me_arrays
 from ..design.weights import level_weights, weight_columns, weight_spec
-from ..model import covariance as quad_cov
 from ..engines.quadrature.laplace import MAX_Q_GRADIENT, schur_order
-from ..model.spec import MEModel, theta_lower
+from ..model.covariance import per_level
+from ..model.params import internal_names, theta_lower
+from ..model.spec import MEModel
 from ..engines import fixed
 from ..optim.constraints import maximize, parse_constraints
 from ..optim.newton import Criterion
 from ..engines.quadrature.objective import Objective, StartSearch
 from ..exceptions import ConvergenceWarning, bad_value
 from ..formula import split_formula
-from ..model.links import me_family
+from ..model.families import get_family
 from ..parallel import single_threaded_blas
 from ..results.base import FitWarnings
 from ..results.meglm import MEGLMResults, start_values_series
@@ -99,17 +100,17 @@ def build_model(formula, data, family, covariance, noconstant, offset, exposure,
     absent = [c for c in weight_columns(spec) if c not in getattr(data, "columns", ())]
     if absent:
         raise ValueError(bad_value(kind, "columns of data or vectors", absent[0]))
-    arr = me_arrays(fixed, terms, data, family.aux_kind == "cuts", noconstant,
+    arr = me_arrays(fixed, terms, data, family.aux.ordinal, noconstant,
                     offset=offset, exposure=exposure, trials=trials,
                     extra_cols=weight_columns(spec) + list(extra_cols))
     family.check(arr.y, arr.ntrials)
     levels, nested = build_levels(terms, arr.frame, formula)
-    kinds = covariance_per_level(covariance, levels)
-    n_aux = {"": 0, "cuts": len(arr.categories) - 1}.get(family.aux_kind, 1)
+    covariances = per_level(covariance, levels)
+    n_aux = family.aux.count(len(arr.categories))
     lw = level_weights(kind, spec, levels, arr.frame, arr.keep, len(data), nested)
     const = family.constant(arr.y, arr.ntrials)
     const = const if lw is None else const * lw.cum_obs
-    model = MEModel(arr.y, arr.ntrials, arr.offset, arr.X, family, levels, kinds, n_aux,
+    model = MEModel(arr.y, arr.ntrials, arr.offset, arr.X, family, levels, covariances, n_aux,
                     nested, joint_z(levels), float(const.sum()), lw)
     return model, arr
 
@@ -130,16 +131,6 @@ def fit_fixed(model, x_names, iterate, tolerance, log=False, cns=None):
     return fit
 
 
-def internal_names(model, x_names):
-    """Names of theta's entries (internal scale)."""
-    aux = {"sd": ["/lnsd_e"], "cuts": [f"/cut{j + 1}" for j in range(model.n_aux)],
-           "lnalpha": ["/lnalpha"], "lndelta": ["/lndelta"], "logs": ["/logs"]}
-    names = list(x_names) + aux.get(model.family.aux_kind, [])
-    for lev, kind in zip(model.levels, model.kinds):
-        names += [f"/{lev.name}:psi{j + 1}" for j in range(quad_cov.n_params(kind, lev.d))]
-    return names
-
-
 def meglm(formula, data, family="gaussian", link=None, *, covariance="independent",
           intmethod=None, intpoints=None, noconstant=False, offset=None, exposure=None,
           trials=None, dispersion="mean", fweight=None, iweight=None, pweight=None,
@@ -156,7 +147,7 @@ def meglm(formula, data, family="gaussian", link=None, *, covariance="independen
     data : pandas.DataFrame
         Rows with a missing value in any used variable are dropped.
     family, link : str
-        Stata's names and allowed pairs (the rows of ``links``); link defaults as Stata.
+        Stata's names and allowed pairs (the rows of ``model.families.FAMILIES``); link defaults as Stata.
     covariance : str or dict
         independent (default), exchangeable, identity or unstructured; a dict maps
         groupings ("g", "g:h") to structures.
@@ -256,10 +247,10 @@ def _meglm(formula, data, *, family, link, covariance, intmethod, intpoints, noc
     vce_kind, clustvar = _vce_kind(vce)
     if wkind == "pweight" and vce_kind == "oim":
         vce_kind = "robust"
-    fam = me_family(family, link, dispersion)
-    if fam.family == "binomial" and trials is None and "cbind(" not in formula.split("~")[0]:
+    fam = get_family(family, link, dispersion)
+    if fam.has_trials and trials is None and "cbind(" not in formula.split("~")[0]:
         trials = 1.0
-    if fam.family != "binomial" and trials is not None:
+    if not fam.has_trials and trials is not None:
         raise ValueError(bad_value("trials", "None unless family='binomial'", trials))
     if clustvar is not None and clustvar not in getattr(data, "columns", ()):
         raise ValueError(bad_value("vce", "('cluster', a column of data)", vce))

@@ -155,27 +155,6 @@ def joint_z(levels):
     return sp.hstack(blocks, format="csc")
 
 
-def covariance_per_level(covariance, levels):
-    """Stata's covariance name for each level from one value or a dict keyed by grouping."""
-    allowed = ("independent", "exchangeable", "identity", "unstructured")
-    if isinstance(covariance, str):
-        chosen = {lev.name: covariance for lev in levels}
-    elif isinstance(covariance, dict):
-        keys = {k.replace(">", ":"): v for k, v in covariance.items()}
-        unknown = set(keys) - {":".join(lev.factors) for lev in levels}
-        if unknown:
-            raise ValueError(bad_value("covariance", "a dict keyed by the groupings "
-                                       + str([":".join(lv.factors) for lv in levels]),
-                                       sorted(unknown)))
-        chosen = {lev.name: keys.get(":".join(lev.factors), "independent") for lev in levels}
-    else:
-        raise ValueError(bad_value("covariance", "a string or a dict of strings", covariance))
-    for v in chosen.values():
-        if v not in allowed:
-            raise ValueError(bad_value("covariance", "one of " + ", ".join(allowed), v))
-    return tuple(chosen[lev.name] for lev in levels)
-
-
 def group_table(levels):
     """DataFrame of groups and observations per group (Stata's grouping information)."""
     rows = []

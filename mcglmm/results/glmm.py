@@ -22,13 +22,14 @@ class GLMMResults(FitResults):
     """What glmm() returns. Arrays: x (n, p), y (n,), z (n, q) sparse, umat (m, q).
 
     The contract of ``results.base`` (params = fixed effects then variance components,
-    llf = the MCLA log likelihood) under R glmm's names: ``coef()`` (fixed effects only),
+    llf = the full MCLA log likelihood, ``likelihood_value`` its kernel) under R glmm's
+    names: ``coef()`` (fixed effects only),
     ``se()``, ``vcov()``, ``loglik()``, ``likelihood_value``, ``confint()``.
     """
 
     beta: pd.Series
     nu: pd.Series
-    likelihood_value: float
+    likelihood_value: float          # the kernel, without data constants (``llf``)
     likelihood_gradient: np.ndarray
     likelihood_hessian: np.ndarray
     trust_converged: bool
@@ -73,8 +74,12 @@ class GLMMResults(FitResults):
 
     @property
     def llf(self):
-        """The MCLA log likelihood at the MCMLE (glmm's likelihood.value)."""
-        return self.likelihood_value
+        """The full MCLA log likelihood at the MCMLE: ``likelihood_value`` (the kernel R glmm
+        prints, sum_i w_i (y_i eta_i - c(eta_i)) integrated over u) plus the family's data
+        constant sum_i w_i log C(n_i, y_i) (binomial) or -sum_i w_i log y_i! (Poisson), as
+        meglm reports it."""
+        return self.likelihood_value + self.family_glmm.data_constant(self.y, self.ntrials,
+                                                                      self.weights)
 
     @property
     def nobs(self):
@@ -90,7 +95,7 @@ class GLMMResults(FitResults):
 
     @property
     def family_text(self):
-        return self.family_glmm.name
+        return self.family_glmm.glmm_name
 
     def _tests(self):
         """z = estimate / se; fixed effects two-sided, variance components one-sided."""
@@ -169,7 +174,8 @@ class GLMMSummary:
                               "z value": z.iloc[:p], "Pr(>|z|)": 2 * norm.sf(np.abs(z.iloc[:p]))})
         vcs = pd.DataFrame({"Estimate": est.iloc[p:], "Std. Error": se.iloc[p:],
                             "z value": z.iloc[p:], "Pr(>|z|)/2": norm.sf(z.iloc[p:])})
-        return cls(fit.call, fit.family_glmm.link, coefs, vcs, fit.trust_converged, fit.m, fit.ess)
+        return cls(fit.call, fit.family_glmm.link.label, coefs, vcs, fit.trust_converged, fit.m,
+                   fit.ess)
 
     def __str__(self):
         lines = ["", "Call:", self.call, "", f'Link is: "{self.link}"', "", "Fixed Effects:",

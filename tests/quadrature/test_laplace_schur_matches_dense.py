@@ -12,9 +12,9 @@ import pytest
 from mcglmm.api.meglm import build_model
 from mcglmm.engines.quadrature import schur
 from mcglmm.engines.quadrature.laplace import laplace
-from mcglmm.model import covariance as quad_cov
-from mcglmm.model.links import me_family
-from mcglmm.model.spec import linear_predictor, sigmas, unpack
+from mcglmm.model.families import me_family
+from mcglmm.model.params import sigmas, unpack
+from mcglmm.model.spec import linear_predictor
 
 
 def _dense_reference(model, theta):
@@ -48,13 +48,13 @@ def _dense_reference(model, theta):
     w = Hinv @ (0.5 * Z.T @ (der.d3 * s))
     grad = [model.X.T @ (der.d1 + 0.5 * der.d3 * s + der.d2 * (Z @ w))]
     start = 0
-    for lev, kind, psi in zip(model.levels, model.kinds, psis):
+    for lev, cov, psi in zip(model.levels, model.covariances, psis):
         G, d = lev.n_groups, lev.d
         sl = slice(start, start + G * d)
         ug, wg = u[sl].reshape(G, d), w[sl].reshape(G, d)
         Hb = sum(Hinv[start + g * d:start + (g + 1) * d, start + g * d:start + (g + 1) * d]
                  for g in range(G))
-        grad.append(quad_cov.psi_score(kind, psi, d, ug.T @ ug + Hb + ug.T @ wg + wg.T @ ug, G))
+        grad.append(cov.score(psi, ug.T @ ug + Hb + ug.T @ wg + wg.T @ ug, G))
         start += G * d
     return value, np.concatenate(grad)
 

@@ -12,7 +12,7 @@ from mcglmm.api.meglm import build_model
 from mcglmm.engines.quadrature import blocks
 from mcglmm.engines.quadrature.laplace import curvature_adapt
 from mcglmm.engines.quadrature.nested import aghq
-from mcglmm.model.links import me_family
+from mcglmm.model.families import me_family
 
 
 def _data():

@@ -32,8 +32,8 @@ import numpy as np
 import scipy.sparse as sp
 
 from ...exceptions import ConvergenceWarning
-from ...model import covariance as quad_cov
-from ...model.spec import cumulative_weights, linear_predictor, sigmas, unpack
+from ...model.params import sigmas, unpack
+from ...model.spec import cumulative_weights, linear_predictor
 from .nodes import Adapt, ancestors
 from .factor import Factor, Prior
 from .schur import Structure, structure
@@ -206,12 +206,12 @@ def _laplace_gradient(model, alg, der, u, fac, psis):
         ok = t.col >= 0
         g_aux += np.bincount(t.col[ok], weights=val[ok], minlength=model.n_aux)
     g_psi, start = [], 0
-    for lev, kind, psi, Hb in zip(model.levels, model.kinds, psis, Hblocks):
+    for lev, cov, psi, Hb in zip(model.levels, model.covariances, psis, Hblocks):
         d, G = lev.d, lev.n_groups
         sl = slice(start, start + G * d)
         ug, wg = u[sl].reshape(G, d), w[sl].reshape(G, d)
         M = ug.T @ ug + Hb.sum(axis=0) + ug.T @ wg + wg.T @ ug
-        g_psi.append(quad_cov.psi_score(kind, psi, d, M, G))
+        g_psi.append(cov.score(psi, M, G))
         start += G * d
     return np.concatenate([g_beta, g_aux] + g_psi)
 
