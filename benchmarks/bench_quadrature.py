@@ -1,91 +1,183 @@
-"""Wall time and peak memory of meglm's quadrature engines, beside other software's figures.
+"""Wall time, CPU time and peak memory of meglm's quadrature engines, each case in a fresh process.
 
-Run from the repository root:  python benchmarks/bench_quadrature.py [--skip-large]
+Run from the repository root:  python benchmarks/bench_quadrature.py [--cases NAME ...]
+(``--cases small`` runs the published examples only).  Beside each fit, when ``Rscript``
+with lme4 is installed, lme4's ``glmer`` on the same data (same rows, same formula, nAGQ
+for the quadrature cases; its time includes reading the data); otherwise that column says
+why it is empty.  Peak memory is the fresh process's largest resident set (ru_maxrss).
 
-Cases (other software's times as measured on a machine like ours, from the issue):
-  Contraception, independent intercept and urban slope, 7-point AGHQ   GLMMadaptive 2.8 s
-  salamander, crossed male and female intercepts, Laplace              lme4 0.23 s
-  simulated logistic random intercept, 10^6 rows, 10^4 groups, AGHQ-7  lme4 300 s
-and, without reference figures, two deeper nested models (3 and 4 levels).
-Peak memory is the largest resident set size of the process (ru_maxrss) so far; the
-large case runs last, so its figure is the peak of the 10^6-row fit.
+Cases (targets of issue 14, on a 2-core machine):
+  contraception    Contraception, independent intercept and urban slope, AGHQ-7
+  salamander       salamander, crossed male and female intercepts, Laplace
+  tvsfpors         3-level ordinal logit, AGHQ-7;  grouseticks: 4-level Poisson, AGHQ-7
+  crossed-1e5      logit y ~ x + (1 | f1) + (1 | f2), 10^5 rows, 2 x 1,000 levels, Laplace
+                   (<= 8 s; log likelihood before the Schur-complement engine -61124.346437006)
+  crossed-1e6      the same, 10^6 rows, 2 x 10^4 levels (<= 120 s, <= 4 GiB)
+  nested-1e6       logit random intercept, 10^6 rows, 10^4 groups, AGHQ-7 (<= 5 s)
+  nested-1e7       the same, 10^7 rows, 10^5 groups (<= 6 GiB)
 """
 from __future__ import annotations
 
 import argparse
+import json
+import os
 import resource
+import shutil
+import subprocess
+import sys
+import tempfile
 import time
+import warnings
 
 import numpy as np
 import pandas as pd
 
-import mcglmm as mc
+SMALL = ["contraception", "salamander", "tvsfpors", "grouseticks"]
+LARGE = ["crossed-1e5", "nested-1e6", "crossed-1e6", "nested-1e7"]
 
 
 def contraception():
+    import mcglmm as mc
     b = mc.datasets.load("Contraception")
     data = b.assign(c_use=(b["use"] == "Y").astype(int), urban=(b["urban"] == "Y").astype(int),
                     children=b["livch"].astype(str).map({"0": 0, "1": 1, "2": 2, "3+": 3}))
-    return lambda: mc.meglm("c_use ~ urban + age + C(children) + (1 | district) "
-                            "+ (0 + urban | district)", data=data, family="bernoulli")
+    return (data, "c_use ~ urban + age + C(children) + (1 | district) + (0 + urban | district)",
+            dict(family="bernoulli"),
+            "c_use ~ urban + age + factor(children) + (1 | district) + (0 + urban | district)", 7)
 
 
 def salamander():
+    import mcglmm as mc
     s = mc.datasets.load("salamander")
     cross = s["Cross"].astype(str)
     data = s.assign(y=s["Mate"], wsf=(cross.str[0] == "W").astype(int),
                     wsm=(cross.str[-1] == "W").astype(int), male=s["Male"], female=s["Female"])
-    return lambda: mc.meglm("y ~ wsm * wsf + (1 | male) + (1 | female)", data=data,
-                            family="bernoulli")
+    f = "y ~ wsm * wsf + (1 | male) + (1 | female)"
+    return data, f, dict(family="bernoulli"), f, 1
 
 
 def tvsfpors():
+    import mcglmm as mc
     d = mc.datasets.load("SmokingPrevention").rename(columns={"thksord": "thk",
                                                             "thkspre": "prethk"})
-    return lambda: mc.meglm("thk ~ prethk + cc * tv + (1 | school/class)", data=d,
-                            family="ordinal")
+    return d, "thk ~ prethk + cc * tv + (1 | school/class)", dict(family="ordinal"), None, 7
 
 
 def grouseticks():
+    import mcglmm as mc
     d = mc.datasets.load("grouseticks")
-    return lambda: mc.meglm("TICKS ~ C(YEAR) + cHEIGHT + (1 | LOCATION/BROOD/INDEX)", data=d,
-                            family="poisson")
+    f = "TICKS ~ C(YEAR) + cHEIGHT + (1 | LOCATION/BROOD/INDEX)"
+    return d, f, dict(family="poisson"), None, 7
 
 
-def simulated_large(n_groups=10_000, per_group=100, seed=20261127):
-    """Logistic random intercept: eta = -0.5 + 0.8 x + u_g, u_g ~ N(0, 1), fixed seed."""
+def simulated_crossed(n, levels, seed=20261127):
+    """Logit with two crossed factors: eta = -0.3 + 0.5 x + a[f1] + b[f2], var 0.5 and 0.3
+    (the data of benchmarks/bench_mcla.py's crossed case for n = 10^5, 1,000 levels)."""
+    rng = np.random.default_rng(seed)
+    f1, f2 = rng.integers(levels, size=n), rng.integers(levels, size=n)
+    x = rng.standard_normal(n)
+    eta = (-0.3 + 0.5 * x + rng.normal(0, np.sqrt(0.5), levels)[f1]
+           + rng.normal(0, np.sqrt(0.3), levels)[f2])
+    y = rng.random(n) < 1 / (1 + np.exp(-eta))
+    data = pd.DataFrame({"y": y.astype(int), "x": x, "f1": f1, "f2": f2})
+    f = "y ~ x + (1 | f1) + (1 | f2)"
+    return data, f, dict(family="bernoulli"), f, 1
+
+
+def simulated_nested(n_groups, per_group, seed=20261127):
+    """Logit random intercept: eta = -0.5 + 0.8 x + u_g, u_g ~ N(0, 1)."""
     rng = np.random.default_rng(seed)
     g = np.repeat(np.arange(n_groups), per_group)
     x = rng.normal(size=g.size)
     eta = -0.5 + 0.8 * x + rng.normal(0.0, 1.0, n_groups)[g]
     y = (rng.uniform(size=g.size) < 1.0 / (1.0 + np.exp(-eta))).astype(np.int8)
-    data = pd.DataFrame({"y": y, "x": x, "g": g})
-    return lambda: mc.meglm("y ~ x + (1 | g)", data=data, family="bernoulli")
+    f = "y ~ x + (1 | g)"
+    return pd.DataFrame({"y": y, "x": x, "g": g}), f, dict(family="bernoulli"), f, 7
 
 
-def run(name, fit, reference):
-    """Time one fit; print wall time, the reference figure and the process's peak RSS."""
-    t0 = time.perf_counter()
-    res = fit()
-    wall = time.perf_counter() - t0
-    rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-    print(f"{name:<50} {wall:7.2f} s  ({reference})  ll = {res.ll:.4f}  "
-          f"peak RSS so far {rss:7.0f} MiB", flush=True)
+CASES = {
+    "contraception": contraception, "salamander": salamander, "tvsfpors": tvsfpors,
+    "grouseticks": grouseticks,
+    "crossed-1e5": lambda: simulated_crossed(10**5, 1000),
+    "crossed-1e6": lambda: simulated_crossed(10**6, 10**4),
+    "nested-1e6": lambda: simulated_nested(10**4, 100),
+    "nested-1e7": lambda: simulated_nested(10**5, 100),
+}
+
+
+def run_one(name):
+    """Fit one case in this process; print one JSON line."""
+    import mcglmm as mc
+    data, formula, options, _, _ = CASES[name]()
+    wall, cpu = time.perf_counter(), time.process_time()
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        fit = mc.meglm(formula, data=data, **options)
+    wall, cpu = time.perf_counter() - wall, time.process_time() - cpu
+    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    print(json.dumps({"case": name, "wall_s": round(wall, 2), "cpu_s": round(cpu, 2),
+                      "peak_mib": round(peak), "ll": round(float(fit.ll), 9),
+                      "code": os.path.dirname(os.path.dirname(mc.__file__))}))
+
+
+R_SCRIPT = """
+suppressMessages(library(lme4))
+d <- read.csv("{csv}")
+t0 <- proc.time()[["elapsed"]]
+fit <- glmer({formula}, data = d, family = binomial, nAGQ = {nagq})
+cat(sprintf("%.2f %.6f\\n", proc.time()[["elapsed"]] - t0, as.numeric(logLik(fit))))
+"""
+
+
+def lme4_available():
+    """None when Rscript with lme4 runs here, else the reason it does not."""
+    if shutil.which("Rscript") is None:
+        return "no Rscript"
+    ok = subprocess.run(["Rscript", "-e", "library(lme4)"], capture_output=True)
+    return None if ok.returncode == 0 else "lme4 not installed"
+
+
+def run_lme4(name):
+    """(seconds, log likelihood) of glmer on the case's data, or a reason it was not run."""
+    data, _, options, r_formula, nagq = CASES[name]()
+    if r_formula is None or options.get("family") != "bernoulli":
+        return "no glmer equivalent here"
+    with tempfile.TemporaryDirectory() as tmp:
+        csv = os.path.join(tmp, "data.csv")
+        data.to_csv(csv, index=False)
+        script = R_SCRIPT.format(csv=csv, formula=r_formula, nagq=nagq)
+        out = subprocess.run(["Rscript", "-e", script], capture_output=True, text=True)
+    if out.returncode != 0:
+        return "glmer failed: " + out.stderr.strip().splitlines()[-1][:60]
+    seconds, ll = out.stdout.split()
+    return f"{float(seconds):.2f} s (ll {float(ll):.3f})"
 
 
 def main():
-    parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("--skip-large", action="store_true", help="skip the 10^6-row case")
-    args = parser.parse_args()
-    run("Contraception, indep. intercept + slope, AGHQ-7", contraception(),
-        "GLMMadaptive 2.8 s; goal <= 0.5 s")
-    run("salamander crossed, Laplace", salamander(), "lme4 0.23 s; goal <= 0.25 s")
-    run("tvsfpors, 3-level ordinal logit, AGHQ-7", tvsfpors(), "no reference figure")
-    run("grouseticks, 4-level Poisson, AGHQ-7", grouseticks(),
-        "no reference figure")
-    if not args.skip_large:
-        run("simulated logit, 10^6 rows, 10^4 groups, AGHQ-7", simulated_large(),
-            "lme4 300 s; goal <= 20 s")
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--cases", nargs="*", default=SMALL + LARGE,
+                        help=f"case names, 'small' or 'large'; all: {SMALL + LARGE}")
+    parser.add_argument("--no-lme4", action="store_true", help="skip the lme4 column")
+    parser.add_argument("--one", help=argparse.SUPPRESS)
+    opts = parser.parse_args()
+    if opts.one:
+        run_one(opts.one)
+        return
+    names = [c for name in opts.cases for c in {"small": SMALL, "large": LARGE}.get(name, [name])]
+    why_not = "skipped (--no-lme4)" if opts.no_lme4 else lme4_available()
+    print(f"load average {os.getloadavg()[0]:.1f} on {os.cpu_count()} cores; lme4: "
+          f"{why_not or 'glmer, same data'}", flush=True)
+    print(f"{'case':<15}{'wall s':>8}{'cpu s':>8}{'peak MiB':>10}{'log likelihood':>18}  lme4")
+    for name in names:
+        out = subprocess.run([sys.executable, __file__, "--one", name], capture_output=True,
+                             text=True)
+        if out.returncode != 0:
+            print(f"{name:<15} failed: {out.stderr.strip().splitlines()[-1]}", flush=True)
+            continue
+        r = json.loads(out.stdout.strip().splitlines()[-1])
+        other = why_not or run_lme4(name)
+        print(f"{name:<15}{r['wall_s']:>8.2f}{r['cpu_s']:>8.2f}{r['peak_mib']:>10}"
+              f"{r['ll']:>18.6f}  {other}  [{r['code']}]", flush=True)
 
 
 if __name__ == "__main__":

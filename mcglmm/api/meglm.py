@@ -15,7 +15,7 @@ import numpy as np
 from .._checks import BINARY, flag, meglm_arguments, quadrature_work, response_kind
 from ..design.levels import build_levels, estimation_sample_check, joint_z, me_arrays
 from ..design.weights import level_weights, weight_columns, weight_spec
-from ..engines.quadrature.laplace import MAX_Q_GRADIENT
+from ..engines.quadrature.laplace import MAX_Q_GRADIENT, schur_order
 from ..model.covariance import per_level
 from ..model.params import internal_names, theta_lower
 from ..model.spec import MEModel
@@ -234,19 +234,20 @@ def _integration(model, intmethod, intpoints):
 
 
 def _check_laplace_size(model, intmethod):
-    """The Laplace gradient needs the inverse of the joint Hessian of all q random effects:
-    refuse q > MAX_Q_GRADIENT (naming intmethod when quadrature is possible)."""
-    q = model.Zj.shape[1]
+    """The Laplace gradient needs the dense inverse of the Schur complement of H on all levels
+    but the largest: refuse more than MAX_Q_GRADIENT random effects outside that level
+    (naming intmethod when quadrature is possible)."""
+    q = schur_order(model)
     if q <= MAX_Q_GRADIENT:
         return
-    why = (f"at most {MAX_Q_GRADIENT} random effects with the Laplace approximation (its "
-           "gradient inverts their joint Hessian)")
+    why = (f"at most {MAX_Q_GRADIENT} random effects outside its largest level with the "
+           "Laplace approximation (its gradient inverts their Schur complement)")
     if model.nested:
         raise ValueError(bad_value("intmethod", f"'mvaghermite', 'mcaghermite' or 'ghermite' for "
-                                   f"this nested model with {q} random effects; {why}",
-                                   intmethod))
+                                   f"this nested model with {q} random effects outside its "
+                                   f"largest level; {why}", intmethod))
     raise ValueError(bad_value("formula", f"a crossed model with {why}",
-                               f"{q} random effects"))
+                               f"{q} random effects outside the largest level"))
 
 
 def _meglm(formula, data, *, family, link, covariance, intmethod, intpoints, noconstant, offset,

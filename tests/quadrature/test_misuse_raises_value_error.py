@@ -115,21 +115,22 @@ def test_level_outside_10_to_99_99_is_refused(data, bad):
 
 @pytest.fixture(scope="module")
 def many_groups():
-    """12004 rows: g has 6002 groups of two rows, one with h = 0 and one with h = 1 (crossed);
-    k = g % 2 holds whole g groups (g nested in k)."""
+    """24004 rows: g has 12002 groups of two rows, h pairs the second row of g with the first
+    of g + 1 (12002 groups, crossed with g); every row is a group of r, nested in g."""
     rng = np.random.default_rng(3)
-    i = np.arange(12004)
+    i = np.arange(24004)
     return pd.DataFrame({"y": rng.integers(0, 2, len(i)), "x": rng.normal(size=len(i)),
-                         "g": i // 2, "h": i % 2, "k": (i // 2) % 2})
+                         "g": i // 2, "h": (i // 2 + i % 2) % 12002, "r": i})
 
 
 @pytest.mark.parametrize("formula, options, match", [
     ("y ~ x + (1 | g) + (1 | h)", {},
-     r"formula must be a crossed model with at most 6000 random effects with the Laplace "
-     r"approximation .*; got '6004 random effects'"),
-    ("y ~ x + (1 | k) + (1 | g)", {"intmethod": "laplace"},
+     r"formula must be a crossed model with at most 12000 random effects outside its largest "
+     r"level with the Laplace approximation .*; got '12002 random effects outside the largest "
+     r"level'"),
+    ("y ~ x + (1 | g) + (1 | r)", {"intmethod": "laplace"},
      r"intmethod must be 'mvaghermite', 'mcaghermite' or 'ghermite' for this nested model "
-     r"with 6004 random effects.*; got 'laplace'"),
+     r"with 12002 random effects outside its largest level.*; got 'laplace'"),
 ])
 def test_laplace_with_too_many_random_effects_is_refused_before_fitting(
         many_groups, monkeypatch, formula, options, match):

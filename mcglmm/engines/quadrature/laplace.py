@@ -17,9 +17,10 @@ v = 1/2 Z'(d3 s), w = H^-1 v, zw = Z w):
     d/dpsi_l = 1/2 tr[(S^-1 M S^-1 - G S^-1) dS],
                M = sum_g (u^_g u^_g' + (H^-1)_gg + u^_g w_g' + w_g u^_g').
 
-The mode is found by Newton steps on H, dense for q <= 2000 (Z'WZ by one bincount
-over each row's pairs of random effects), else sparse (LU); the gradient needs
-H^-1, dense, so q up to a few thousand.  ``curvature_adapt`` turns the mode and H
+The mode is found by Newton steps on H (warm-started at the last theta's mode), each
+one factorisation by ``schur`` (a Schur complement S on all levels but the largest, its
+pattern and order fixed per model); the gradient needs H^-1 only on the pattern of Z'Z,
+from S^-1 (dense, so S of order up to MAX_Q_GRADIENT).  ``curvature_adapt`` turns the mode and H
 into the adaptation of nested quadrature (with one node it is this approximation).
 """
 from __future__ import annotations
@@ -29,72 +30,62 @@ from dataclasses import dataclass, replace
 
 import numpy as np
 import scipy.sparse as sp
-import scipy.sparse.linalg as spla
 
-from ...exceptions import ConvergenceWarning, HessianWarning
+from ...exceptions import ConvergenceWarning
 from ...model.params import sigmas, unpack
 from ...model.spec import cumulative_weights, linear_predictor
 from .nodes import Adapt, ancestors
+from .factor import Factor, Prior
+from .schur import Structure, structure
 
-MAX_Q_GRADIENT = 6000   # largest q whose dense H^-1 the gradient forms (checked by meglm)
-DENSE_Q = 2000
+MAX_Q_GRADIENT = 12000  # largest order of S (the levels but the largest) whose dense
+                        # inverse the gradient forms (checked by meglm); 1.1 GiB
+
+
+def schur_order(model):
+    """Order of S: the number of random effects outside the level with most of them."""
+    sizes = [lev.n_groups * lev.d for lev in model.levels]
+    return sum(sizes) - max(sizes)
 
 
 @dataclass(frozen=True)
-class _Algebra:
-    """Z (n, q) and P (q, q), dense when q <= DENSE_Q (small crossed models), else sparse."""
+class Algebra:
+    """Z (n, q) sparse, the prior precision P and the fixed structure of H = Z'WZ + P."""
 
-    Z: object
-    P: object
-    dense: bool
-    pairs: tuple = ()     # dense path: (flat (n*m*m,) index into q*q, Z_ia Z_ib (n, m, m))
+    model: object
+    prior: Prior
+    st: Structure
 
-    def hessian(self, W):
-        """H = Z' diag(W) Z + P (dense: one bincount over each row's pairs of nonzeros)."""
-        if self.dense:
-            flat, zz = self.pairs
-            q = self.P.shape[0]
-            H = np.bincount(flat, weights=(zz * W[:, None, None]).ravel(), minlength=q * q)
-            return H.reshape(q, q) + self.P
-        return (self.Z.T @ self.Z.multiply(W[:, None]).tocsc() + self.P).tocsc()
+    @property
+    def Z(self):
+        return self.model.Zj
 
-    def solve(self, H, b):
-        """H^-1 b; least squares, with a HessianWarning, where dense H is singular."""
-        if not self.dense:
-            return spla.spsolve(H, b)
-        try:
-            return np.linalg.solve(H, b)
-        except np.linalg.LinAlgError:
-            warnings.warn("the Hessian of the random effects' joint log density is singular; "
-                          "its Newton step is a least-squares solution.", HessianWarning,
-                          stacklevel=3)
-            return np.linalg.lstsq(H, b, rcond=None)[0]
+    def prior_times(self, u):
+        """P u (q,)."""
+        out, start = np.empty_like(u), 0
+        for l, lev in enumerate(self.model.levels):
+            G, d = lev.n_groups, lev.d
+            ug = u[start:start + G * d].reshape(G, d)
+            out[start:start + G * d] = np.einsum("gij,gj->gi", self.prior.blocks(l, G),
+                                                 ug).ravel()
+            start += G * d
+        return out
 
-    def logdet_and_inverse(self, H):
-        """(log|H|, H^-1 dense or None) of SPD H; H^-1 only on the dense path."""
-        if self.dense:
-            return 2.0 * float(np.log(np.diag(np.linalg.cholesky(H))).sum()), np.linalg.inv(H)
-        lu = spla.splu(H.tocsc())
-        return float(np.log(np.abs(lu.U.diagonal())).sum()), lu
+    def factor(self, W):
+        """``schur.Factor`` of H(W), or None where H is not positive definite."""
+        return Factor.of(self.st, self.model.levels, self.prior, W)
 
 
-def _row_pairs(model):
-    """Each row's pairs of random-effect columns as flat indices into (q, q), and Z_ia Z_ib."""
-    q = model.Zj.shape[1]
-    cols, vals, offset = [], [], 0
-    for lev in model.levels:
-        cols.append(offset + lev.index[:, None] * lev.d + np.arange(lev.d))
-        vals.append(lev.Z)
-        offset += lev.n_groups * lev.d
-    cols, vals = np.hstack(cols), np.hstack(vals)
-    flat = (cols[:, :, None] * q + cols[:, None, :]).ravel()
-    return flat, vals[:, :, None] * vals[:, None, :]
+def algebra(model, covs, c_lev=None):
+    """(Algebra at the covariances covs [(Sigma_l, dSigma_l)], sum_l G_l log|Sigma_l|).
 
-
-def _algebra(model, P):
-    if model.Zj.shape[1] > DENSE_Q:
-        return _Algebra(model.Zj, P, False)
-    return _Algebra(model.Zj.toarray(), P.toarray(), True, _row_pairs(model))
+    c_lev: optional per-level group factors (G_l,) multiplying each group's block of P.
+    """
+    inv = tuple(np.linalg.inv(S) for S, _ in covs)
+    logdet = sum(lev.n_groups * np.linalg.slogdet(S)[1]
+                 for lev, (S, _) in zip(model.levels, covs))
+    scale = tuple(c_lev) if c_lev is not None else (None,) * len(covs)
+    return Algebra(model, Prior(inv, scale), structure(model)), logdet
 
 
 @dataclass(frozen=True)
@@ -125,7 +116,17 @@ def _h_value(model, alg, eta0, aux, u, w_obs=None):
     der = model.family.derivs(model.y, model.ntrials, eta, aux)
     if w_obs is not None:
         der = replace(der, ll=der.ll * w_obs, d1=der.d1 * w_obs, d2=der.d2 * w_obs)
-    return float(der.ll.sum() - 0.5 * u @ (alg.P @ u)), der
+    return float(der.ll.sum() - 0.5 * u @ alg.prior_times(u)), der
+
+
+def _newton_step(alg, der, g):
+    """H^-1 g with H at the observations' curvatures -d2, floored at 0 where that H is not
+    positive definite or gives no ascent direction (a log density not concave in eta)."""
+    fac = alg.factor(-der.d2)
+    step = None if fac is None else fac.solve(g)
+    if step is None or not g @ step > 0:
+        step = alg.factor(np.maximum(-der.d2, 0.0)).solve(g)
+    return step
 
 
 def find_mode(model, alg, eta0, aux, u0, tol=1e-10, max_iter=100, w_obs=None):
@@ -137,19 +138,17 @@ def find_mode(model, alg, eta0, aux, u0, tol=1e-10, max_iter=100, w_obs=None):
     concave in eta) the observations' negative curvatures are floored at 0.  A warm
     start u0 where h is not finite is replaced by 0; where h(0) is not finite too, theta is
     infeasible and (0, h(0), derivatives) are returned at once.  A ConvergenceWarning
-    says when step halving finds no point at least as good.
+    says when step halving finds no point at least as good.  The last step (below tol) is
+    taken, so u^ is exact to about tol^2 (the gradient's implicit terms assume the mode).
     """
-    u = np.zeros(alg.P.shape[0]) if u0 is None else np.asarray(u0, dtype=float).copy()
+    u = np.zeros(alg.st.q) if u0 is None else np.asarray(u0, dtype=float).copy()
     h, der = _h_value(model, alg, eta0, aux, u, w_obs)
     if not np.isfinite(h):
         if u0 is not None:
             return find_mode(model, alg, eta0, aux, None, tol, max_iter, w_obs)
         return u, h, der
     for _ in range(max_iter):
-        g = alg.Z.T @ der.d1 - alg.P @ u
-        step = alg.solve(alg.hessian(-der.d2), g)
-        if not g @ step > 0:
-            step = alg.solve(alg.hessian(np.maximum(-der.d2, 0.0)), g)
+        step = _newton_step(alg, der, alg.Z.T @ der.d1 - alg.prior_times(u))
         trial = _halving(model, alg, eta0, aux, u, h, step, w_obs)
         if trial is None:
             warnings.warn("the joint mode of the random effects was not found: step halving "
@@ -158,7 +157,7 @@ def find_mode(model, alg, eta0, aux, u0, tol=1e-10, max_iter=100, w_obs=None):
             break
         t, h, der = trial
         u = u + t * step
-        if np.max(np.abs(t * step)) < tol:
+        if np.max(np.abs(t * step), initial=0.0) < tol:
             break
     return u, h, der
 
@@ -177,32 +176,28 @@ def _halving(model, alg, eta0, aux, u, h, step, w_obs):
 
 def laplace(model, theta, u0=None, gradient=True):
     """Laplace log likelihood (and its gradient) at theta; warm start at u0.  An infeasible
-    theta (h(u0) not finite) has value -inf and a NaN gradient."""
+    theta (h(u0) not finite, or H not positive definite at the mode) has value -inf and a
+    NaN gradient."""
     beta, aux, psis = unpack(model, theta)
-    covs = sigmas(model, psis)
-    P, logdet_S = prior_precision(model, covs)
-    alg = _algebra(model, P)
+    alg, logdet_S = algebra(model, sigmas(model, psis))
     u, h, der = find_mode(model, alg, linear_predictor(model, beta), aux, u0)
-    if not np.isfinite(h):
+    fac = alg.factor(-der.d2) if np.isfinite(h) else None
+    if fac is None:
         return LaplaceEval(-np.inf, np.full(model.dim, np.nan) if gradient else None, u)
-    logdet_H, inv = alg.logdet_and_inverse(alg.hessian(-der.d2))
-    value = h - 0.5 * logdet_S - 0.5 * logdet_H + model.ll_const
+    value = h - 0.5 * logdet_S - 0.5 * fac.logdet + model.ll_const
     if not gradient:
         return LaplaceEval(value, None, u)
-    return LaplaceEval(value, _laplace_gradient(model, alg, der, u, inv, psis), u)
+    return LaplaceEval(value, _laplace_gradient(model, alg, der, u, fac, psis), u)
 
 
-def _laplace_gradient(model, alg, der, u, inv, psis):
-    """Exact gradient of the Laplace log likelihood (module docstring)."""
-    Z, q = alg.Z, alg.Z.shape[1]
-    Hinv = inv if alg.dense else inv.solve(np.eye(q))
-    if alg.dense:
-        flat, zz = alg.pairs
-        s = (zz * Hinv.ravel()[flat].reshape(zz.shape)).sum(axis=(1, 2))
-    else:
-        s = np.asarray(Z.multiply(Z @ Hinv).sum(axis=1)).ravel()
+def _laplace_gradient(model, alg, der, u, fac, psis):
+    """Exact gradient of the Laplace log likelihood (module docstring), from H^-1 on the
+    pattern of Z'Z (``schur.Factor.selected``)."""
+    Z, st = alg.Z, alg.st
+    Hv, Hblocks = fac.selected()
+    s = (st.zz * Hv[st.slot]).sum(axis=1)
     v = 0.5 * (Z.T @ (der.d3 * s))
-    w = Hinv @ v
+    w = fac.solve(v)
     zw = Z @ w
     g_beta = model.X.T @ (der.d1 + 0.5 * der.d3 * s + der.d2 * zw)
     g_aux = np.zeros(model.n_aux)
@@ -211,11 +206,10 @@ def _laplace_gradient(model, alg, der, u, inv, psis):
         ok = t.col >= 0
         g_aux += np.bincount(t.col[ok], weights=val[ok], minlength=model.n_aux)
     g_psi, start = [], 0
-    for lev, cov, psi in zip(model.levels, model.covariances, psis):
+    for lev, cov, psi, Hb in zip(model.levels, model.covariances, psis, Hblocks):
         d, G = lev.d, lev.n_groups
         sl = slice(start, start + G * d)
         ug, wg = u[sl].reshape(G, d), w[sl].reshape(G, d)
-        Hb = Hinv[sl, sl].reshape(G, d, G, d)[np.arange(G), :, np.arange(G), :]
         M = ug.T @ ug + Hb.sum(axis=0) + ug.T @ wg + wg.T @ ug
         g_psi.append(cov.score(psi, M, G))
         start += G * d
@@ -239,13 +233,15 @@ def curvature_adapt(model, theta, u0=None):
     beta, aux, psis = unpack(model, theta)
     c_lev, c_obs = cumulative_weights(model)
     weighted = model.weights is not None
-    P, _ = prior_precision(model, sigmas(model, psis), c_lev if weighted else None)
-    alg = _Algebra(model.Zj, P, False)
+    covs = sigmas(model, psis)
+    alg, _ = algebra(model, covs, c_lev if weighted else None)
     u, h, der = find_mode(model, alg, linear_predictor(model, beta), aux, u0,
                           w_obs=c_obs if weighted else None)
     if not np.isfinite(h):
         return None, u
-    K = alg.hessian(np.maximum(-der.d2, 0.0)).tocsr()
+    P, _ = prior_precision(model, covs, c_lev if weighted else None)
+    Z = model.Zj
+    K = (Z.T @ Z.multiply(np.maximum(-der.d2, 0.0)[:, None]).tocsc() + P).tocsr()
     offsets = np.cumsum([0] + [lev.n_groups * lev.d for lev in model.levels])
     index = [off + np.arange(lev.n_groups * lev.d).reshape(lev.n_groups, lev.d)
              for off, lev in zip(offsets, model.levels)]

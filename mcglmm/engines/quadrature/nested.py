@@ -27,6 +27,7 @@ mean-variance adaptation step (``QuadEval.adapt_next``).
 """
 from __future__ import annotations
 
+import weakref
 from dataclasses import dataclass
 
 import numpy as np
@@ -35,6 +36,7 @@ import scipy.sparse as sp
 from .hessian import louis_hessian, supports_exact_hessian
 from ...model.params import sigmas, unpack
 from ...model.spec import aux_gradient, cumulative_weights, level_weights, linear_predictor, times
+from .blocks import row_blocks
 from .nodes import (Adapt, build_nodes, cholesky_and_grad, next_adapt, prior_adapt,
                          product_rule)
 
@@ -52,9 +54,18 @@ class QuadEval:
 
 
 def indicator(index, n_groups):
-    """Sparse (G, n) matrix summing rows into groups."""
+    """Sparse (G, n) matrix summing rows into groups; built once per index array."""
+    key = (id(index), n_groups)
+    hit = _INDICATORS.get(key)
+    if hit is not None and hit[0]() is index:
+        return hit[1]
     n = len(index)
-    return sp.csr_matrix((np.ones(n), (index, np.arange(n))), shape=(n_groups, n))
+    ind = sp.csr_matrix((np.ones(n), (index, np.arange(n))), shape=(n_groups, n))
+    _INDICATORS[key] = (weakref.ref(index, lambda _, c=_INDICATORS, k=key: c.pop(k, None)), ind)
+    return ind
+
+
+_INDICATORS = {}
 
 
 def _axis_shape(L, l, shape):
@@ -90,7 +101,47 @@ def aghq(model, theta, adapt, k, scores=False, hessian=False):
 
     ``adapt=None`` gives non-adaptive Gauss-Hermite quadrature (nodes L(psi) z_k,
     Stata's ghermite); its psi-gradient then runs through the nodes (``_chain_psi``).
+    Evaluated by row blocks of whole top-level groups (``blocks.row_blocks``), whose
+    values, gradients, Hessians and scores add up and whose posterior moments stack.
     """
+    blocks = row_blocks(model)
+    if len(blocks) == 1:
+        return _aghq(model, theta, adapt, k, scores, hessian)
+    parts = [_aghq(b.model, theta, _adapt_of(adapt, b.groups), k, scores, hessian)
+             for b in blocks]
+    value = sum(ev.value for ev in parts) + model.ll_const
+    grad = np.sum([ev.grad for ev in parts], axis=0)
+    hess = None if parts[0].hess is None else np.sum([ev.hess for ev in parts], axis=0)
+    S = None
+    if scores:
+        S = np.zeros((model.levels[0].n_groups, model.dim))
+        for b, ev in zip(blocks, parts):
+            S[b.groups[0]] = ev.scores
+    nxt = [ev.adapt_next for ev in parts]
+    adapt_next = Adapt(*(tuple(_stack([getattr(a, f)[l] for a in nxt], blocks, l, lev.n_groups)
+                               for l, lev in enumerate(model.levels))
+                         for f in ("mu", "C", "B")))
+    return QuadEval(value, grad, adapt_next, S, hess)
+
+
+def _adapt_of(adapt, groups):
+    """The adaptation of one block's groups (None stays None)."""
+    if adapt is None:
+        return None
+    return Adapt(*(tuple(a[g] for a, g in zip(getattr(adapt, f), groups))
+                   for f in ("mu", "C", "B")))
+
+
+def _stack(arrays, blocks, l, G):
+    """Level l's per-group arrays of the blocks, placed at their groups: (G, ...)."""
+    out = np.empty((G,) + arrays[0].shape[1:])
+    for a, b in zip(arrays, blocks):
+        out[b.groups[l]] = a
+    return out
+
+
+def _aghq(model, theta, adapt, k, scores=False, hessian=False):
+    """``aghq`` of one block (or of a model that is one block)."""
     beta, aux, psis = unpack(model, theta)
     levels, L, n = model.levels, len(model.levels), len(model.y)
     covs = sigmas(model, psis)

@@ -130,8 +130,12 @@ class Objective:
                          lambda t: aghq(model, t, None, k, hessian=True).hess)
 
     def _laplace(self, t):
+        last = self.last
+        if last is not None and last[1] == "laplace" and np.array_equal(last[0], t):
+            return last[2].value, last[2].grad
         ev = laplace(self.model, t, self.state.mode)
         self.state = Adaptation(None, ev.mode)
+        self.last = (np.array(t, copy=True), "laplace", ev)
         return ev.value, ev.grad
 
     def scores(self, theta):

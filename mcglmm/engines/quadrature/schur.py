@@ -1,0 +1,219 @@
+"""H = Z' diag(W) Z + P of all random effects by a Schur complement, with its patterns fixed.
+
+The random effects split into the level with most columns, ``a`` (q_a = G d; its groups
+are disjoint, so its block of H is block diagonal, A (G, d, d)), and the rest ``b`` (q_b):
+
+    H = [[A, C], [C', D]],   F = A^-1 C,   S = D - C' F,
+    log|H| = sum_g log|A_g| + log|S|,
+    H^-1 = [[A^-1 + F S^-1 F', -F S^-1], [-S^-1 F', S^-1]].
+
+C is stored by group: one slot per (group g of a, column l of b) with a row pair i in g
+touching l, holding the d entries C[(g, .), l].  ``Structure.build`` finds once per model
+where each row's pairs of random effects land (in A, C or D), the pairs of C slots of one
+group (whose products make C'F), and, for a sparse S, its pattern and fill-reducing order;
+an evaluation (``factor.Factor``) is then bincounts, batched d x d inverses and one
+factorisation of S (LAPACK Cholesky when S is small or dense, else SuperLU in the fixed
+order).
+
+The gradient needs H^-1 only where some row pairs two random effects ("selected
+inverse"): A's blocks, C's slots and D's pattern, which the blocks above give from S^-1 on
+the pattern of S (``factor.Factor.selected``).
+"""
+from __future__ import annotations
+
+import weakref
+from dataclasses import dataclass
+
+import numpy as np
+import scipy.sparse as sp
+import scipy.sparse.linalg as spla
+
+from ...exceptions import bad_value
+
+DENSE_S = 3000          # S of at most this order is dense; larger is dense only when filled
+DENSE_FILL = 0.1        # fraction of S's pattern above which a larger S is dense too
+DENSE_C = 3 * 10**7     # largest dense C (entries)
+MAX_PAIRS = 5 * 10**7   # most pairs of C slots within groups (1.2 GB of indices)
+
+
+def _ranges(starts, counts):
+    """Concatenation of arange(s, s + c) for each (s, c)."""
+    total = int(counts.sum())
+    rep = np.repeat(starts - np.cumsum(counts) + counts, counts)
+    return rep + np.arange(total)
+
+
+def _unique_slots(keys):
+    """(sorted unique keys, slot of each key)."""
+    uniq, slot = np.unique(keys, return_inverse=True)
+    return uniq, slot.ravel()
+
+
+@dataclass(frozen=True)
+class Structure:
+    """Everything about H that does not depend on W or P (module docstring).
+
+    Row pairs (n, m^2): ``slot`` into v = [A (G d d), C (nC d), D (nD)], ``zz`` the products
+    z_ij z_il, ``zz_asm`` the same with the mirrored (b, a) pairs zeroed (C is stored once).
+    """
+
+    q: int
+    e: int                      # the eliminated level
+    G: int
+    d: int
+    perm_a: np.ndarray          # joint columns of a (q_a,)
+    perm_b: np.ndarray          # joint columns of b (q_b,)
+    slot: np.ndarray
+    zz: np.ndarray
+    zz_asm: np.ndarray
+    c_group: np.ndarray         # (nC,) group of a of each C slot
+    c_col: np.ndarray           # (nC,) column of b
+    d_row: np.ndarray           # (nD,) D's pattern (full, both triangles)
+    d_col: np.ndarray
+    pair1: np.ndarray           # (K,) C slots of one group, all ordered pairs
+    pair2: np.ndarray
+    s_pair: np.ndarray          # (K,) where C'F of each pair lands in S's storage
+    s_d: np.ndarray             # (nD,) where D lands in S's storage
+    p_slots: tuple              # per level of b: (G_l, d_l, d_l) slots of its blocks in D
+    dense: bool
+    dense_c: bool               # C stored as all G q_b slots, its products by BLAS
+    s_pattern: tuple = ()       # sparse S: (indptr, indices, fixed order, data map, keys)
+
+    @property
+    def q_b(self):
+        return len(self.perm_b)
+
+    @property
+    def n_v(self):
+        return self.G * self.d * self.d + len(self.c_group) * self.d + len(self.d_row)
+
+    @classmethod
+    def build(cls, levels):
+        sizes = [lev.n_groups * lev.d for lev in levels]
+        offsets = np.cumsum([0] + sizes)
+        e = int(np.argmax(sizes))
+        ea = levels[e]
+        G, d, q = ea.n_groups, ea.d, int(offsets[-1])
+        perm_a = offsets[e] + np.arange(G * d)
+        perm_b = np.concatenate([offsets[l] + np.arange(sizes[l]) for l in range(len(levels))
+                                 if l != e] + [np.zeros(0, dtype=np.int64)]).astype(np.int64)
+        q_b, n = len(perm_b), len(ea.index)
+        b_levels = [l for l in range(len(levels)) if l != e]
+        starts_b = np.cumsum([0] + [sizes[l] for l in b_levels])
+        kb = np.hstack([starts_b[j] + levels[l].index[:, None] * levels[l].d
+                        + np.arange(levels[l].d) for j, l in enumerate(b_levels)]
+                       + [np.zeros((n, 0), dtype=np.int64)]).astype(np.int64)
+        vb = np.hstack([levels[l].Z for l in b_levels] + [np.zeros((n, 0))])
+        g = ea.index.astype(np.int64)
+        mb = kb.shape[1]
+        # C slots: unique (g, kb), or all of them (dense C); D pattern: row pairs of b and
+        # every group's block
+        c_keys, c_slot = _unique_slots(g[:, None] * max(q_b, 1) + kb)
+        dense_c = _dense_c(c_keys // max(q_b, 1), G, d, q_b)
+        if dense_c:
+            c_keys, c_slot = np.arange(G * q_b), (g[:, None] * q_b + kb).ravel()
+        c_group, c_col = c_keys // max(q_b, 1), c_keys % max(q_b, 1)
+        blocks = [_block_keys(starts_b[j], levels[l], q_b) for j, l in enumerate(b_levels)]
+        d_all = np.concatenate([(kb[:, :, None] * q_b + kb[:, None, :]).ravel()]
+                               + [bk.ravel() for bk in blocks])
+        d_keys, d_slot_all = _unique_slots(d_all)
+        d_slot = d_slot_all[:n * mb * mb].reshape(n, mb, mb)
+        p_slots, at = [], n * mb * mb
+        for bk in blocks:
+            p_slots.append(d_slot_all[at:at + bk.size].reshape(bk.shape))
+            at += bk.size
+        slot, zz, zz_asm = _row_pairs(g, ea.Z, vb, c_slot.reshape(n, mb), d_slot, G, d,
+                                      len(c_keys))
+        pair1, pair2 = _group_pairs(c_group, G) if not dense_c else (np.zeros(0, int),) * 2
+        s_keys = c_col[pair1] * q_b + c_col[pair2]
+        dense = q_b <= DENSE_S
+        s_pattern = ()
+        if dense:
+            s_pair, s_d = s_keys, d_keys
+        else:
+            uniq, inv = _unique_slots(np.concatenate([s_keys, d_keys]))
+            dense = len(uniq) > DENSE_FILL * q_b * q_b
+            s_pair, s_d = (s_keys, d_keys) if dense else (inv[:len(s_keys)], inv[len(s_keys):])
+            if not dense:
+                s_pattern = _sparse_order(uniq, q_b)
+        return cls(q, e, G, d, perm_a, perm_b, slot, zz, zz_asm, c_group, c_col,
+                   d_keys // max(q_b, 1), d_keys % max(q_b, 1), pair1, pair2, s_pair, s_d,
+                   tuple(p_slots), dense, dense_c, s_pattern)
+
+
+def _dense_c(c_group, G, d, q_b):
+    """Whether C is better stored dense: it fits (DENSE_C entries) and the products of C
+    slot pairs (10 ns each) cost more than the dense ones (q_a q_b^2 at ~20 GFLOP/s)."""
+    if q_b == 0 or G * d * q_b > DENSE_C or q_b > DENSE_S:
+        return False
+    counts = np.bincount(c_group, minlength=G).astype(float)
+    return float((counts * counts).sum()) * d * 1e-8 > G * d * q_b * q_b * 5e-11
+
+
+def _block_keys(start, lev, q_b):
+    """Keys (G, d, d) of each group's diagonal block of level ``lev`` (b columns from start)."""
+    cols = start + np.arange(lev.n_groups)[:, None] * lev.d + np.arange(lev.d)
+    return cols[:, :, None] * q_b + cols[:, None, :]
+
+
+def _row_pairs(g, za, vb, c_slot, d_slot, G, d, nC):
+    """Each row's ordered pairs of random effects: (slot into v, z z', z z' for assembly)."""
+    n, mb = vb.shape
+    base_c, base_d = G * d * d, G * d * d + nC * d
+    r = np.arange(d)
+    aa = g[:, None, None] * d * d + r[:, None] * d + r[None, :]
+    ab = base_c + c_slot[:, None, :] * d + r[None, :, None]            # (n, d, mb)
+    slot = np.block([[aa, ab], [np.swapaxes(ab, 1, 2), base_d + d_slot]])
+    z = np.hstack([za, vb])
+    zz = z[:, :, None] * z[:, None, :]
+    keep = np.ones((d + mb, d + mb))
+    keep[d:, :d] = 0.0
+    return slot.reshape(n, -1), zz.reshape(n, -1), (zz * keep).reshape(n, -1)
+
+
+def _group_pairs(c_group, G):
+    """All ordered pairs (c1, c2) of C slots with the same group (slots sorted by group);
+    a ValueError when there are more than MAX_PAIRS (their index arrays alone would take
+    24 bytes each: a crossed design too large for this engine)."""
+    counts = np.bincount(c_group, minlength=G)
+    total = int((counts.astype(float) ** 2).sum())
+    if total > MAX_PAIRS:
+        raise ValueError(bad_value("formula", f"a crossed model whose largest factor's groups "
+                                   f"share at most {MAX_PAIRS} pairs of the other factors' "
+                                   f"levels (the Laplace engine's Schur complement)",
+                                   f"{total} pairs"))
+    starts = np.cumsum(counts) - counts
+    per_slot = counts[c_group]
+    pair1 = np.repeat(np.arange(len(c_group)), per_slot)
+    pair2 = _ranges(starts[c_group], per_slot)
+    return pair1, pair2
+
+
+def _sparse_order(keys, q_b):
+    """Sparse S: CSC pattern of the given keys, a fill-reducing order found once, and the
+    map from the pattern's data to that of the permuted matrix."""
+    rows, cols = keys // q_b, keys % q_b
+    probe = sp.csc_matrix((np.arange(1, len(keys) + 1, dtype=float), (rows, cols)),
+                          shape=(q_b, q_b))
+    probe.sort_indices()
+    spd = probe.copy()
+    spd.data = np.where(probe.indices == np.repeat(np.arange(q_b), np.diff(probe.indptr)),
+                        float(q_b), -1.0 / q_b)
+    perm = spla.splu(spd, permc_spec="MMD_AT_PLUS_A").perm_c
+    p = np.argsort(perm)
+    permuted = probe[p][:, p].tocsc()
+    permuted.sort_indices()
+    return permuted.indptr, permuted.indices, p, permuted.data.astype(np.int64) - 1, keys
+
+_CACHE = {}
+
+
+def structure(model):
+    """``Structure.build`` of the model's levels, once per model object."""
+    key = id(model)
+    hit = _CACHE.get(key)
+    if hit is not None and hit[0]() is model:
+        return hit[1]
+    st = Structure.build(model.levels)
+    _CACHE[key] = (weakref.ref(model, lambda _, c=_CACHE, k=key: c.pop(k, None)), st)
+    return st
