@@ -9,7 +9,7 @@ from .exceptions import (BoundaryWarning, ConvergenceWarning, DesignError, Formu
                          HessianWarning, MCGLMMError, MCGLMMWarning, MonteCarloWarning)
 from .model.families import bernoulli_glmm, binomial_glmm, poisson_glmm
 from .api.glmm import glmm
-from .engines.sampling import SamplerInputs
+from .engines.mcla import SamplerInputs
 from .results.glmm import coef, confint, loglik, mcse, mcvcov, se, summary, varcomps, vcov
 from .api.lr import lr2, lr3
 

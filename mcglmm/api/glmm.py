@@ -13,14 +13,15 @@ import numpy as np
 import pandas as pd
 
 from ..design import glmm_design
-from ..engines.mcla import MCLAObjective, mc_vcov
-from ..engines.sampling import BLOCK, SIGMA_FLOOR, SamplerInputs, build_sampler
+from ..engines.mcla.objective import MCLAObjective
+from ..engines.mcla.mcse import mc_vcov
+from ..engines.mcla.sampler import BLOCK, SIGMA_FLOOR, SamplerInputs, build_sampler
 from ..exceptions import (BoundaryWarning, ConvergenceWarning, HessianWarning,
                           MonteCarloWarning, bad_value)
 from ..model.families import get_glmm_family
 from ..optim.trust import maximize
 from ..parallel import check_n_jobs
-from ..pql import pql_start
+from ..engines.mcla.pql import pql_start
 from ..results.covariance import covariance_from_hessian
 from ..results.glmm import GLMMResults
 

@@ -1,7 +1,7 @@
 """The vectorised MCLA against a slow, literal transcription of its formulas (one draw at a time).
 
 The oracle computes, for each draw k separately, b_k, g_k and H_k from the
-definitions in engines/mcla.py's docstring, then the log-mean-exp, the weighted
+definitions in engines/mcla/objective.py's docstring, then the log-mean-exp, the weighted
 gradient and the Hessian sum_k v_k (H_k + g_k g_k') - grad grad'.
 """
 import numpy as np
@@ -13,7 +13,7 @@ from scipy.special import logsumexp
 import mcglmm as mc
 from mcglmm.design import glmm_design
 from mcglmm.engines.mcla import MCLAObjective
-from mcglmm.engines.sampling import SamplerInputs, build_sampler
+from mcglmm.engines.mcla.sampler import SamplerInputs, build_sampler
 
 
 def _small_problem(family=mc.bernoulli_glmm, m=60, seed=5):

@@ -7,7 +7,7 @@ import pandas as pd
 import mcglmm as mc
 from mcglmm.design import glmm_design
 from mcglmm.engines.mcla import MCLAObjective
-from mcglmm.engines.sampling import SamplerInputs, build_sampler
+from mcglmm.engines.mcla.sampler import SamplerInputs, build_sampler
 
 
 def _quiet(**kwargs):

@@ -25,7 +25,7 @@ import scipy.sparse as sp
 import scipy.sparse.linalg as spla
 from scipy.optimize import minimize
 
-from .design.gram import WeightedGram
+from ...design.gram import WeightedGram
 
 INNER_TOL = 1e-12
 INNER_MAXIT = 100

@@ -23,8 +23,8 @@ import scipy.linalg as la
 import scipy.sparse as sp
 from scipy.special import gammaln, logsumexp
 
-from ..design.gram import WeightedGram
-from ..parallel import run_ordered
+from ...design.gram import WeightedGram
+from ...parallel import run_ordered
 
 BLOCK = 1024
 SIGMA_FLOOR = 1e-3

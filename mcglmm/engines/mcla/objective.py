@@ -31,7 +31,7 @@ from dataclasses import dataclass, replace
 import numpy as np
 import scipy.sparse as sp
 
-from ..parallel import effective_jobs, run_ordered, shares_memory, split_evenly
+from ...parallel import effective_jobs, run_ordered, shares_memory, split_evenly
 
 ATOM_BYTES = 2 ** 20         # one n x atom array of float64: stays in cache
 MIN_ATOM, MAX_ATOM = 16, 1024
@@ -267,9 +267,3 @@ def _component_sums(U2, design):
     indicator = sp.csr_matrix((np.ones(design.q), (np.arange(design.q), design.vc_index)),
                               shape=(design.q, design.T))
     return np.asarray((indicator.T @ U2.T).T)
-
-
-def mc_vcov(evaluation):
-    """Monte Carlo covariance of the MCMLE: U^-1 V U^-1 / m = U^-1 (sum v_k^2 g_k g_k') U^-1."""
-    Uinv = np.linalg.inv(evaluation.hessian)
-    return Uinv @ evaluation.v2 @ Uinv

@@ -7,7 +7,7 @@ import scipy.sparse as sp
 
 import mcglmm as mc
 from mcglmm.design import glmm_design
-from mcglmm.pql import _inner_newton, pql_start
+from mcglmm.engines.mcla.pql import _inner_newton, pql_start
 from mcglmm.design.gram import WeightedGram
 
 
