@@ -1,28 +1,31 @@
-"""The Monte Carlo likelihood approximation (R glmm's objective) and its derivatives.
+"""The Monte Carlo likelihood approximation, summed over independent blocks, and its derivatives.
 
-With draws u_1..u_m from the importance density f~ and theta = (beta, nu):
+The random effects split into independent blocks b (``design.blocks``); row k of
+the draws U holds, for every block, its k-th draw u_bk from the block's proposal
+f~_b.  With theta = (beta, nu):
 
-    b_k   = log f_theta(y | u_k) + log f_nu(u_k) - log f~(u_k)
-    l_m   = log( (1/m) sum_k exp(b_k) )
-    v     = softmax(b);  g_k = grad_theta [log f_theta(y | u_k) + log f_nu(u_k)]
-    grad  = sum_k v_k g_k
-    hess  = sum_k v_k (H_k + g_k g_k') - grad grad'
-    MC covariance of the MCMLE = U^-1 V U^-1 / m,  U = hess,  V = m sum_k v_k^2 g_k g_k'
+    b_bk  = log f_theta(y_b | u_bk) + log f_nu(u_bk) - log f~_b(u_bk)
+    l_m   = sum_b log( (1/m) sum_k exp(b_bk) )
+    v_bk  = exp(b_bk) / sum_k exp(b_bk);  g_bk = grad_theta [log f_theta(y_b | u_bk) + log f_nu(u_bk)]
+    grad  = sum_b gbar_b,  gbar_b = sum_k v_bk g_bk
+    hess  = sum_b [ sum_k v_bk (H_bk + g_bk g_bk') - gbar_b gbar_b' ]
+    V     = sum_b sum_k v_bk^2 (g_bk - gbar_b)(g_bk - gbar_b)'   (MC variance of grad; mcse.py)
 
-where log f_theta(y | u) = sum_i w_i (y_i eta_i - c(eta_i)), eta = X beta + Z u,
-and log f_nu(u) = -1/2 sum_t (q_t log(2 pi nu_t) + S_t(u) / nu_t) with S_t(u)
-the sum of squares of the components of u belonging to variance component t.
+where log f_theta(y_b | u) = sum_{i in b} w_i (y_i eta_i - c(eta_i)), eta = X beta + Z u,
+and log f_nu(u_b) = -1/2 sum_t (q_bt log(2 pi nu_t) + S_bt(u) / nu_t) with S_bt the
+sum of squares of block b's effects of component t.  R glmm's joint method is the
+case of one block (every effect in block 0, one joint proposal).
 
 The m draws are cut into "atoms" whose size depends only on n, never on
 ``n_jobs`` or the memory budget.  An evaluation makes two passes over them.  The
-first computes every b_k (it needs c(eta) only); with a = max_k b_k known, the
-second computes derivatives for the draws whose weight exp(b_k - a) is at least
-NEGLIGIBLE (2^-60): the others change no sum by as much as a rounding error, and
-in MCLA they are usually the great majority.  Atoms' sums are added in atom
-order, so nothing overflows and the result is bitwise the same however atoms
-are grouped into tasks.  Everything that does not depend on theta (the draws,
-log f~, Z u_k when it fits the budget, S_t(u_k), (w y)' Z u_k) is computed once,
-in ``MCLAObjective.build``.
+first computes every b_bk (it needs c(eta) only); with a_b = max_k b_bk known, the
+second computes derivatives for the draws whose weight exp(b_bk - a_b) is at least
+NEGLIGIBLE (2^-60) in some block: the others change no sum by as much as a
+rounding error.  Per-block sums over observations are sparse products with the
+(B, n) matrix of w_i at (block of i, i), never a Python loop over blocks; atoms'
+sums are added in atom order, so the result is bitwise the same however atoms are
+grouped into tasks.  What does not depend on theta (the draws, log f~, Z u_k when
+it fits the budget) is computed once, in ``MCLAObjective.build``.
 """
 from __future__ import annotations
 
@@ -31,79 +34,43 @@ from dataclasses import dataclass, replace
 import numpy as np
 import scipy.sparse as sp
 
+from ...design.blocks import Blocks
 from ...parallel import effective_jobs, run_ordered, shares_memory, split_evenly
 
 ATOM_BYTES = 2 ** 20         # one n x atom array of float64: stays in cache
 MIN_ATOM, MAX_ATOM = 16, 1024
-NEGLIGIBLE = 2.0 ** -60      # weight, relative to the largest, below which a draw is skipped
+NEGLIGIBLE = 2.0 ** -60      # weight, relative to the block's largest, below which a draw is skipped
 ROW_BLOCK = 8192             # observations per block of an atom's arrays
 
 
 @dataclass(frozen=True)
 class Evaluation:
-    """value: float; gradient: (P,); hessian: (P, P); ess: 1 / sum v_k^2;
-    v2: (P, P) sum v_k^2 g_k g_k' (for the Monte Carlo covariance)."""
+    """value: float; gradient: (P,); hessian: (P, P); ess: (B,) 1 / sum_k v_bk^2 per block;
+    v2: (P, P) the Monte Carlo variance V of the gradient (module docstring)."""
 
     value: float
     gradient: np.ndarray | None = None
     hessian: np.ndarray | None = None
-    ess: float | None = None
+    ess: np.ndarray | None = None
     v2: np.ndarray | None = None
 
 
 @dataclass(frozen=True)
 class AtomSums:
-    """Sums over one atom of draws, each term weighted by e_k = exp(b_k - a), a = max b."""
+    """Sums over one atom of draws, each term weighted by v_bk (block b's normalised weight)."""
 
-    s0: float
-    s1: np.ndarray            # (P,)    sum e_k g_k
-    s2: np.ndarray            # (P, P)  sum e_k g_k g_k'
-    c2: np.ndarray            # (n,)    sum e_k w c''(eta_k)
-    ss: np.ndarray            # (T,)    sum e_k S_t(u_k)
-    v2: np.ndarray            # (P, P)  sum e_k^2 g_k g_k'
-    e2: float                 # sum e_k^2
+    s1: np.ndarray            # (P, B)  sum_k v_bk g_bk
+    s2: np.ndarray            # (P, P)  sum_bk v_bk g_bk g_bk'
+    c2: np.ndarray            # (n,)    sum_k v_{b(i)k} w_i c''(eta_ik)
+    ss: np.ndarray            # (T,)    sum_bk v_bk S_bt(u_k)
+    h1: np.ndarray            # (P, B)  sum_k v_bk^2 g_bk
+    v2: np.ndarray            # (P, P)  sum_bk v_bk^2 g_bk g_bk'
+    e2: np.ndarray            # (B,)    sum_k v_bk^2
 
 
 def atom_size(n):
     """Draws per atom: an (n, atom) float64 array stays near ATOM_BYTES."""
     return int(max(MIN_ATOM, min(MAX_ATOM, ATOM_BYTES // (8 * max(n, 1)))))
-
-
-def log_f_nu(nu, n_random, ss):
-    """log f_nu(u_k) for each draw: nu (T,), n_random (T,), ss (k, T) -> (k,)."""
-    return -0.5 * (np.sum(n_random * np.log(2 * np.pi * nu)) + ss @ (1.0 / nu))
-
-
-def _weighted_cumulant(family, w, ntrials, eta_blocks):
-    """sum_i w_i c(eta_ik) for each draw of an atom, from (rows, eta) blocks in row order: (k,)."""
-    return _ordered_sum([w[rows] @ family.cumulant(eta, ntrials[rows, None])
-                         for rows, eta in eta_blocks])
-
-
-def _atom_sums(family, wX, wXy, w, ntrials, eta_blocks, e, ss, nu, n_random):
-    """AtomSums over the draws of one atom that matter; ``eta_blocks`` gives their
-    (rows, eta) blocks, e: (k,) their weights, ss: (k, T); wX = diag(w) X, wXy = X'wy.
-
-    g_k's fixed-effect part X'w(y - c'(eta_k)) is formed as X'wy - sum over row
-    blocks of (wX)'c'(eta_k), and sum_k e_k w c''(eta_k) as w * (c''(eta) e).
-    """
-    c2e = np.empty(len(w))
-    wx_c1 = []
-    for rows, eta in eta_blocks:
-        c1, c2 = family.mean_variance(eta, ntrials[rows, None])
-        wx_c1.append(wX[rows].T @ c1)
-        c2e[rows] = w[rows] * (c2 @ e)
-    g = np.vstack([wXy[:, None] - _ordered_sum(wx_c1),
-                   (-0.5 * n_random / nu)[:, None] + 0.5 * (ss / nu ** 2).T])
-    ge = g * e
-    return AtomSums(s0=e.sum(), s1=ge.sum(axis=1), s2=ge @ g.T, c2=c2e, ss=ss.T @ e,
-                    v2=(ge * e) @ g.T, e2=e @ e)
-
-
-def _no_sums(P, n, T):
-    """AtomSums of an atom none of whose draws matter."""
-    return AtomSums(0.0, np.zeros(P), np.zeros((P, P)), np.zeros(n), np.zeros(T),
-                    np.zeros((P, P)), 0.0)
 
 
 def _ordered_sum(terms):
@@ -121,100 +88,175 @@ def _combine(parts):
 
 
 @dataclass(frozen=True)
-class MCLAObjective:
-    """The MCLA as a function of theta, with every theta-free quantity precomputed.
+class BlockMaps:
+    """Sparse maps from observations and effects to blocks (B blocks, T components).
 
-    U: (m, q) draws; logq: (m,) their log f~; ss: (m, T) per-component sums of
-    squares; wy_zu: (m,) (w y)' Z u_k; row_blocks: slices of at most ROW_BLOCK
-    observations, z_blocks: Z's rows in those blocks as CSR (row-wise products
-    with a block of draws are five times faster than CSC's, and a block's arrays
-    stay in cache); zu_atoms: the (n, k) blocks Z u_k per atom when they fit half
-    of ``memory_budget`` bytes, else None (recomputed per evaluation); wX (n, p) =
-    diag(w) X and wXy (p,) = X'wy.
+    row_w: (B, n) w_i at (b(i), i); row_wx: (B p, n) w_i x_ij at (b(i) p + j, i);
+    col: (q, B) indicator of each effect's block; col_bt: (q, B T) of its (block,
+    component); n_bt: (B, T) effects per block and component; zwy: (q,) Z'(w y).
+    """
+
+    blocks: Blocks
+    row_w: sp.csr_matrix
+    row_wx: sp.csr_matrix
+    col: sp.csr_matrix
+    col_bt: sp.csr_matrix
+    n_bt: np.ndarray
+    zwy: np.ndarray
+
+    @classmethod
+    def build(cls, design, blocks):
+        n, p, q, T, B = design.n, design.p, design.q, design.T, blocks.n_blocks
+        rb, cb, w = blocks.row_block, blocks.col_block, design.weights
+        row_w = sp.csr_matrix((w, (rb, np.arange(n))), shape=(B, n))
+        wX = design.X * w[:, None]
+        row_wx = sp.csr_matrix((wX.ravel(), ((rb[:, None] * p + np.arange(p)).ravel(),
+                                             np.repeat(np.arange(n), p))), shape=(B * p, n))
+        col = sp.csr_matrix((np.ones(q), (np.arange(q), cb)), shape=(q, B))
+        col_bt = sp.csr_matrix((np.ones(q), (np.arange(q), cb * T + design.vc_index)),
+                               shape=(q, B * T))
+        n_bt = np.asarray(col_bt.sum(axis=0)).reshape(B, T)
+        return cls(blocks, row_w, row_wx, col, col_bt, n_bt, design.Z.T @ (w * design.y))
+
+
+@dataclass(frozen=True)
+class MCLAObjective:
+    """The per-block MCLA as a function of theta, with every theta-free quantity precomputed.
+
+    U: (m, q) draws; logq: (m, B) their log f~_b; maps: BlockMaps; row_blocks:
+    slices of at most ROW_BLOCK observations, z_blocks: Z's rows in those blocks
+    as CSR (row-wise products with a block of draws are five times faster than
+    CSC's, and a block's arrays stay in cache), w_blocks: row_w's columns in those
+    blocks; zu_atoms: the (n, k) blocks Z u_k per atom when they fit half of
+    ``memory_budget`` bytes, else None (recomputed per evaluation); wX (n, p) =
+    diag(w) X and wXy (B, p) = X_b'w_b y_b.
     """
 
     design: object
     family: object
     U: np.ndarray
     logq: np.ndarray
-    ss: np.ndarray
-    wy_zu: np.ndarray
+    maps: BlockMaps
     atoms: tuple
     row_blocks: tuple
     z_blocks: tuple
+    w_blocks: tuple
+    wx_blocks: tuple
     zu_atoms: tuple | None
-    wX: np.ndarray
     wXy: np.ndarray
     n_jobs: int = 1
 
     @classmethod
-    def build(cls, design, family, U, logq, n_jobs=1, memory_budget=2 ** 30):
-        """Precompute what does not depend on theta. U: (m, q), logq: (m,)."""
+    def build(cls, design, family, U, logq, n_jobs=1, memory_budget=2 ** 30, blocks=None):
+        """Precompute what does not depend on theta. U: (m, q), logq: (m, B) or (m,) for one
+        block; ``blocks`` (design.blocks.Blocks) defaults to one block (R glmm's joint MCLA)."""
+        blocks = Blocks.single(design.n, design.q) if blocks is None else blocks
+        logq = np.asarray(logq, dtype=float).reshape(U.shape[0], blocks.n_blocks)
         m, n = U.shape[0], design.n
         k = atom_size(n)
         atoms = tuple(slice(s, min(s + k, m)) for s in range(0, m, k))
         row_blocks = tuple(slice(r, min(r + ROW_BLOCK, n)) for r in range(0, n, ROW_BLOCK))
         z_rows = design.Z.tocsr()
-        z_blocks = tuple(z_rows[rows] for rows in row_blocks)
+        maps = BlockMaps.build(design, blocks)
         store = 8 * n * m <= memory_budget // 2
         zu_atoms = tuple(z_rows @ U[sl].T for sl in atoms) if store else None
-        wy_zu = U @ (design.Z.T @ (design.weights * design.y))
-        wX = design.X * design.weights[:, None]
-        return cls(design, family, U, logq, _component_sums(U * U, design), wy_zu, atoms,
-                   row_blocks, z_blocks, zu_atoms, wX, wX.T @ design.y, n_jobs)
+        wXy = (maps.row_wx @ design.y).reshape(blocks.n_blocks, design.p)
+        return cls(design, family, U, logq, maps, atoms, row_blocks,
+                   tuple(z_rows[rows] for rows in row_blocks),
+                   tuple(maps.row_w[:, rows].tocsr() for rows in row_blocks),
+                   tuple(maps.row_wx[:, rows].tocsr() for rows in row_blocks),
+                   zu_atoms, wXy, n_jobs)
 
     @property
     def m(self):
         return self.U.shape[0]
 
+    @property
+    def n_blocks(self):
+        return self.maps.blocks.n_blocks
+
     def _eta_blocks(self, i, eta_fixed, live=None):
-        """(rows, eta) for atom i, block by block of observations; eta: (rows, k) for the
-        atom's draws, or only its ``live`` ones (a boolean mask)."""
+        """(row block index, eta) for atom i; eta: (rows, k) for the atom's draws, or only its
+        ``live`` ones (a boolean mask)."""
         draws = self.U[self.atoms[i]]
-        for rows, z in zip(self.row_blocks, self.z_blocks):
+        for j, (rows, z) in enumerate(zip(self.row_blocks, self.z_blocks)):
             # Z u_k is always formed for the whole atom, stored or not: a product with
             # fewer columns may round differently.
             zu = z @ draws.T if self.zu_atoms is None else self.zu_atoms[i][rows]
-            yield rows, (zu if live is None else zu[:, live]) + eta_fixed[rows, None]
+            yield j, (zu if live is None else zu[:, live]) + eta_fixed[rows, None]
+
+    def _block_ss(self, draws):
+        """S_bt(u_k) for each draw: (k, B, T)."""
+        T = self.design.T
+        return np.asarray(self.maps.col_bt.T @ (draws * draws).T).T.reshape(len(draws), -1, T)
+
+    def _log_f_nu(self, nu, ss):
+        """log f_nu(u_bk): (B, k) from ss (k, B, T)."""
+        const = self.maps.n_bt @ np.log(2 * np.pi * nu)
+        return -0.5 * (const[:, None] + (ss @ (1.0 / nu)).T)
 
     def _task_log_weights(self, indices, beta, nu):
-        """First pass: b for the atoms in ``indices`` (a list of (k,) arrays),
-        b_k = sum_i w_i (y_i eta_ik - c(eta_ik)) + log f_nu(u_k) - log f~(u_k)."""
+        """First pass: b (B, k) for the atoms in ``indices``."""
         d = self.design
         eta_fixed = d.X @ beta
-        wy_eta_fixed = (d.weights * d.y) @ eta_fixed
+        wy_eta_fixed = self.maps.row_w @ (d.y * eta_fixed)
         out = []
         for i in indices:
             sl = self.atoms[i]
-            c_sum = _weighted_cumulant(self.family, d.weights, d.ntrials,
-                                       self._eta_blocks(i, eta_fixed))
-            out.append(wy_eta_fixed + self.wy_zu[sl] - c_sum
-                       + log_f_nu(nu, d.n_random, self.ss[sl]) - self.logq[sl])
+            draws = self.U[sl]
+            c_sum = _ordered_sum([self.w_blocks[j] @ self.family.cumulant(eta, d.ntrials[
+                self.row_blocks[j], None]) for j, eta in self._eta_blocks(i, eta_fixed)])
+            wy_zu = np.asarray(self.maps.col.T @ (draws * self.maps.zwy).T)
+            out.append(wy_eta_fixed[:, None] + wy_zu - c_sum
+                       + self._log_f_nu(nu, self._block_ss(draws)) - self.logq[sl].T)
         return out
 
-    def _task_sums(self, indices, beta, nu, e_atoms):
-        """Second pass: AtomSums for the atoms in ``indices`` given their weights e,
-        over the draws whose weight is at least NEGLIGIBLE."""
-        d = self.design
-        eta_fixed = d.X @ beta
-        out = []
-        for i, e in zip(indices, e_atoms):
-            live = e >= NEGLIGIBLE
-            if not live.any():
-                out.append(_no_sums(d.p + d.T, d.n, d.T))
-                continue
-            out.append(_atom_sums(self.family, self.wX, self.wXy, d.weights, d.ntrials,
-                                  self._eta_blocks(i, eta_fixed, live), e[live],
-                                  self.ss[self.atoms[i]][live], nu, d.n_random))
-        return out
+    def _task_sums(self, indices, beta, nu, v_atoms):
+        """Second pass: AtomSums for the atoms in ``indices`` given their weights v (B, k)."""
+        return [self._atom_sums(i, beta, nu, v) for i, v in zip(indices, v_atoms)]
+
+    def _atom_sums(self, i, beta, nu, v):
+        """AtomSums of atom i over its draws with a non-negligible weight in some block.
+
+        g_bk's fixed-effect part X_b'w_b(y_b - c'(eta_bk)) is X_b'w_b y_b minus the
+        per-block sums of w_i x_i c'(eta_ik); its variance part is
+        -q_bt / (2 nu_t) + S_bt(u_k) / (2 nu_t^2).
+        """
+        d, B, P = self.design, self.n_blocks, self.design.p + self.design.T
+        live = (v >= NEGLIGIBLE * v.max(axis=1, keepdims=True)).any(axis=0)
+        c2 = np.zeros(d.n)
+        if not live.any():
+            zero = np.zeros((P, B))
+            return AtomSums(zero, np.zeros((P, P)), c2, np.zeros(d.T), zero, np.zeros((P, P)),
+                            np.zeros(B))
+        v = v[:, live]
+        k = v.shape[1]
+        wx_c1 = []
+        for j, eta in self._eta_blocks(i, d.X @ beta, live):
+            rows = self.row_blocks[j]
+            c1, c2_rows = self.family.mean_variance(eta, d.ntrials[rows, None])
+            wx_c1.append(self.wx_blocks[j] @ c1)
+            c2[rows] = d.weights[rows] * np.einsum("ik,ik->i", c2_rows,
+                                                   v[self.maps.blocks.row_block[rows]])
+        g_beta = self.wXy[:, :, None] - _ordered_sum(wx_c1).reshape(B, d.p, k)
+        ss = self._block_ss(self.U[self.atoms[i]][live])                    # (k, B, T)
+        g_nu = (-0.5 * self.maps.n_bt / nu)[:, :, None] + 0.5 * (ss / nu ** 2).transpose(1, 2, 0)
+        g = np.concatenate([g_beta, g_nu], axis=1).transpose(1, 0, 2)     # (P, B, k)
+        gv, gvv = g * v, g * (v * v)
+        flat = g.reshape(P, B * k)
+        return AtomSums(gv.sum(axis=2), gv.reshape(P, -1) @ flat.T, c2,
+                        np.einsum("kbt,bk->t", ss, v), gvv.sum(axis=2),
+                        gvv.reshape(P, -1) @ flat.T, (v * v).sum(axis=1))
+
+    def _groups(self):
+        return split_evenly(range(len(self.atoms)), effective_jobs(self.n_jobs))
 
     def log_weights(self, theta):
-        """b (m,) at theta = (beta, nu): the log importance weights, unnormalised."""
+        """b (B, m) at theta = (beta, nu): the log importance weights, unnormalised."""
         p = self.design.p
-        groups = split_evenly(range(len(self.atoms)), effective_jobs(self.n_jobs))
         parts = run_ordered(self._payload()._task_log_weights,
-                            [(g, theta[:p], theta[p:]) for g in groups], self.n_jobs)
-        return np.concatenate([b for part in parts for b in part])
+                            [(g, theta[:p], theta[p:]) for g in self._groups()], self.n_jobs)
+        return np.concatenate([b for part in parts for b in part], axis=1)
 
     def _payload(self):
         """Workers in other processes recompute Z u_k (the same arithmetic) rather than
@@ -222,17 +264,19 @@ class MCLAObjective:
         return self if shares_memory() else replace(self, zu_atoms=None)
 
     def _sums(self, theta):
-        """(a, AtomSums over all draws) at theta."""
+        """(a (B,), log s0 (B,), AtomSums over all draws) at theta; a is -inf if infeasible."""
         p = self.design.p
         b = self.log_weights(theta)
-        a = np.max(b)
-        if not np.isfinite(a):
-            return a, None
-        e = np.exp(b - a)
-        groups = split_evenly(range(len(self.atoms)), effective_jobs(self.n_jobs))
-        tasks = [(g, theta[:p], theta[p:], [e[self.atoms[i]] for i in g]) for g in groups]
+        a = np.max(b, axis=1)
+        if not np.all(np.isfinite(a)):
+            return a, None, None
+        e = np.exp(b - a[:, None])
+        s0 = e.sum(axis=1)
+        v = e / s0[:, None]
+        tasks = [(g, theta[:p], theta[p:], [v[:, self.atoms[i]] for i in g])
+                 for g in self._groups()]
         parts = run_ordered(self._payload()._task_sums, tasks, self.n_jobs)
-        return a, _combine([s for part in parts for s in part])
+        return a, np.log(s0), _combine([s for part in parts for s in part])
 
     def evaluate(self, theta):
         """Evaluation at theta = (beta, nu), two passes over the draws; value -inf if any nu <= 0."""
@@ -241,29 +285,23 @@ class MCLAObjective:
         nu = theta[p:]
         if np.any(nu <= 0) or not np.all(np.isfinite(theta)):
             return Evaluation(-np.inf)
-        a, s = self._sums(theta)
-        if not np.isfinite(a):
+        a, log_s0, s = self._sums(theta)
+        if s is None:
             return Evaluation(-np.inf)
-        value = a + np.log(s.s0) - np.log(self.m)
-        grad = s.s1 / s.s0
+        value = float(np.sum(a + log_s0) - self.n_blocks * np.log(self.m))
+        gbar = s.s1                                                          # (P, B)
+        grad = gbar.sum(axis=1)
         X = self.design.X
-        n_random = self.design.n_random
         model_hess = np.zeros((len(theta), len(theta)))
-        model_hess[:p, :p] = -(X.T * (s.c2 / s.s0)) @ X
-        model_hess[p:, p:] = np.diag(0.5 * n_random / nu ** 2 - (s.ss / s.s0) / nu ** 3)
-        hess = model_hess + s.s2 / s.s0 - np.outer(grad, grad)
-        return Evaluation(value, grad, hess, s.s0 ** 2 / s.e2, s.v2 / s.s0 ** 2)
-
+        model_hess[:p, :p] = -(X.T * s.c2) @ X
+        model_hess[p:, p:] = np.diag(0.5 * self.design.n_random / nu ** 2 - s.ss / nu ** 3)
+        hess = model_hess + s.s2 - gbar @ gbar.T
+        cross = s.h1 @ gbar.T
+        v2 = s.v2 - cross - cross.T + (gbar * s.e2) @ gbar.T
+        return Evaluation(value, grad, hess, 1.0 / s.e2, v2)
 
     def weights(self, theta):
-        """The normalised importance weights v (m,) at theta."""
+        """The normalised importance weights v (B, m) at theta (one row per block)."""
         b = self.log_weights(np.asarray(theta, dtype=float))
-        e = np.exp(b - b.max())
-        return e / e.sum()
-
-
-def _component_sums(U2, design):
-    """Per-component sums of squares: U2 (m, q) -> (m, T), summing columns by vc_index."""
-    indicator = sp.csr_matrix((np.ones(design.q), (np.arange(design.q), design.vc_index)),
-                              shape=(design.q, design.T))
-    return np.asarray((indicator.T @ U2.T).T)
+        e = np.exp(b - b.max(axis=1, keepdims=True))
+        return e / e.sum(axis=1, keepdims=True)

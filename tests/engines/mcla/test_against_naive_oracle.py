@@ -62,7 +62,7 @@ def test_value_gradient_and_hessian_equal_the_oracle():
         assert abs(ev.value - value) < 1e-12 * abs(value)
         np.testing.assert_allclose(ev.gradient, grad, rtol=1e-10, atol=1e-12)
         np.testing.assert_allclose(ev.hessian, hess, rtol=1e-10, atol=1e-12)
-        np.testing.assert_allclose(objective.weights(theta), v, rtol=1e-10, atol=1e-15)
+        np.testing.assert_allclose(objective.weights(theta)[0], v, rtol=1e-10, atol=1e-15)
 
 
 @settings(max_examples=30, deadline=None, derandomize=True)
@@ -71,6 +71,6 @@ def test_importance_weights_sum_to_one_and_stay_finite(b0, b1, nu0, nu1):
     """Far from the data (|beta| up to 40, tiny or huge variances) the weights stay a distribution."""
     design, family, U, logq = _small_problem()
     objective = MCLAObjective.build(design, family, U, logq)
-    v = objective.weights(np.array([b0, b1, nu0, nu1]))
+    v = objective.weights(np.array([b0, b1, nu0, nu1]))[0]
     assert np.all(np.isfinite(v)) and np.all(v >= 0)
     assert abs(v.sum() - 1.0) < 1e-12
