@@ -1,4 +1,6 @@
-"""R glmm's importance sampler: a three-component mixture built once per fit.
+"""Importance samplers of the MCLA: R glmm's joint mixture and the per-block proposals.
+
+R glmm's sampler (``build_sampler``) is a three-component mixture built once per fit.
 
 With D* = diag(sigma*^2) (sigma* = sqrt(nu*) clamped below at 1e-3, expanded to
 the q columns of Z), eta* = X beta* + Z u* and
@@ -13,6 +15,19 @@ Draws are made in blocks of ``BLOCK`` rows, block j from child j+1 of
 ``SeedSequence(seed)`` (child 0 splits m among the components), so the sample
 does not depend on how many workers make it.  As in glmm, the first m1 rows
 come from the t, the next m2 from N(u*, D*), the last m3 from N(u*, Sigma~).
+
+The per-block proposal (``block_proposal``) draws each independent block b of
+random effects (design.blocks) from its own density, centred at the conditional
+mode u^ of u given y at (beta, nu) (engines.modes) with the inverse curvature there:
+
+    P = Z' diag(w c''(eta^)) Z + D^-1  (block diagonal),  S_b = (P_bb)^-1,
+    f~_b(u_b) = p_t t_zeta(u_b; u^_b, S_b) + (1 - p_t) N(u_b; u^_b, S_b),
+
+D = diag(sigma^2) with sigma = sqrt(nu) clamped below at 1e-3.  Block b's draws
+come from the generator of SeedSequence(seed, spawn_key=(round, b)), so they do not
+depend on the number of workers, the memory budget or the other blocks.  Blocks
+of equal size are stacked into arrays: no Python loop over blocks touches the
+draws except the one that creates each block's generator.
 """
 from __future__ import annotations
 
@@ -24,7 +39,8 @@ import scipy.sparse as sp
 from scipy.special import gammaln, logsumexp
 
 from ...design.gram import WeightedGram
-from ...parallel import run_ordered
+from ...parallel import run_ordered, single_threaded_blas
+from ..modes import conditional_mode
 
 BLOCK = 1024
 SIGMA_FLOOR = 1e-3
@@ -136,3 +152,114 @@ def build_sampler(design, family, inputs, pvec, zeta):
     return ImportanceSampler(u_star=np.asarray(inputs.u, dtype=float), d_star=d_star,
                              precision=precision, chol=chol, logdet_precision=logdet,
                              pvec=np.asarray(pvec, dtype=float), zeta=float(zeta))
+
+
+@dataclass(frozen=True)
+class SizeGroup:
+    """The blocks of one size d, stacked: blocks (G,); cols (G, d) their columns of Z;
+    chol (G, d, d) lower Cholesky factors L_b of P_bb; chol_inv (G, d, d) L_b^-1;
+    logdet (G,) log det P_bb."""
+
+    blocks: np.ndarray
+    cols: np.ndarray
+    chol: np.ndarray
+    chol_inv: np.ndarray
+    logdet: np.ndarray
+
+
+@dataclass(frozen=True)
+class BlockProposal:
+    """Per-block t/normal mixture (module docstring). centre: (q,) u^; groups: SizeGroups."""
+
+    centre: np.ndarray
+    groups: tuple
+    n_blocks: int
+    p_t: float
+    zeta: float
+
+    def _group_logpdf(self, g, R):
+        """log f~_b for the blocks of group g from R = u - u^ stacked (G, m, d): (G, m)."""
+        d = R.shape[2]
+        y = R @ g.chol                                          # rows r'L: |L'r|^2 = r'P_bb r
+        quad = np.einsum("gmd,gmd->gm", y, y)
+        half_logdet = 0.5 * g.logdet[:, None]
+        log_n = -0.5 * d * np.log(2 * np.pi) + half_logdet - 0.5 * quad
+        z = self.zeta
+        log_t = (gammaln((z + d) / 2) - gammaln(z / 2) - 0.5 * d * np.log(z * np.pi)
+                 + half_logdet - 0.5 * (z + d) * np.log1p(quad / z))
+        with np.errstate(divide="ignore"):
+            return np.logaddexp(np.log(self.p_t) + log_t, np.log1p(-self.p_t) + log_n)
+
+    def logpdf(self, U):
+        """log f~_b(u_bk): U (m, q) -> (m, B)."""
+        out = np.empty((U.shape[0], self.n_blocks))
+        with single_threaded_blas():
+            for g in self.groups:
+                R = np.ascontiguousarray((U[:, g.cols] - self.centre[g.cols]).transpose(1, 0, 2))
+                out[:, g.blocks] = self._group_logpdf(g, R).T
+        return out
+
+    def _normals(self, g, m, seed, round_index):
+        """Block b's standard normals (m, d), chi-squares and t-or-normal labels, from its own
+        generator; stacked over the group: (G, m, d), (G, m), (G, m)."""
+        d = g.cols.shape[1]
+        Zn, scale = np.empty((len(g.blocks), m, d)), np.ones((len(g.blocks), m))
+        for i, b in enumerate(g.blocks):
+            rng = np.random.default_rng(np.random.SeedSequence(seed, spawn_key=(round_index, int(b))))
+            Zn[i] = rng.standard_normal((m, d))
+            chi2 = rng.chisquare(self.zeta, size=m)
+            is_t = rng.random(m) < self.p_t
+            scale[i, is_t] = np.sqrt(self.zeta / chi2[is_t])
+        return Zn, scale
+
+    def draw(self, m, seed, round_index=0):
+        """m draws of every block: U (m, q) and log f~_b (m, B)."""
+        q = len(self.centre)
+        U = np.empty((m, q))
+        logq = np.empty((m, self.n_blocks))
+        with single_threaded_blas():
+            for g in self.groups:
+                Zn, scale = self._normals(g, m, seed, round_index)
+                R = (Zn @ g.chol_inv) * scale[:, :, None]      # rows r' = z' L^-1: r ~ N(0, P_bb^-1)
+                U[:, g.cols] = (R + self.centre[g.cols][:, None, :]).transpose(1, 0, 2)
+                logq[:, g.blocks] = self._group_logpdf(g, R).T
+        return U, logq
+
+
+def _size_groups(precision, blocks):
+    """SizeGroups of the block-diagonal ``precision`` (q, q) sparse, by block size."""
+    q = precision.shape[0]
+    cb, sizes = blocks.col_block, blocks.sizes
+    order = blocks.columns
+    starts = np.cumsum(sizes) - sizes
+    pos = np.empty(q, dtype=np.int64)
+    pos[order] = np.arange(q) - starts[cb[order]]
+    coo = precision.tocoo()
+    groups = []
+    for d in np.unique(sizes):
+        members = np.flatnonzero(sizes == d)
+        index = np.full(blocks.n_blocks, -1)
+        index[members] = np.arange(len(members))
+        in_group = index[cb] >= 0
+        cols = np.empty((len(members), d), dtype=np.int64)
+        cols[index[cb[in_group]], pos[in_group]] = np.flatnonzero(in_group)
+        dense = np.zeros((len(members), d, d))
+        keep = index[cb[coo.row]] >= 0
+        dense[index[cb[coo.row[keep]]], pos[coo.row[keep]], pos[coo.col[keep]]] = coo.data[keep]
+        chol = np.linalg.cholesky(dense)
+        groups.append(SizeGroup(members, cols, chol, np.linalg.inv(chol),
+                                2.0 * np.log(np.diagonal(chol, axis1=1, axis2=2)).sum(axis=1)))
+    return tuple(groups)
+
+
+def block_proposal(design, family, blocks, inputs, p_t, zeta, gram=None):
+    """BlockProposal centred at the conditional mode of u at (inputs.beta, inputs.nu), the
+    mode search starting from inputs.u; also returns that Mode (its ``converged`` flag)."""
+    gram = WeightedGram.build(design.Z) if gram is None else gram
+    sigma = sigma_star(inputs.nu)[design.vc_index]
+    mode = conditional_mode(design, family, gram, sigma, inputs.beta, inputs.u / sigma)
+    W = design.weights * family.variance(mode.eta, design.ntrials)
+    precision = (gram(W) + sp.diags(1.0 / sigma ** 2)).tocsc()
+    proposal = BlockProposal(mode.u(sigma), _size_groups(precision, blocks), blocks.n_blocks,
+                             float(p_t), float(zeta))
+    return proposal, mode
