@@ -87,3 +87,17 @@ def test_subproblem_with_a_badly_scaled_concave_hessian_takes_the_newton_step():
     s, kind = solve_subproblem(np.array([1.0, 1.0]), np.diag([-1.0, -1e15]), 10.0)
     assert kind == "newton"
     np.testing.assert_allclose(s, [1.0, 1e-15], rtol=1e-12)
+
+
+def test_tiny_predicted_increase_lost_to_rounding_converges():
+    """Near the maximum the predicted increase (1e-14, below mterm) is smaller than the
+    value's rounding (here 1e-13 away from the start): the step is accepted and trust
+    stops, instead of shrinking the radius until it collapses."""
+    x0 = np.array([1.0 + 1e-7])
+
+    def rounded(x):
+        value = -float((x[0] - 1.0) ** 2) - (0.0 if np.array_equal(x, x0) else 1e-13)
+        return Evaluation(value, -2.0 * (x - 1.0), np.array([[-2.0]]))
+    res = maximize(rounded, x0)
+    assert res.converged and res.iterations == 1
+    np.testing.assert_allclose(res.argument, [1.0], atol=1e-12)

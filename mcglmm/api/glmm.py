@@ -287,8 +287,9 @@ def _fit_blocks(design, family, start, theta0, zeta, m, pilot_m, recentre, mcse_
                       f"memory_budget) with MCSE / SE = {path[-1][1]:.3g} above mcse_target = "
                       f"{mcse_target}; raise memory_budget", MonteCarloWarning, stacklevel=3)
     last = finals[-1]
-    rounds = tuple(dict(m=r.m, role=role, estimates=r.opt.argument, loglik=r.opt.value,
-                        min_ess=r.min_ess, converged=r.opt.converged)
+    rounds = tuple(dict(m=r.m, role=role, start=r.opt.argpath[0], estimates=r.opt.argument,
+                        loglik=r.opt.value,
+                        min_ess=r.min_ess, converged=r.opt.converged, iterations=r.opt.iterations)
                    for role, group in (("pilot", pilots), ("final", finals)) for r in group)
     return dict(opt=last.opt, umat=last.U, logq=last.logq, objective=last.objective,
                 blocks=blocks, extra_debug={"centre": last.centre}, rounds=rounds,

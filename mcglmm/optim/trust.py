@@ -123,7 +123,9 @@ def maximize(fun, theta0, rinit=10.0, rmax=1000.0, iterlim=1000, fterm=np.sqrt(E
         new = fun(trial)
         change = new.value - current.value if np.isfinite(new.value) else -np.inf
         tiny = abs(predicted) < mterm
-        rho = change / predicted if predicted > 0 else (1.0 if tiny and change >= -fterm else -np.inf)
+        # a predicted increase below mterm is rounding: accept unless the value fell by fterm
+        rho = change / predicted if predicted > 0 and not tiny else \
+            (1.0 if tiny and change >= -fterm else -np.inf)
         accepted = bool(rho > 0.25)
         path.append(Step(theta.copy(), current.value, trial, new.value, r, rho, predicted,
                          accepted, kind))

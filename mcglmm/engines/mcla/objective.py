@@ -186,14 +186,15 @@ class MCLAObjective:
             yield j, (zu if live is None else zu[:, live]) + eta_fixed[rows, None]
 
     def _block_ss(self, draws):
-        """S_bt(u_k) for each draw: (k, B, T)."""
-        T = self.design.T
-        return np.asarray(self.maps.col_bt.T @ (draws * draws).T).T.reshape(len(draws), -1, T)
+        """S_bt(u_k) for each draw: (T, B, k)."""
+        T, k = self.design.T, len(draws)
+        bt = np.asarray(self.maps.col_bt.T @ (draws * draws).T)                 # (B T, k)
+        return bt.reshape(-1, T, k).transpose(1, 0, 2)
 
     def _log_f_nu(self, nu, ss):
-        """log f_nu(u_bk): (B, k) from ss (k, B, T)."""
+        """log f_nu(u_bk): (B, k) from ss (T, B, k)."""
         const = self.maps.n_bt @ np.log(2 * np.pi * nu)
-        return -0.5 * (const[:, None] + (ss @ (1.0 / nu)).T)
+        return -0.5 * (const[:, None] + np.tensordot(1.0 / nu, ss, axes=1))
 
     def _task_log_weights(self, indices, beta, nu):
         """First pass: b (B, k) for the atoms in ``indices``."""
@@ -231,6 +232,7 @@ class MCLAObjective:
                             np.zeros(B))
         v = v[:, live]
         k = v.shape[1]
+        g = np.empty((P, B, k))                                            # g_bk, block-major
         wx_c1 = []
         for j, eta in self._eta_blocks(i, d.X @ beta, live):
             rows = self.row_blocks[j]
@@ -238,15 +240,15 @@ class MCLAObjective:
             wx_c1.append(self.wx_blocks[j] @ c1)
             c2[rows] = d.weights[rows] * np.einsum("ik,ik->i", c2_rows,
                                                    v[self.maps.blocks.row_block[rows]])
-        g_beta = self.wXy[:, :, None] - _ordered_sum(wx_c1).reshape(B, d.p, k)
-        ss = self._block_ss(self.U[self.atoms[i]][live])                    # (k, B, T)
-        g_nu = (-0.5 * self.maps.n_bt / nu)[:, :, None] + 0.5 * (ss / nu ** 2).transpose(1, 2, 0)
-        g = np.concatenate([g_beta, g_nu], axis=1).transpose(1, 0, 2)     # (P, B, k)
-        gv, gvv = g * v, g * (v * v)
-        flat = g.reshape(P, B * k)
-        return AtomSums(gv.sum(axis=2), gv.reshape(P, -1) @ flat.T, c2,
-                        np.einsum("kbt,bk->t", ss, v), gvv.sum(axis=2),
-                        gvv.reshape(P, -1) @ flat.T, (v * v).sum(axis=1))
+        g[:d.p] = (self.wXy[:, :, None] - _ordered_sum(wx_c1).reshape(B, d.p, k)).transpose(1, 0, 2)
+        ss = self._block_ss(self.U[self.atoms[i]][live])                    # (T, B, k)
+        g[d.p:] = (-0.5 * self.maps.n_bt.T / nu[:, None])[:, :, None] + 0.5 * ss / nu[:, None, None] ** 2
+        flat, v_flat = g.reshape(P, B * k), v.reshape(B * k)
+        gv = flat * v_flat
+        gvv = gv * v_flat
+        return AtomSums(gv.reshape(P, B, k).sum(axis=2), gv @ flat.T, c2,
+                        ss.reshape(d.T, B * k) @ v_flat, gvv.reshape(P, B, k).sum(axis=2),
+                        gvv @ flat.T, (v * v).sum(axis=1))
 
     def _groups(self):
         return split_evenly(range(len(self.atoms)), effective_jobs(self.n_jobs))

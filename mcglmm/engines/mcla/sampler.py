@@ -180,7 +180,7 @@ class BlockProposal:
     def _group_logpdf(self, g, R):
         """log f~_b for the blocks of group g from R = u - u^ stacked (G, m, d): (G, m)."""
         d = R.shape[2]
-        y = R @ g.chol                                          # rows r'L: |L'r|^2 = r'P_bb r
+        y = _stacked_product(R, g.chol)                        # rows r'L: |L'r|^2 = r'P_bb r
         quad = np.einsum("gmd,gmd->gm", y, y)
         half_logdet = 0.5 * g.logdet[:, None]
         log_n = -0.5 * d * np.log(2 * np.pi) + half_logdet - 0.5 * quad
@@ -207,9 +207,8 @@ class BlockProposal:
         for i, b in enumerate(g.blocks):
             rng = np.random.default_rng(np.random.SeedSequence(seed, spawn_key=(round_index, int(b))))
             Zn[i] = rng.standard_normal((m, d))
-            chi2 = rng.chisquare(self.zeta, size=m)
             is_t = rng.random(m) < self.p_t
-            scale[i, is_t] = np.sqrt(self.zeta / chi2[is_t])
+            scale[i, is_t] = np.sqrt(self.zeta / rng.chisquare(self.zeta, size=int(is_t.sum())))
         return Zn, scale
 
     def draw(self, m, seed, round_index=0):
@@ -220,10 +219,22 @@ class BlockProposal:
         with single_threaded_blas():
             for g in self.groups:
                 Zn, scale = self._normals(g, m, seed, round_index)
-                R = (Zn @ g.chol_inv) * scale[:, :, None]      # rows r' = z' L^-1: r ~ N(0, P_bb^-1)
+                # rows r' = z' L^-1: r ~ N(0, P_bb^-1)
+                R = _stacked_product(Zn, g.chol_inv) * scale[:, :, None]
                 U[:, g.cols] = (R + self.centre[g.cols][:, None, :]).transpose(1, 0, 2)
                 logq[:, g.blocks] = self._group_logpdf(g, R).T
         return U, logq
+
+
+SMALL_BLOCK = 8              # stacked products of blocks this small by einsum, not matmul
+
+
+def _stacked_product(A, B):
+    """A @ B for stacks A (G, m, d), B (G, d, e): einsum for small d (batched matmul of tiny
+    matrices is slow), matmul otherwise."""
+    if A.shape[2] <= SMALL_BLOCK:
+        return np.einsum("gmd,gde->gme", A, B)
+    return A @ B
 
 
 def _size_groups(precision, blocks):

@@ -69,11 +69,13 @@ def test_do_pql_false_centres_sampler_at_zero_and_one(salamander_model, salamand
     np.testing.assert_array_equal(fit.u_pql, np.zeros(120))
 
 
-def test_par_init_skips_pql_and_starts_trust_there(salamander_model, salamander):
+@pytest.mark.parametrize("method", ["glmm", "blocks"])
+def test_par_init_skips_pql_and_starts_trust_there(salamander_model, salamander, method):
     par = [1.0, 0.3, -1.9, 0.9, 1.3, 1.2]
     fit = _quiet_fit(**salamander_model, data=salamander, m=200, seed=1, par_init=par,
-                     debug=True, iterlim=2)
+                     debug=True, iterlim=2, method=method)
     np.testing.assert_array_equal(fit.beta_pql, par[:4])
     np.testing.assert_array_equal(fit.nu_pql, par[4:])
     np.testing.assert_array_equal(fit.u_pql, np.zeros(120))
-    np.testing.assert_array_equal(fit.debug["trust_argpath"][0], par)
+    first_start = fit.debug["trust_argpath"][0] if method == "glmm" else fit.rounds[0]["start"]
+    np.testing.assert_array_equal(first_start, par)
