@@ -31,7 +31,7 @@ from .glmm_rounds import RoundRunner, memory_cap, run_rounds
 
 RINIT = 10.0
 ESS_WARN = 10.0
-ESS_WARN_FRACTION = 0.01     # warn when some block's ESS is below this fraction of m (or ESS_WARN)
+ESS_WARN_FRACTION = 0.05     # warn when some block's ESS is below this fraction of m (or ESS_WARN)
 METHODS = ("blocks", "glmm")
 PILOT_MIN = 1000
 NU_BOUNDARY = 1e-4           # a variance this small is reported as at its boundary, 0
