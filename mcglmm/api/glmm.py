@@ -153,7 +153,7 @@ def _check_method(method, sampler):
 
 
 def _check_m(m, method, sampler):
-    if sampler is not None and sampler.umat is not None:
+    if getattr(sampler, "umat", None) is not None:
         return m
     if isinstance(m, str) and m == "auto":
         if method == "glmm":
