@@ -77,7 +77,7 @@ class RoundRunner:
         inputs = SamplerInputs(beta=theta[:p], nu=theta[p:], u=centre_u)
         proposal, _ = block_proposal(self.design, self.family, self.blocks, inputs, T_WEIGHT,
                                      self.zeta, self.gram)
-        U, logq = proposal.draw(m, self.seed, index)
+        U, logq = proposal.draw(m, self.seed, index, self.n_jobs)
         objective = MCLAObjective.build(self.design, self.family, U, logq, n_jobs=self.n_jobs,
                                         memory_budget=self.budget, blocks=self.blocks)
         return Round(m, U, logq, objective, self.maximize(objective, theta), proposal.centre)

@@ -272,9 +272,11 @@ class MCLAObjective:
         a = np.max(b, axis=1)
         if not np.all(np.isfinite(a)):
             return a, None, None
-        e = np.exp(b - a[:, None])
-        s0 = e.sum(axis=1)
-        v = e / s0[:, None]
+        v = b                                   # in place: (B, m) arrays are large for many blocks
+        v -= a[:, None]
+        np.exp(v, out=v)
+        s0 = v.sum(axis=1)
+        v /= s0[:, None]
         tasks = [(g, theta[:p], theta[p:], [v[:, self.atoms[i]] for i in g])
                  for g in self._groups()]
         parts = run_ordered(self._payload()._task_sums, tasks, self.n_jobs)

@@ -39,7 +39,7 @@ import scipy.sparse as sp
 from scipy.special import gammaln, logsumexp
 
 from ...design.gram import WeightedGram
-from ...parallel import run_ordered, single_threaded_blas
+from ...parallel import run_ordered, single_threaded_blas, split_evenly
 from ..modes import conditional_mode
 
 BLOCK = 1024
@@ -211,21 +211,32 @@ class BlockProposal:
             scale[i, is_t] = np.sqrt(self.zeta / rng.chisquare(self.zeta, size=int(is_t.sum())))
         return Zn, scale
 
-    def draw(self, m, seed, round_index=0):
-        """m draws of every block: U (m, q) and log f~_b (m, B)."""
-        q = len(self.centre)
-        U = np.empty((m, q))
+    def _draw_chunk(self, g, members, m, seed, round_index):
+        """Draws of some blocks of group g: (their SizeGroup, R = u - u^ (G', m, d), log f~
+        (G', m)).  A block's numbers depend on its own generator only, so how the blocks
+        are cut into chunks (and chunks spread over workers) changes nothing."""
+        sub = SizeGroup(g.blocks[members], g.cols[members], g.chol[members],
+                        g.chol_inv[members], g.logdet[members])
+        Zn, scale = self._normals(sub, m, seed, round_index)
+        R = _stacked_product(Zn, sub.chol_inv)              # rows r' = z' L^-1: r ~ N(0, P_bb^-1)
+        R *= scale[:, :, None]
+        return sub, R, self._group_logpdf(sub, R)
+
+    def draw(self, m, seed, round_index=0, n_jobs=1):
+        """m draws of every block: U (m, q) and log f~_b (m, B); chunks of blocks spread over
+        ``n_jobs`` workers."""
+        U = np.empty((m, len(self.centre)))
         logq = np.empty((m, self.n_blocks))
-        with single_threaded_blas():
-            for g in self.groups:
-                Zn, scale = self._normals(g, m, seed, round_index)
-                # rows r' = z' L^-1: r ~ N(0, P_bb^-1)
-                R = _stacked_product(Zn, g.chol_inv) * scale[:, :, None]
-                U[:, g.cols] = (R + self.centre[g.cols][:, None, :]).transpose(1, 0, 2)
-                logq[:, g.blocks] = self._group_logpdf(g, R).T
+        tasks = [(g, np.asarray(chunk, dtype=np.int64), m, seed, round_index)
+                 for g in self.groups
+                 for chunk in split_evenly(range(len(g.blocks)), DRAW_CHUNKS)]
+        for sub, R, log_q in run_ordered(self._draw_chunk, tasks, n_jobs):
+            U[:, sub.cols] = (R + self.centre[sub.cols][:, None, :]).transpose(1, 0, 2)
+            logq[:, sub.blocks] = log_q.T
         return U, logq
 
 
+DRAW_CHUNKS = 8              # chunks of blocks per size group when drawing
 SMALL_BLOCK = 8              # stacked products of blocks this small by einsum, not matmul
 
 
