@@ -111,7 +111,7 @@ seeds, benchmarks/mcla_quality.py, the ratios are 0.41 to 1.05: where they diffe
 1 the MCSE err on the large side), and every block keeps at least
 {table.min_ess.min() / 10_000:.0%} of its draws.  The Monte Carlo error is about 1/50 of
 the standard error, so the digits that matter for inference are stable at m = 10^4.
-  To let the fit choose m, ask for m = "auto": m grows
+To let the fit choose m, ask for m = "auto": m grows
 geometrically until every MCSE is at most mcse_target (default 0.1) times its SE.""")
 with warnings.catch_warnings():
     warnings.simplefilter("ignore")
