@@ -50,11 +50,13 @@ def near_exact_loglik(name, estimates):
     """The estimate's near-exact log likelihood (None for the simulated case)."""
     sys.path.insert(0, str(Path(__file__).parent))
     import near_exact as ne
+    import near_exact_single as nes
+import near_exact_single as nes
     theta = np.asarray(estimates, dtype=float)
     if name.startswith("salamander"):
         return ne.salamander_loglik(theta[:4], theta[4], theta[5], n_draws=20_000, seed=7)[0]
     if name.startswith("murder"):
-        return ne.single_factor_exact("murder", theta[:-1], theta[-1])
+        return nes.single_factor_exact("murder", theta[:-1], theta[-1])
     return None
 
 

@@ -23,6 +23,7 @@ import pandas as pd
 
 import mcglmm as mc
 import near_exact as ne
+import near_exact_single as nes
 
 SALAMANDER_MLE = np.array([1.019, 0.321, -1.938, 0.998, 1.387, 1.233])
 SALAMANDER_LOGLIK = -207.594
@@ -37,7 +38,7 @@ def salamander_fit(m, seed):
 
 
 def single_fit(model, m, seed):
-    fixed, random, family = ne.SINGLE_FACTOR[model]
+    fixed, random, family = nes.SINGLE_FACTOR[model]
     data = mc.datasets.load(model)
     if model == "murder":
         data["id"] = pd.Categorical(np.arange(len(data)))
@@ -106,13 +107,13 @@ def single_part():
     for model, seeds, ms in (("BoothHobert", range(1, 6), (10_000, 1_000)),
                              ("cbpp2", range(1, 6), (10_000, 1_000)),
                              ("murder", range(1, 11), (10_000,))):
-        exact = ne.single_factor_mle(model)
+        exact = nes.single_factor_mle(model)
         mle = np.r_[exact["coef"], exact["nu"]]
         print(f"\n{model}: exact MLE {np.round(mle, 5)}, log L {exact['loglik']:.5f}, "
               f"SE {np.round(exact['se'], 4)}")
 
         def loglik(theta, model=model):
-            return ne.single_factor_exact(model, theta[:-1], theta[-1]), 0.0
+            return nes.single_factor_exact(model, theta[:-1], theta[-1]), 0.0
         for m in ms:
             fits = fits_over(lambda s: single_fit(model, m, s), seeds)
             report(f"{model}, m = {m}, seeds {seeds.start}..{seeds.stop - 1}",

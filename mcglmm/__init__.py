@@ -10,7 +10,8 @@ from .exceptions import (BoundaryWarning, ConvergenceWarning, DesignError, Formu
 from .model.families import bernoulli_glmm, binomial_glmm, poisson_glmm
 from .api.glmm import glmm
 from .engines.mcla import SamplerInputs
-from .results.glmm import coef, confint, loglik, mcse, mcvcov, se, summary, varcomps, vcov
+from .results.base import coef, confint, loglik, se, summary, vcov
+from .results.glmm import mcse, mcvcov, varcomps
 from .api.lr import lr2, lr3
 
 __version__ = "0.1.0"

@@ -25,7 +25,8 @@ from ..model.families import get_glmm_family
 from ..optim.trust import maximize
 from ..parallel import check_n_jobs
 from ..engines.mcla.pql import pql_start
-from ..results.covariance import covariance_from_hessian
+from ..results.covariance import covariance_from_hessian, not_negative_definite
+from ..results.diagnostics import boundary_messages
 from ..results.glmm import GLMMResults
 from .glmm_rounds import RoundRunner, memory_cap, run_rounds
 
@@ -34,7 +35,6 @@ ESS_WARN = 10.0
 ESS_WARN_FRACTION = 0.05     # warn when some block's ESS is below this fraction of m (or ESS_WARN)
 METHODS = ("blocks", "glmm")
 PILOT_MIN = 1000
-NU_BOUNDARY = 1e-4           # a variance this small is reported as at its boundary, 0
 HESSIAN_ADVICE = ("The MCLA Hessian at the estimate is not negative definite: try a larger m "
                   "or par_init.")
 NU_MIN_INIT = 1e-9
@@ -233,11 +233,8 @@ def _diagnose(opt, m, varcomps_names, block_names):
     final = opt.evaluation
     issues = []
     nu = opt.argument[-len(varcomps_names):]
-    for name, value in zip(varcomps_names, nu):
-        if value <= NU_BOUNDARY:
-            issues.append((BoundaryWarning,
-                           f"variance component {name!r} is at the boundary ({value:.3g}): its MLE "
-                           "is probably 0, and its standard error and Wald interval are not valid"))
+    issues += [(BoundaryWarning, text)
+               for text in boundary_messages(varcomps_names, nu, "variance")]
     if not opt.converged:
         issues.append((ConvergenceWarning,
                        f"trust did not converge ({opt.message}) after {opt.iterations} "
@@ -253,7 +250,7 @@ def _diagnose(opt, m, varcomps_names, block_names):
         warnings.warn(message, category, stacklevel=3)
     covariance = covariance_from_hessian(final.hessian, HESSIAN_ADVICE, stacklevel=4)
     if np.isnan(covariance).any():
-        issues.append((HessianWarning, HESSIAN_ADVICE))
+        issues.append((HessianWarning, not_negative_definite(HESSIAN_ADVICE)))
         return tuple(message for _, message in issues), covariance, covariance
     return tuple(message for _, message in issues), covariance, mc_vcov(final)
 

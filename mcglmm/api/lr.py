@@ -1,12 +1,21 @@
 """lr2 / lr3: two- and three-level random-intercept logit by non-adaptive Gauss-Hermite quadrature.
 
-The fronts of Rodriguez's lr3 library (see ``seeds/lr3-rodriguez-quadrature.txt``):
-they check the arguments, build the frame (y, X and the group sizes n12, n13,
-n23), take starting values (an ordinary logit fit and sigma = 0.6 unless given)
-and hand the problem to ``engines.ghq_logit.maximize``; the fit is returned as
-``results.lr.LRFit``.  The data must be sorted so that the rows of each id are
-contiguous, and level-2 ids nested in level-3 ids; ``sort=True`` sorts for the
-user (stably, by the ids' values).
+The fronts of Rodriguez's lr3 library (see ``seeds/lr3-rodriguez-quadrature.txt``).
+They only chain stages: check the arguments; build the frame (y, X by ``design``, the
+grouping levels by ``design.levels.build_levels``) and the quadrature engine's model,
+the one meglm uses (Bernoulli logit, one random intercept per level, Stata's identity
+covariance with psi = log sigma); take starting values (an ordinary logit fit by
+``engines.fixed`` and sigma = 0.6 unless given); maximise the k-point non-adaptive
+quadrature log likelihood (``engines.quadrature.objective.nonadaptive``: value,
+gradient and exact Hessian) by the trust region (``optim.trust``; BLAS on one thread,
+as in meglm: the products are tall and thin); wrap the result as ``results.lr.LRFit``.
+
+Parameterisations.  lr's theta = (beta, log sigma2[, log sigma3]) lists the levels from
+the bottom (the notes' order); the engine's theta = (beta, psi_top, ..., psi_bottom)
+from the top, psi_l = log sigma_l, so the two differ by a permutation of the psi
+entries (``LRFrame.order``).  The data must be sorted so that the rows of each id are
+contiguous, and level-2 ids nested in level-3 ids; ``sort=True`` sorts for the user
+(stably, by the ids' values).
 """
 from __future__ import annotations
 
@@ -16,22 +25,32 @@ import numpy as np
 import pandas as pd
 
 from ..design import complete_rows, fixed_part
+from ..design.levels import build_levels, joint_z
+from ..engines import fixed
+from ..engines.quadrature.objective import nonadaptive
 from ..exceptions import DesignError, FormulaError, bad_value
-from ..engines.ghq_logit import NestedLogitProblem, logit_start, maximize
+from ..formula import RandomTerm
 from ..model.families import bernoulli_glmm
+from ..model.links import me_family
+from ..model.spec import MEModel
+from ..optim.newton import Criterion, newton_maximize
+from ..optim.trust import maximize
+from ..parallel import single_threaded_blas
 from ..results.lr import LRFit
 
 DEFAULT_SIGMA = 0.6
+RINIT, RMAX = 1.0, 100.0   # trust radius in (beta, log sigma): start and bound
 
 
 @dataclass(frozen=True)
 class LRFrame:
-    """The data structures of the notes' ``frame=T``.
+    """The data structures of the notes' ``frame=T``, and the quadrature model built on them.
 
     y: (n,) 0/1 response; X: (n, p) fixed-effects design (without the notes'
     extra zero columns for the random effects); n12: (J,) level-1 units per
     level-2 unit; n13: (C,) level-1 units per level-3 unit and n23: (C,) level-2
-    units per level-3 unit (both None for a two-level model).
+    units per level-3 unit (both None for a two-level model), units in row order;
+    model: the ``model.spec.MEModel`` that ``meglm`` builds for the same data.
     """
 
     y: np.ndarray
@@ -41,15 +60,25 @@ class LRFrame:
     n23: np.ndarray | None
     x_names: tuple
     n_dropped: int
+    model: MEModel
 
     @property
     def levels(self):
         return 2 if self.n23 is None else 3
 
-    def problem(self, quad_pts=12):
-        """The ``NestedLogitProblem`` of this frame (the notes' lr2.g / lr3.g inputs)."""
-        n23 = np.ones(len(self.n12), dtype=np.intp) if self.n23 is None else self.n23
-        return NestedLogitProblem(self.y, self.X, self.n12, n23, self.levels, quad_pts)
+    @property
+    def order(self):
+        """(P,) permutation with lr's theta = engine's theta[order] (its own inverse)."""
+        p, L = self.X.shape[1], self.levels - 1
+        return np.r_[np.arange(p), p + L - 1 - np.arange(L)]
+
+    def evaluate(self, theta, quad_pts=12):
+        """``engines.base.Evaluation`` (value, gradient, Hessian) at lr's theta (P,)."""
+        theta = np.asarray(theta, dtype=float)
+        if theta.shape != self.order.shape:
+            raise ValueError(bad_value("theta", f"a vector of length {len(self.order)}",
+                                       f"shape {theta.shape}"))
+        return nonadaptive(self.model, int(quad_pts))(theta[self.order]).permuted(self.order)
 
 
 def lr2(formula, id, data, quad_pts=12, beta=None, sigma=None, frame=False, trace=False,
@@ -96,13 +125,34 @@ def _lr(formula, ids, data, quad_pts, beta, sigma, frame, trace, sort):
     if frame:
         return lr_frame
     beta0 = _check_beta(beta, lr_frame.x_names)
-    problem = lr_frame.problem(int(quad_pts))
     if beta0 is None:
-        beta0 = logit_start(problem.y, problem.X)
-    fit = maximize(problem, np.concatenate([beta0, np.log(sigma0)]), trace=trace)
+        beta0 = logit_start(lr_frame.model)
+    theta0 = np.r_[beta0, np.log(sigma0)]
+    if trace:
+        print(f"iter   0  logL = {lr_frame.evaluate(theta0, quad_pts).value:.10g}")
+    with single_threaded_blas():
+        fit = maximize(lambda t: lr_frame.evaluate(t, quad_pts), theta0, rinit=RINIT,
+                       rmax=RMAX, callback=_report if trace else None)
     return LRFit.from_maximum(fit, formula=formula, x_names=lr_frame.x_names,
                               n_units=_n_units(lr_frame), quad_pts=int(quad_pts),
-                              n_dropped=lr_frame.n_dropped)
+                              n_dropped=lr_frame.n_dropped,
+                              group_names=tuple(column for _, column in ids))
+
+
+def logit_start(model):
+    """Ordinary logit MLE (the notes' glm start) by Newton on ``engines.fixed``: beta (p,)."""
+    crit = Criterion(lambda b: fixed.loglik(model, b), lambda b: fixed.hessian(model, b))
+    return newton_maximize(lambda b, final: crit, np.zeros(model.p)).x
+
+
+def _report(step):
+    """Trust-region callback for ``trace``: the log likelihood and theta after each iteration."""
+    if step.accepted:
+        values = " ".join(f"{t:.6g}" for t in step.trial)
+        print(f"iter {step.number + 1:3d}  logL = {step.trial_value:.10g}  theta: {values}")
+    else:
+        print(f"iter {step.number + 1:3d}  step rejected (logL {step.trial_value:.10g}), "
+              f"radius {step.radius:.4g} -> {step.radius / 4:.4g}")
 
 
 def _prepare_frame(formula, ids, data, sort):
@@ -119,8 +169,7 @@ def _prepare_frame(formula, ids, data, sort):
     order = _sorting_order(codes, data, ids, sort)
     if order is not None:
         data = data.iloc[order]
-        codes = [c[order] for c in codes]
-    return _build_frame(formula, data, codes, int((~keep).sum()))
+    return _build_frame(formula, data, ids, int((~keep).sum()))
 
 
 def _check_arguments(formula, ids, data, quad_pts, frame, trace, sort):
@@ -231,26 +280,39 @@ def _plain(value):
     return value.item() if isinstance(value, np.generic) else value
 
 
-def _build_frame(formula, data, codes, n_dropped):
-    """y, X and the group sizes from sorted, complete data."""
-    fixed = fixed_part(formula, data)
-    if fixed.response_columns != 1:
+def _build_frame(formula, data, ids, n_dropped):
+    """y, X, the grouping levels and the quadrature model from sorted, complete data."""
+    fixed_design = fixed_part(formula, data)
+    if fixed_design.response_columns != 1:
         raise FormulaError(bad_value("formula", "a 0/1 (or two-level factor) response",
                                      formula.split("~")[0].strip()))
-    bernoulli_glmm.check_response(fixed.y, fixed.ntrials)
-    if len(codes) == 1:
-        return LRFrame(fixed.y, fixed.X, _run_lengths(codes[0]), None, None, fixed.x_names,
-                       n_dropped)
-    codes2, codes3 = codes
-    first_of_unit2 = np.flatnonzero(np.r_[True, codes2[1:] != codes2[:-1]])
-    return LRFrame(fixed.y, fixed.X, _run_lengths(codes2), _run_lengths(codes3),
-                   _run_lengths(codes3[first_of_unit2]), fixed.x_names, n_dropped)
+    bernoulli_glmm.check_response(fixed_design.y, fixed_design.ntrials)
+    columns = [column for _, column in ids][::-1]          # outermost first
+    terms = [RandomTerm("1", tuple(columns[:j + 1])) for j in range(len(columns))]
+    levels, nested = build_levels(terms, data.reset_index(drop=True), formula)
+    model = _model(fixed_design, levels, nested)
+    top, bottom = levels[0], levels[-1]
+    n12 = bottom.sizes[_in_row_order(bottom.index)]
+    if len(levels) == 1:
+        return LRFrame(model.y, model.X, n12, None, None, fixed_design.x_names, n_dropped, model)
+    units = _in_row_order(top.index)
+    n23 = np.bincount(bottom.parent, minlength=top.n_groups)[units]
+    return LRFrame(model.y, model.X, n12, top.sizes[units], n23, fixed_design.x_names,
+                   n_dropped, model)
 
 
-def _run_lengths(codes):
-    """Lengths (G,) of the runs of equal consecutive codes."""
-    starts = np.flatnonzero(np.r_[True, codes[1:] != codes[:-1]])
-    return np.diff(np.r_[starts, len(codes)]).astype(np.intp)
+def _model(fixed_design, levels, nested):
+    """The quadrature engine's model: Bernoulli logit, identity covariance at each level."""
+    family = me_family("bernoulli", "logit")
+    y, X = np.asarray(fixed_design.y, dtype=float), np.asarray(fixed_design.X, dtype=float)
+    ntrials = np.ones(len(y))
+    return MEModel(y, ntrials, np.zeros(len(y)), X, family, levels, ("identity",) * len(levels),
+                   0, nested, joint_z(levels), float(family.constant(y, ntrials).sum()))
+
+
+def _in_row_order(index):
+    """The groups (codes of ``index`` (n,)) in the order of their first row."""
+    return pd.unique(index)
 
 
 def _n_units(lr_frame):

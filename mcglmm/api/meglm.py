@@ -16,14 +16,16 @@ from ..design.levels import build_levels, covariance_per_level, joint_z, me_arra
 from ..design.weights import level_weights, weight_columns, weight_spec
 from ..model import covariance as quad_cov
 from ..engines.quadrature.laplace import MAX_Q_GRADIENT
-from ..model.spec import (MEModel, aux_gradient, cumulative_weights, linear_predictor,
-                                  theta_lower)
+from ..model.spec import MEModel, theta_lower
+from ..engines import fixed
 from ..optim.constraints import maximize, parse_constraints
-from ..engines.quadrature.objective import Objective
+from ..optim.newton import Criterion
+from ..engines.quadrature.objective import Objective, StartSearch
 from ..exceptions import ConvergenceWarning, bad_value
 from ..formula import split_formula
 from ..model.links import me_family
 from ..parallel import single_threaded_blas
+from ..results.base import FitWarnings
 from ..results.meglm import MEGLMResults, start_values_series
 from .meglm_start import fixed_start, from_vector, grid_search, start_theta
 
@@ -112,36 +114,14 @@ def build_model(formula, data, family, covariance, noconstant, offset, exposure,
     return model, arr
 
 
-def _fixed_loglik(model, theta_fixed):
-    """(log likelihood, gradient) of the model without random effects, theta = [beta, aux].
-
-    Weighted by the cumulative weights c_o (``design.weights``)."""
-    beta, aux = theta_fixed[:model.p], theta_fixed[model.p:]
-    w = cumulative_weights(model)[1]
-    der = model.family.derivs(model.y, model.ntrials, linear_predictor(model, beta), aux,
-                              full=False)
-    g_aux = aux_gradient(der.aux, w, model.n_aux)
-    value = float(w @ der.ll) + model.ll_const
-    return ((value if np.isfinite(value) else -np.inf),
-            np.concatenate([model.X.T @ (w * der.d1), g_aux]))
-
-
-def _fixed_hessian(model, theta_fixed):
-    """X' diag(c_o d2) X: the exact Hessian of the fixed-effects log likelihood without aux."""
-    eta = linear_predictor(model, theta_fixed[:model.p])
-    d2 = model.family.derivs(model.y, model.ntrials, eta, ()).d2 * cumulative_weights(model)[1]
-    return model.X.T @ (d2[:, None] * model.X)
-
-
 def fit_fixed(model, x_names, iterate, tolerance, log=False, cns=None):
     """Maximum likelihood without random effects (Stata's comparison model), constrained
     by ``cns`` (``quad_constraints.Constraints`` over [beta, aux]) when given; a
     ConvergenceWarning when it does not converge."""
-    def f(t):
-        return _fixed_loglik(model, t)
-    if model.n_aux == 0:
-        f.hessian = lambda t: _fixed_hessian(model, t)
-    fit = maximize(lambda t, final: f, fixed_start(model, x_names), None, cns,
+    crit = Criterion(lambda t: fixed.loglik(model, t),
+                     (lambda t: fixed.hessian(model, t)) if fixed.has_exact_hessian(model)
+                     else None)
+    fit = maximize(lambda t, final: crit, fixed_start(model, x_names), None, cns,
                    iterate=iterate, tolerance=tolerance, log=log)
     if not fit.converged:
         warnings.warn(f"the fixed-effects comparison model did not converge in {fit.iterations} "
@@ -223,8 +203,8 @@ def meglm(formula, data, family="gaussian", link=None, *, covariance="independen
                 constraints=constraints, startvalues=startvalues, startgrid=startgrid,
                 from_=from_, noestimate=noestimate, vce=vce, level=level, eform=eform, or_=or_,
                 irr=irr, iterate=iterate, tolerance=tolerance, log=log)
-    with single_threaded_blas():
-        return _meglm(formula, data, **opts)
+    with single_threaded_blas(), FitWarnings() as record:
+        return _meglm(formula, data, record=record, **opts)
 
 
 def _integration(model, intmethod, intpoints):
@@ -265,8 +245,8 @@ def _check_laplace_size(model, intmethod):
 
 def _meglm(formula, data, *, family, link, covariance, intmethod, intpoints, noconstant, offset,
            exposure, trials, dispersion, weights, constraints, startvalues, startgrid, from_,
-           noestimate, vce, level, eform, or_, irr, iterate, tolerance, log):
-    """The stages of meglm(), in order."""
+           noestimate, vce, level, eform, or_, irr, iterate, tolerance, log, record):
+    """The stages of meglm(), in order; ``record`` the open ``results.base.FitWarnings``."""
     _check_options(intmethod, intpoints, vce, level, iterate, tolerance, startvalues, startgrid)
     wkind, wspec = weight_spec(*weights)
     if wkind is not None and intmethod == "laplace":
@@ -297,24 +277,26 @@ def _meglm(formula, data, *, family, link, covariance, intmethod, intpoints, noc
     if log:
         print("".join(f"note: {note}.\n" for note in notes) + "Fitting fixed-effects model:")
     fixed_fit = fit_fixed(model, list(arr.x_names), iterate, tolerance, log, cns_fixed)
-    objective = Objective(model, intmethod, k)
+    search = StartSearch(model, intmethod, k)
     theta0 = start_theta(model, fixed_fit, list(arr.x_names), startvalues, theta_from,
-                         objective.start_value, log)
+                         search.value, log)
     if cns is not None:
         theta0 = cns.project(theta0)
     if startgrid is not None:
-        theta0 = grid_search(model, theta0, startgrid, objective.start_value, log)
+        theta0 = grid_search(model, theta0, startgrid, search.value, log)
     if noestimate:
         return start_values_series(model, arr, theta0, names)
     if log:
         print("Fitting full model:")
+    objective = Objective(model, intmethod, k, search.state)
     fit = maximize(objective.refresh, theta0, theta_lower(model), cns, iterate=iterate,
                    tolerance=tolerance, log=log)
     scores = objective.scores(fit.theta) if clusters is not None else None
     return MEGLMResults.from_fit(model=model, arrays=arr, fit=fit, fixed_fit=fixed_fit,
                                  intmethod=intmethod, n_quad=k, names=names, notes=tuple(notes),
                                  vce=(vce_kind, clustvar), scores=scores, clusters=clusters,
-                                 level=level, eform=_eform_label(eform, or_, irr), cns=cns)
+                                 level=level, eform=_eform_label(eform, or_, irr), cns=cns,
+                                 record=record)
 
 
 def _eform_label(eform, or_, irr):

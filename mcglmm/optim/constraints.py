@@ -22,7 +22,7 @@ import pandas as pd
 from scipy.linalg import null_space
 
 from ..exceptions import bad_value
-from .newton import newton_maximize
+from .newton import Criterion, newton_maximize
 
 _TERM = re.compile(r"^(?:(\d+(?:\.\d*)?(?:[eE][+-]?\d+)?)\s*\*\s*)?(.+)$")
 _SPLIT = re.compile(r"(?<![0-9][eE])(?=[+-])")
@@ -150,24 +150,24 @@ def parse_constraints(constraints, x_names, aux_names, depvar, dim):
 
 
 def constrained(refresh, theta_c, K):
-    """refresh over gamma for ``newton_maximize``: f(gamma) -> (value, K'grad), K'HK."""
+    """refresh over gamma for ``newton_maximize``: value and K'grad at theta_c + K gamma, and
+    K'HK when the criterion over theta has an exact Hessian."""
     def refresh_gamma(gamma, final=False):
-        f = refresh(theta_c + K @ gamma, final)
+        crit = refresh(theta_c + K @ gamma, final)
 
-        def fg(g):
-            value, grad = f(theta_c + K @ g)
+        def value_grad(g):
+            value, grad = crit.value_grad(theta_c + K @ g)
             return value, K.T @ grad
-        exact = getattr(f, "hessian", None)
-        if exact is not None:
-            fg.hessian = lambda g: K.T @ exact(theta_c + K @ g) @ K
-        return fg
+        if crit.hessian is None:
+            return Criterion(value_grad)
+        return Criterion(value_grad, lambda g: K.T @ crit.hessian(theta_c + K @ g) @ K)
     return refresh_gamma
 
 
 def maximize(refresh, theta0, lower, cns, **kw):
     """newton_maximize, over gamma of theta = theta_c + K gamma under constraints.
 
-    The result's theta is mapped back; its grad and hess stay in gamma (what the
+    The result's x is mapped back; its grad and hess stay in gamma (what the
     covariance K (-H_gamma)^-1 K' needs).
     """
     if cns is None:
@@ -180,7 +180,7 @@ def maximize(refresh, theta0, lower, cns, **kw):
     if lower is not None and n_psi:
         lower_g[free - n_psi:] = lower[-n_psi:] - theta_c[-n_psi:]
     fit = newton_maximize(constrained(refresh, theta_c, K), np.zeros(free), lower=lower_g, **kw)
-    return replace(fit, theta=theta_c + K @ fit.theta)
+    return replace(fit, x=theta_c + K @ fit.x)
 
 
 __all__ = ["Constraints", "constrained", "maximize", "parse_constraints"]

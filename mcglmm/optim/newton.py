@@ -2,42 +2,64 @@
 
 Each iteration first *refreshes* the objective at the current theta (for
 adaptive quadrature this re-centres the nodes: the adaptive parameters are held
-fixed while a step is taken, as in Stata's meglm), then takes the Newton step
+fixed while a step is taken, as in Stata's meglm): ``refresh(theta, final)``
+returns a ``Criterion``, the function maximised until the next refresh, with
+``value_grad(t) -> (value, grad)`` and, when the objective has one, an exact
+``hessian(t) -> (P, P)``.  Then Newton takes the step
 
     delta = (-H)^-1 g,   H by differences of the analytic gradient (BFGS-updated
                          between difference Hessians),
 
-with step halving until the log likelihood does not decrease.  Where -H is not
+with step halving (``linesearch.halve_step``) until the log likelihood does not
+decrease (to rounding, 1e-10 of its size).  Where -H is not
 positive definite ("not concave") its eigenvalues are floored before solving.
 Convergence: concave and g'(-H)^-1 g < nrtol (Stata's nrtolerance) and the
 relative change in the log likelihood below ``tolerance``.
 
 A trial point whose log likelihood or gradient is not finite is a rejected step; when
 step halving finds no acceptable point (with the real curvature) the maximiser stops
-unconverged and says so in ``NewtonResult.message``.  The start must be finite.
+unconverged and says so in the result's ``message``.  The start must be finite.
+The result is an ``optim.result.OptimizeResult`` whose ``path`` holds one ``Iterate``
+per iteration (its ``line`` is the log line printed with ``log=True``).
 """
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Callable
 
 import numpy as np
 
 from ..exceptions import bad_value
+from .linesearch import halve_step
+from .result import CONVERGED, ITERATION_LIMIT, STALLED as STATUS_STALLED, OptimizeResult
 
 
 @dataclass(frozen=True)
-class NewtonResult:
-    """theta; value; grad; hess (observed, at theta); converged; iterations; log lines;
-    message: why it stopped."""
+class Criterion:
+    """What Newton maximises between two refreshes.
 
-    theta: np.ndarray
+    value_grad: t (P,) -> (value, grad (P,)); hessian: t -> (P, P) exact second
+    derivatives, or None (Newton then differences the gradient).
+    """
+
+    value_grad: Callable
+    hessian: Callable | None = None
+
+
+@dataclass(frozen=True)
+class Iterate:
+    """One Newton iteration: x where it started, the value there, whether -H was PD."""
+
+    x: np.ndarray
     value: float
-    grad: np.ndarray
-    hess: np.ndarray
-    converged: bool
-    iterations: int
-    log: tuple
-    message: str
+    concave: bool
+    number: int
+
+    @property
+    def line(self):
+        """Stata's log line: 'Iteration 3: Log likelihood = -123.45678 (not concave)'."""
+        text = f"Iteration {self.number}: Log likelihood = {self.value:.8g}"
+        return text + ("" if self.concave else " (not concave)")
 
 
 def fd_hessian(f, theta, central=False):
@@ -83,28 +105,27 @@ def _bfgs_update(H, s, dg):
 
 def _line_search(f, theta, step, value, lower):
     """Largest t in 1, 1/2, ..., 2^-33 with f(max(theta + t step, lower)) >= f(theta) (to
-    roundoff), a non-finite value counting as lower.
+    roundoff: ``SLACK`` of |f(theta)|), by ``halve_step``; a non-finite value counts as lower.
 
     Returns the accepted point, or None when no t is accepted.  Bounded coordinates
     heading down while already within PROBE of their bound are first tried at the bound
     itself (a variance that is zero at the maximum, which Newton steps on the log scale
     approach only slowly).
     """
+    slack = SLACK * abs(value)
     near = (step < 0) & np.isfinite(lower) & (theta < lower + PROBE)
     if near.any():
         probe = np.maximum(theta + step, lower)
         probe[near] = lower[near]
-        trial = f(probe)[0]
-        if np.isfinite(trial) and trial >= value - 1e-10 * abs(value):
+        if halve_step(lambda t: (f(probe)[0],), value, 0, slack) is not None:
             return probe
-    t = 1.0
-    while t > 1e-10:
-        new = np.maximum(theta + t * step, lower)
-        trial = f(new)[0]
-        if np.isfinite(trial) and trial >= value - 1e-10 * abs(value):
-            return new
-        t *= 0.5
-    return None
+    found = halve_step(lambda t: (f(np.maximum(theta + t * step, lower))[0],), value,
+                       HALVINGS, slack)
+    return None if found is None else np.maximum(theta + found[0] * step, lower)
+
+
+HALVINGS = 33     # t down to 2^-33 = 1.2e-10
+SLACK = 1e-10     # relative decrease taken as rounding
 
 
 def _finite(value, grad):
@@ -120,10 +141,11 @@ def _free_direction(g, H, active):
     return step, concave
 
 
-def _curvature(f, theta, central=False):
-    """f.hessian(theta) for an objective with an exact Hessian, else gradient differences."""
-    exact = getattr(f, "hessian", None)
-    return exact(theta) if exact is not None else fd_hessian(f, theta, central)
+def _curvature(crit, theta, central=False):
+    """The criterion's exact Hessian at theta when it has one, else gradient differences."""
+    if crit.hessian is not None:
+        return crit.hessian(theta)
+    return fd_hessian(crit.value_grad, theta, central)
 
 
 PROBE = 9.0   # with log-sd bounds at -12: probe once the sd is below exp(-3) = 0.05
@@ -133,20 +155,36 @@ STALLED = ("step halving found no point with a finite log likelihood at least as
            "current one")
 
 
-def _step(refresh, f, theta, step, value, lower):
-    """(new theta, f refreshed there, value, grad) after the line search along ``step``, or
-    None when it accepts no point or the refreshed log likelihood there is not finite."""
-    new = _line_search(f, theta, step, value, lower)
+def _step(refresh, crit, theta, step, value, lower):
+    """(new theta, the criterion refreshed there, value, grad) after the line search along
+    ``step``, or None when it accepts no point or the refreshed log likelihood there is
+    not finite."""
+    new = _line_search(crit.value_grad, theta, step, value, lower)
     if new is None:
         return None
-    f_new = refresh(new, False)
-    new_value, new_g = f_new(new)
-    return (new, f_new, new_value, new_g) if _finite(new_value, new_g) else None
+    crit_new = refresh(new, False)
+    new_value, new_g = crit_new.value_grad(new)
+    return (new, crit_new, new_value, new_g) if _finite(new_value, new_g) else None
+
+
+def _start(refresh, theta0, lower):
+    """(theta, lower, criterion, value, grad) at the checked start, projected onto the bounds."""
+    theta = np.asarray(theta0, dtype=float).copy()
+    if not np.all(np.isfinite(theta)):
+        raise ValueError(bad_value("the start value", "finite", theta.tolist()))
+    lower = np.full(len(theta), -np.inf) if lower is None else np.asarray(lower, dtype=float)
+    theta = np.maximum(theta, lower)
+    crit = refresh(theta, False)
+    value, g = crit.value_grad(theta)
+    if not _finite(value, g):
+        raise ValueError(bad_value("the start value", "a point where the log likelihood and its "
+                                   "gradient are finite", f"log likelihood {value}"))
+    return theta, lower, crit, value, g
 
 
 def newton_maximize(refresh, theta0, iterate=100, tolerance=1e-8, nrtol=1e-10, log=False,
                     printer=print, quasi=True, lower=None):
-    """Maximise; ``refresh(theta, final)`` returns f with f(t) -> (value, grad) centred at theta.
+    """Maximise; ``refresh(theta, final)`` returns the ``Criterion`` centred at theta.
 
     ``final`` is True for the last refresh, at the returned estimate, where an adaptive
     objective should settle its adaptation fully.
@@ -154,57 +192,50 @@ def newton_maximize(refresh, theta0, iterate=100, tolerance=1e-8, nrtol=1e-10, l
     The first Hessian is a difference of gradients; with ``quasi`` later ones are BFGS
     updates, replaced by a fresh difference Hessian after a short step and before
     convergence is declared (so the convergence test always uses the real curvature).
-    An objective f with an exact Hessian (attribute ``f.hessian``) gets plain Newton.
+    A criterion with an exact Hessian gets plain Newton.
     ``lower`` (dim,) bounds theta from below (projected Newton: a coordinate at its bound
     with the gradient pointing out of the region is held there and left out of the test).
     A start where theta, the log likelihood or its gradient is not finite is refused
-    (ValueError).
+    (ValueError).  Returns an ``OptimizeResult`` (hess: the exact Hessian, or central
+    differences of the gradient, at x).
     """
-    theta = np.asarray(theta0, dtype=float).copy()
-    if not np.all(np.isfinite(theta)):
-        raise ValueError(bad_value("the start value", "finite", theta.tolist()))
-    lower = np.full(len(theta), -np.inf) if lower is None else np.asarray(lower, dtype=float)
-    theta = np.maximum(theta, lower)
-    f = refresh(theta, False)
-    value, g = f(theta)
-    if not _finite(value, g):
-        raise ValueError(bad_value("the start value", "a point where the log likelihood and its "
-                                   "gradient are finite", f"log likelihood {value}"))
-    H, exact = _curvature(f, theta), True
-    lines, converged, prev, it = [], False, -np.inf, 0
-    message = f"the iteration limit ({iterate}) was reached"
+    theta, lower, crit, value, g = _start(refresh, theta0, lower)
+    H, exact = _curvature(crit, theta), True
+    path, prev, it = [], -np.inf, 0
+    status, message = ITERATION_LIMIT, f"the iteration limit ({iterate}) was reached"
     for it in range(iterate + 1):
         active = (theta <= lower) & (g <= 0)
         step, concave = _free_direction(g, H, active)
         small = abs(value - prev) <= tolerance * (abs(value) + 1.0)
         if concave and float(g @ step) < nrtol and small and not exact:
-            H, exact = _curvature(f, theta), True
+            H, exact = _curvature(crit, theta), True
             step, concave = _free_direction(g, H, active)
-        line = f"Iteration {it}: Log likelihood = {value:.8g}"
-        line += "" if concave else " (not concave)"
-        lines.append(line)
+        path.append(Iterate(theta.copy(), value, concave, it))
         if log:
-            printer(line)
+            printer(path[-1].line)
         if concave and float(g @ step) < nrtol and small:
-            converged, message = True, "converged"
+            status, message = CONVERGED, "converged"
             break
         if it == iterate:
             break
-        moved = _step(refresh, f, theta, step, value, lower)
+        moved = _step(refresh, crit, theta, step, value, lower)
         if moved is None and exact:
-            message = STALLED
+            status, message = STATUS_STALLED, STALLED
             break
         if moved is None:
-            H, exact = _curvature(f, theta), True
+            H, exact = _curvature(crit, theta), True
             continue
-        new, f, new_value, new_g = moved
+        new, crit, new_value, new_g = moved
         long_step = np.linalg.norm(new - theta) > 0.1 * np.linalg.norm(step)
-        if quasi and long_step and getattr(f, "hessian", None) is None:
+        if quasi and long_step and crit.hessian is None:
             H, exact = _bfgs_update(H, new - theta, new_g - g), False
         else:
-            H, exact = _curvature(f, new), True
+            H, exact = _curvature(crit, new), True
         prev, theta, value, g = value, new, new_value, new_g
-    f = refresh(theta, True)
-    value, g = f(theta)
-    return NewtonResult(theta, value, g, _curvature(f, theta, central=True), converged, it,
-                        tuple(lines), message)
+    crit = refresh(theta, True)
+    value, g = crit.value_grad(theta)
+    return OptimizeResult(theta, value, g, _curvature(crit, theta, central=True),
+                          status == CONVERGED, status, message, it, tuple(path))
+
+
+__all__ = ["Criterion", "Iterate", "STALLED", "fd_hessian", "newton_maximize"]

@@ -1,8 +1,10 @@
 """A trust-region maximiser with exact subproblem solves (the method of Geyer's ``trust``).
 
-``maximize(fun, theta0, ...)`` needs ``fun(theta) -> Evaluation`` with ``value``,
-``gradient`` and ``hessian``; a value of -inf marks theta as infeasible, and such
-a trial step is simply rejected (the radius shrinks).  Each iteration solves
+``maximize(fun, theta0, ...)`` needs ``fun(theta)`` returning an object with attributes
+``value``, ``gradient`` (P,) and ``hessian`` (P, P) (``engines.base.Evaluation``, or the
+MCLA's); a value of -inf marks theta as infeasible, and such a trial step is simply
+rejected (the radius shrinks).  It returns an ``optim.result.OptimizeResult`` whose
+``evaluation`` is what ``fun`` returned at the end.  Each iteration solves
 
     max_s  g's + s'Hs/2   subject to  |s| <= r
 
@@ -10,28 +12,31 @@ exactly by an eigendecomposition of B = -H (More & Sorensen; Nocedal & Wright,
 sec. 4.3), including the indefinite and "hard" cases.  With rho the ratio of
 actual to predicted increase: rho < 1/4 shrinks r to r/4; rho > 3/4 on the
 boundary doubles r (up to ``rmax``); the step is accepted when rho > 1/4.
-Iteration stops after an accepted step whose predicted increase was below
-``mterm`` or whose actual change was below ``fterm`` (``converged=True``; that
-last, usually Newton, step is taken, so the gradient at the end is far smaller
-than the tolerances suggest), or after ``iterlim`` iterations (``converged=False``).
+A step whose predicted increase is below ``mterm`` is accepted unless the objective fell
+by more than ``fterm`` (the prediction is then rounding, and so is rho).  Iteration stops
+after an accepted step whose predicted increase was below ``mterm`` or whose actual change
+was below ``fterm`` (``converged=True``; that last, usually Newton, step is taken, so the
+gradient at the end is far smaller than the tolerances suggest), or after ``iterlim``
+iterations or when the radius has collapsed (``converged=False``).
 """
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 import numpy as np
 from scipy.optimize import brentq
 
 from ..exceptions import bad_value
+from .result import CONVERGED, ITERATION_LIMIT, STALLED, OptimizeResult
 
 EPS = np.finfo(float).eps
 
 
 @dataclass(frozen=True)
 class Step:
-    """One iteration: where it was, what it tried and what happened."""
+    """One iteration: where it was (x, value), what it tried and what happened."""
 
-    argument: np.ndarray
+    x: np.ndarray
     value: float
     trial: np.ndarray
     trial_value: float
@@ -40,27 +45,19 @@ class Step:
     predicted: float
     accepted: bool
     kind: str                # "newton", "boundary" or "hard"
-
-
-@dataclass(frozen=True)
-class OptimizeResult:
-    """argument, value, gradient, hessian at the end (``evaluation``: all ``fun`` returned
-    there); converged flag; iteration record."""
-
-    argument: np.ndarray
-    value: float
-    gradient: np.ndarray
-    hessian: np.ndarray
-    evaluation: object
-    converged: bool
-    iterations: int
-    path: tuple = field(default=())
-    message: str = ""
+    number: int = 0          # iterations before this one
 
     @property
-    def argpath(self):
-        """(iterations + 1, P): the argument at the start of each iteration, then the final one."""
-        return np.array([s.argument for s in self.path] + [self.argument])
+    def argument(self):
+        """x (glmm's name)."""
+        return self.x
+
+    @property
+    def line(self):
+        """One line of the iteration log."""
+        verdict = "accepted" if self.accepted else "rejected"
+        return (f"value {self.value:.10g}  radius {self.radius:.4g}  {self.kind} step "
+                f"{verdict} (rho {self.rho:.3g})")
 
 
 def solve_subproblem(g, H, r):
@@ -114,7 +111,7 @@ def maximize(fun, theta0, rinit=10.0, rmax=1000.0, iterlim=1000, fterm=np.sqrt(E
                                    theta.tolist()))
     r = float(rinit)
     path = []
-    converged = False
+    converged, status = False, ITERATION_LIMIT
     message = "iteration limit reached"
     for _ in range(iterlim):
         s, kind = solve_subproblem(current.gradient, current.hessian, r)
@@ -128,7 +125,7 @@ def maximize(fun, theta0, rinit=10.0, rmax=1000.0, iterlim=1000, fterm=np.sqrt(E
             (1.0 if tiny and change >= -fterm else -np.inf)
         accepted = bool(rho > 0.25)
         path.append(Step(theta.copy(), current.value, trial, new.value, r, rho, predicted,
-                         accepted, kind))
+                         accepted, kind, len(path)))
         if callback is not None:
             callback(path[-1])
         if rho < 0.25:
@@ -138,11 +135,12 @@ def maximize(fun, theta0, rinit=10.0, rmax=1000.0, iterlim=1000, fterm=np.sqrt(E
         if accepted:
             theta, current = trial, new
             if tiny or abs(change) < fterm:
-                converged = True
+                converged, status = True, CONVERGED
                 message = "predicted increase below mterm" if tiny else "value change below fterm"
                 break
         if r < 1e-3 * EPS * max(1.0, np.linalg.norm(theta)):
+            status = STALLED
             message = "trust radius collapsed: the model predicts an increase the objective lacks"
             break
-    return OptimizeResult(theta, current.value, current.gradient, current.hessian, current,
-                          converged, len(path), tuple(path), message)
+    return OptimizeResult(theta, current.value, current.gradient, current.hessian, converged,
+                          status, message, len(path), tuple(path), current)

@@ -1,4 +1,6 @@
 """Number formatting shared by the printed summaries (R's and Stata's conventions)."""
+import html
+
 import numpy as np
 import pandas as pd
 
@@ -43,3 +45,30 @@ def coef_table_text(table, p_column):
 def quantile_label(q):
     """Column label of a confidence bound, as R prints it (0.025, 0.975, 0.035...)."""
     return f"{q:.10g}"
+
+
+def stata_g(x, width=10):
+    """Stata's %9.0g-like number: at most 8 characters besides the sign, no leading zero,
+    right-aligned in ``width``; NaN (Stata's missing) as blanks."""
+    if not np.isfinite(x):
+        return " " * width if np.isnan(x) else f"{x:>{width}}"
+    for digits in range(7, 0, -1):
+        text = f"{x:.{digits}g}"
+        if "e" in text:
+            mant, exp = text.split("e")
+            text = f"{mant}e{exp[0]}{exp[1:].lstrip('0').zfill(2)}"
+        text = text.replace("0.", ".", 1) if text.startswith(("0.", "-0.")) else text
+        if len(text.lstrip("-")) <= 8:
+            return f"{text:>{width}}"
+    return f"{x:>{width}.3g}"
+
+
+def html_summary(header_lines, tables):
+    """A summary as HTML for notebooks: the header lines as preformatted text, then each
+    (title, DataFrame) of ``tables`` as an HTML table under its title."""
+    parts = [f"<pre>{html.escape(chr(10).join(header_lines))}</pre>"]
+    for title, table in tables:
+        if title:
+            parts.append(f"<p><b>{html.escape(title)}</b></p>")
+        parts.append(table.to_html(float_format=lambda v: f"{v:.6g}", na_rep=""))
+    return "<div>" + "\n".join(parts) + "</div>"

@@ -4,8 +4,9 @@ Standard errors come from the observed information of the MCLA (the inverse of
 minus its Hessian); Monte Carlo standard errors from the sandwich ``U^-1 V U^-1``
 (``engines.mcla.mcse``), V summed over the independent blocks of random effects.
 ``ess`` is the effective sample size of each block's importance weights (a Series
-indexed by the block's first random effect; one entry for R glmm's joint method).  Fixed effects are tested two-sided, variance
-components one-sided (H_A: nu > 0), as glmm's summary does.
+indexed by the block's first random effect; one entry for R glmm's joint method).
+Fixed effects are tested two-sided, variance components one-sided (H_A: nu > 0), as
+glmm's summary does.
 """
 from __future__ import annotations
 
@@ -15,13 +16,18 @@ import numpy as np
 import pandas as pd
 from scipy.stats import norm
 
-from ..exceptions import bad_value
-from .format import SIGNIF_LEGEND, coef_table_text, quantile_label
+from .base import FitResults
+from .format import SIGNIF_LEGEND, coef_table_text, html_summary
 
 
-@dataclass(frozen=True)
-class GLMMResults:
-    """What glmm() returns. Arrays: x (n, p), y (n,), z (n, q) sparse, umat (m, q)."""
+@dataclass(frozen=True, repr=False, eq=False)
+class GLMMResults(FitResults):
+    """What glmm() returns. Arrays: x (n, p), y (n,), z (n, q) sparse, umat (m, q).
+
+    The contract of ``results.base`` (params = fixed effects then variance components,
+    llf = the MCLA log likelihood) under R glmm's names: ``coef()`` (fixed effects only),
+    ``se()``, ``vcov()``, ``loglik()``, ``likelihood_value``, ``confint()``.
+    """
 
     beta: pd.Series
     nu: pd.Series
@@ -58,7 +64,52 @@ class GLMMResults:
     rounds: tuple = ()        # per round: m, role ("pilot"/"final"), estimates, loglik, min_ess
     m_path: tuple = ()        # m="auto": (m, max MCSE / SE) per final round
 
-    # accessors (also available as mcglmm.coef(fit), ...)
+    front = "glmm"
+
+    # the contract of results.base
+    @property
+    def params(self):
+        """Fixed effects, then variance components (Series)."""
+        return self.estimates()
+
+    def cov_params(self):
+        """Inverse observed information of the MCLA (DataFrame); NaN if the Hessian is not
+        negative definite (a HessianWarning said so at fit time)."""
+        names = self.param_names
+        return pd.DataFrame(self.covariance, index=names, columns=names)
+
+    @property
+    def llf(self):
+        """The MCLA log likelihood at the MCMLE (glmm's likelihood.value)."""
+        return self.likelihood_value
+
+    @property
+    def nobs(self):
+        return len(self.y)
+
+    @property
+    def converged(self):
+        return self.trust_converged
+
+    @property
+    def df_model(self):
+        return len(self.beta) + len(self.nu)
+
+    @property
+    def family_text(self):
+        return self.family_glmm.name
+
+    def _tests(self):
+        """z = estimate / se; fixed effects two-sided, variance components one-sided."""
+        z, p = super()._tests()
+        k = len(self.beta)
+        p[k:] = norm.sf(z[k:])
+        return z, p
+
+    def _groups(self):
+        return [None] * len(self.beta) + list(self.nu.index)
+
+    # R glmm's accessors (also available as mcglmm.coef(fit), ...)
     @property
     def param_names(self):
         return list(self.beta.index) + list(self.nu.index)
@@ -76,14 +127,12 @@ class GLMMResults:
         return pd.concat([self.beta, self.nu])
 
     def vcov(self):
-        """Inverse observed information of the MCLA (DataFrame); NaN if the Hessian is not
-        negative definite (a HessianWarning said so at fit time)."""
-        names = self.param_names
-        return pd.DataFrame(self.covariance, index=names, columns=names)
+        """``cov_params()`` (R's vcov)."""
+        return self.cov_params()
 
     def se(self):
-        """Standard errors (Series)."""
-        return pd.Series(np.sqrt(np.diag(self.vcov().to_numpy())), index=self.param_names)
+        """Standard errors (Series): ``bse``."""
+        return self.bse
 
     def mcvcov(self):
         """Monte Carlo covariance of the MCMLE (DataFrame)."""
@@ -95,36 +144,8 @@ class GLMMResults:
         return pd.Series(np.sqrt(np.diag(self.mc_covariance)), index=self.param_names)
 
     def loglik(self):
-        """The MCLA log likelihood at the MCMLE (glmm's likelihood.value)."""
-        return self.likelihood_value
-
-    def confint(self, parm=None, level=0.95):
-        """Wald intervals estimate +/- z se, for ``parm`` (names or 0-based positions)."""
-        if not (isinstance(level, (int, float)) and 0 < level < 1):
-            raise ValueError(bad_value("level", "a number strictly between 0 and 1", level))
-        est, se = self.estimates(), self.se()
-        rows = self._select(parm)
-        lo, hi = (1 - level) / 2, (1 + level) / 2
-        z = norm.ppf(hi)
-        return pd.DataFrame({quantile_label(lo): est.iloc[rows] - z * se.iloc[rows],
-                             quantile_label(hi): est.iloc[rows] + z * se.iloc[rows]})
-
-    def _select(self, parm):
-        names = self.param_names
-        if parm is None:
-            return list(range(len(names)))
-        items = [parm] if isinstance(parm, (str, int, np.integer)) else list(parm)
-        rows = []
-        for item in items:
-            if isinstance(item, str) and item in names:
-                rows.append(names.index(item))
-            elif isinstance(item, (int, np.integer)) and not isinstance(item, bool) \
-                    and -len(names) <= item < len(names):
-                rows.append(int(item) % len(names))
-            else:
-                raise ValueError(bad_value("parm", f"parameter names {names} or 0-based positions "
-                                           f"below {len(names)}", item))
-        return rows
+        """The MCLA log likelihood at the MCMLE: ``llf``."""
+        return self.llf
 
     def summary(self):
         """glmm-style summary (printable; tables as DataFrames)."""
@@ -202,6 +223,12 @@ class GLMMSummary:
 
     __repr__ = __str__
 
+    def _repr_html_(self):
+        header = ["Call:", self.call, f'Link is: "{self.link}"']
+        return html_summary(header, [("Fixed Effects", self.coefficients),
+                                     ("Variance Components for Random Effects (P-values are "
+                                      "one-tailed)", self.varcomps)])
+
 
 def _fit_method(name):
     def accessor(fit, *args, **kwargs):
@@ -211,12 +238,6 @@ def _fit_method(name):
     return accessor
 
 
-coef = _fit_method("coef")
 varcomps = _fit_method("varcomps")
-se = _fit_method("se")
-vcov = _fit_method("vcov")
 mcse = _fit_method("mcse")
 mcvcov = _fit_method("mcvcov")
-confint = _fit_method("confint")
-loglik = _fit_method("loglik")
-summary = _fit_method("summary")

@@ -13,16 +13,23 @@ import numpy as np
 import pandas as pd
 
 from ..exceptions import BoundaryWarning, ConvergenceWarning
+from .base import FitResults, FitWarnings
 from .covariance import covariance_from_hessian
+from .diagnostics import boundary_messages
+from .format import html_summary
 
 _LINE_WIDTH = 80
-BOUNDARY_SIGMA = 1e-3  # below this a sigma is reported as at its boundary, 0
 LR_ADVICE = "Try more quadrature points or other starting values."
 
 
 def log_sigma_names(levels):
     """("log(sigma)",) for two levels, ("log(sigma2)", "log(sigma3)") for three."""
     return ("log(sigma)",) if levels == 2 else ("log(sigma2)", "log(sigma3)")
+
+
+def sigma_names(levels):
+    """("sigma",) for two levels, ("sigma2", "sigma3") for three."""
+    return ("sigma",) if levels == 2 else ("sigma2", "sigma3")
 
 
 @dataclass(frozen=True)
@@ -37,13 +44,18 @@ class LRSummary:
 
     __repr__ = __str__
 
+    def _repr_html_(self):
+        return html_summary(self.header.splitlines(), [("", self.table)])
 
-@dataclass(frozen=True)
-class LRFit:
+
+@dataclass(frozen=True, repr=False, eq=False)
+class LRFit(FitResults):
     """A fitted lr2/lr3 model.
 
     theta: (P,) estimates of (beta, log sigma...); cov: (P, P) their covariance;
-    gradient: (P,) at the estimate; n_units: (n, J) or (n, J, C) units per level.
+    gradient: (P,) at the estimate; n_units: (n, J) or (n, J, C) units per level;
+    group_names: the id columns of levels 2 (and 3).  The contract of ``results.base``
+    has params = (beta, log sigma..., sigma...), llf = ``loglik``, nobs = n.
     """
 
     formula: str
@@ -58,26 +70,47 @@ class LRFit:
     n_iter: int
     message: str
     n_dropped: int
+    warnings: tuple = ()
+    group_names: tuple = ()
 
     @classmethod
-    def from_maximum(cls, maximum, formula, x_names, n_units, quad_pts, n_dropped):
-        """Build from an ``engines.ghq_logit.MaximizeResult``; warns if it did not converge."""
-        if not maximum.converged:
-            warnings.warn(f"the optimiser stopped before converging after {maximum.n_iter} "
-                          f"iterations ({maximum.message} Newton decrement "
-                          f"{maximum.newton_decrement:.3g}). Refit from this fit's coef() with "
-                          "beta= and sigma=.", ConvergenceWarning, stacklevel=4)
-        sigma = np.exp(maximum.theta[len(x_names):])
-        if np.any(sigma < BOUNDARY_SIGMA):
-            warnings.warn(f"sigma = {sigma.tolist()}: a standard deviation is at its boundary, 0 "
-                          "(log(sigma) drifts to -inf); its standard error is meaningless. A model "
-                          "without that level fits as well.", BoundaryWarning, stacklevel=4)
-        return cls(formula=formula, x_names=tuple(x_names), theta=maximum.theta,
-                   cov=covariance_from_hessian(maximum.evaluation.hess, LR_ADVICE),
-                   loglik=maximum.evaluation.loglik, gradient=maximum.evaluation.grad,
+    def from_estimates(cls, theta, gradient, hessian, loglik, converged, n_iter, message, *,
+                       formula, x_names, n_units, quad_pts, n_dropped, group_names=(),
+                       stacklevel=4):
+        """Build from the maximiser's output: theta (P,), gradient (P,), Hessian (P, P) of the
+        log likelihood at theta, its value, the convergence flag, iterations and message.
+        Warns (ConvergenceWarning, BoundaryWarning, HessianWarning) as the fit needs, at
+        ``stacklevel`` counted from here (4: the user's call of lr2 -> _lr -> here)."""
+        theta = np.asarray(theta, dtype=float)
+        with FitWarnings() as record:
+            if not converged:
+                warnings.warn(f"the optimiser stopped before converging after {n_iter} "
+                              f"iterations ({message}). Refit from this fit's coef() with "
+                              "beta= and sigma=.", ConvergenceWarning, stacklevel=stacklevel)
+            sigma = np.exp(theta[len(x_names):])
+            for text in boundary_messages(sigma_names(len(n_units)), sigma, "sd"):
+                warnings.warn(text + "; a model without that level fits as well.",
+                              BoundaryWarning, stacklevel=stacklevel)
+            cov = covariance_from_hessian(hessian, LR_ADVICE, stacklevel=stacklevel + 1)
+        return cls(formula=formula, x_names=tuple(x_names), theta=theta, cov=cov,
+                   loglik=float(loglik), gradient=np.asarray(gradient, dtype=float),
                    n_units=tuple(int(n) for n in n_units), quad_pts=quad_pts,
-                   converged=maximum.converged, n_iter=maximum.n_iter, message=maximum.message,
-                   n_dropped=n_dropped)
+                   converged=bool(converged), n_iter=int(n_iter), message=message,
+                   n_dropped=n_dropped, warnings=record.messages(),
+                   group_names=tuple(group_names))
+
+    @classmethod
+    def from_maximum(cls, maximum, formula, x_names, n_units, quad_pts, n_dropped,
+                     group_names=()):
+        """Build from an ``optim.result.OptimizeResult`` (x, value, grad, hess, converged, nit,
+        message); see ``from_estimates``."""
+        message = maximum.message
+        if not maximum.converged:
+            message = f"{message}; max |gradient| {np.abs(maximum.grad).max():.3g}"
+        return cls.from_estimates(maximum.x, maximum.grad, maximum.hess, maximum.value,
+                                  maximum.converged, maximum.nit, message, formula=formula,
+                                  x_names=x_names, n_units=n_units, quad_pts=quad_pts,
+                                  n_dropped=n_dropped, group_names=group_names, stacklevel=5)
 
     @property
     def levels(self):
@@ -90,24 +123,66 @@ class LRFit:
 
     @property
     def sigma_names(self):
-        return ("sigma",) if self.levels == 2 else ("sigma2", "sigma3")
+        return sigma_names(self.levels)
 
     @property
     def sigma(self):
         """exp(log sigma), one per random level (Series)."""
         return pd.Series(np.exp(self.theta[len(self.x_names):]), index=list(self.sigma_names))
 
+    # the contract of results.base
+    @property
+    def front(self):
+        return f"lr{self.levels}"
+
+    @property
+    def family_text(self):
+        return "bernoulli/logit"
+
     @property
     def params(self):
         """Every printed estimate: beta, log(sigma)..., sigma... (Series)."""
         return pd.concat([pd.Series(self.theta, index=list(self.param_names)), self.sigma])
 
+    def cov_params(self):
+        """Covariance of ``params``: J cov J' with J the Jacobian of params in theta (sigma's
+        rows by the delta method, d sigma / d log sigma = sigma); (P + L, P + L)."""
+        k = len(self.x_names)
+        jac = np.vstack([np.eye(len(self.theta)),
+                         np.eye(len(self.theta))[k:] * self.sigma.to_numpy()[:, None]])
+        names = list(self.params.index)
+        return pd.DataFrame(jac @ self.cov @ jac.T, index=names, columns=names)
+
     @property
-    def bse(self):
-        """Standard errors of ``params``; sigma's by the delta method (Series)."""
-        se_theta = np.sqrt(np.diag(self.cov))
-        se_sigma = self.sigma.to_numpy() * se_theta[len(self.x_names):]
-        return pd.Series(np.concatenate([se_theta, se_sigma]), index=self.params.index)
+    def llf(self):
+        return self.loglik
+
+    @property
+    def nobs(self):
+        return self.n_units[0]
+
+    @property
+    def df_model(self):
+        return len(self.theta)
+
+    def _interval(self, level):
+        """Wald intervals for beta and log sigma; sigma's is exp of log sigma's."""
+        lower, upper = super()._interval(level)
+        n_theta = len(self.theta)
+        lower[n_theta:], upper[n_theta:] = (np.exp(lower[len(self.x_names):n_theta]),
+                                            np.exp(upper[len(self.x_names):n_theta]))
+        return lower, upper
+
+    def _tests(self):
+        """The summary's t value for every row; two-sided p for the fixed effects only (a
+        test of log sigma = 0 or sigma = 1 means nothing)."""
+        z, p = super()._tests()
+        p[len(self.x_names):] = np.nan
+        return z, p
+
+    def _groups(self):
+        groups = self.group_names or tuple(f"level {j + 2}" for j in range(self.levels - 1))
+        return [None] * len(self.x_names) + list(groups) * 2
 
     def coef(self, beta=True, sigma=True):
         """The notes' coef(object, beta=T, sigma=T): fixed effects and/or sigmas (not logs)."""
@@ -128,8 +203,6 @@ class LRFit:
 
     def __str__(self):
         return self._header() + "\n" + "\n".join(named_vector_lines(self.params))
-
-    __repr__ = __str__
 
 
 def named_vector_lines(values, width=_LINE_WIDTH):

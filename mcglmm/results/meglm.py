@@ -12,6 +12,7 @@ log scale; those of covariances are b +- z se, as Stata prints them.
 """
 from __future__ import annotations
 
+import contextlib
 import warnings
 from dataclasses import dataclass
 
@@ -21,16 +22,15 @@ from scipy import stats
 
 from ..design.levels import group_table
 from ..model import covariance as quad_cov
-from ..model.spec import theta_lower, unpack
-from ..exceptions import BoundaryWarning, ConvergenceWarning, HessianWarning
+from ..model.spec import unpack
+from ..exceptions import BoundaryWarning, ConvergenceWarning
+from .base import FitResults, FitWarnings
+from .covariance import cluster_sandwich, covariance_from_hessian
+from .diagnostics import boundary_messages
+from .stata_text import MEGLMSummary
 
-_FAMILY_TITLE = {"gaussian": "Gaussian", "bernoulli": "Bernoulli", "binomial": "Binomial",
-                 "poisson": "Poisson", "gamma": "Gamma", "nbinomial": "Negative binomial",
-                 "ordinal": "Ordinal"}
-_FIXED_MODEL = {("gaussian", "identity"): "linear", ("bernoulli", "logit"): "logistic",
-                ("binomial", "logit"): "logistic", ("ordinal", "logit"): "ologit",
-                ("ordinal", "probit"): "oprobit", ("poisson", "log"): "Poisson",
-                ("nbinomial", "log"): "nbinomial"}
+HESSIAN_ADVICE = ("Try other starting values (startvalues=, startgrid=), more integration "
+                  "points, or a simpler covariance structure.")
 
 
 @dataclass(frozen=True)
@@ -79,28 +79,21 @@ def _covariance(hess, scores, clusters, K=None):
     group; clusters: ((G_1,) cluster of each top group, c).  With A = K (-hess)^-1 K',
 
         V = A                                         (oim)
-        V = c/(c-1) A (sum_c s_c s_c') A,  s_c = sum of the scores in cluster c.
+        V = c/(c-1) A (sum_c s_c s_c') A,  s_c = sum of the scores in cluster c;
+
+    NaN with a HessianWarning when -hess is not positive definite (``results.covariance``).
     """
-    try:
-        np.linalg.cholesky(-hess)
-        Vg = np.linalg.inv(-hess)
-    except np.linalg.LinAlgError:
-        warnings.warn("the Hessian at the estimate is not negative definite; standard errors "
-                      "use its pseudo-inverse.", HessianWarning, stacklevel=3)
-        Vg = np.linalg.pinv(-hess)
+    Vg = covariance_from_hessian(hess, HESSIAN_ADVICE, stacklevel=6)
     A = Vg if K is None else K @ Vg @ K.T
-    if scores is None:
-        return A
-    index, c = clusters
-    S = np.zeros((c, scores.shape[1]))
-    np.add.at(S, index, scores)
-    return A @ (S.T @ S) @ A * c / (c - 1)
+    return A if scores is None else cluster_sandwich(A, scores, clusters)
 
 
 def _wald(b, V):
     """(chi2, df) of b = 0: b' V^+ b with df the rank of V (constraints make V singular)."""
     if not len(b):
         return 0.0, 0
+    if not np.all(np.isfinite(V)):
+        return np.nan, len(b)
     lam, U = np.linalg.eigh(V)
     keep = lam > 1e-10 * max(lam.max(), 0.0)
     proj = U[:, keep].T @ b
@@ -151,30 +144,110 @@ def _eform_table(raw, rows, on):
     return table
 
 
-class MEGLMResults:
-    """A fitted meglm model; stored results are attributes named as Stata's e()."""
+def _fit_warnings(model, fit, rows):
+    """Warn of an unconverged fit and of random-effect variances at zero (diagnostics)."""
+    if not fit.converged:
+        warnings.warn(f"meglm did not converge in {fit.iterations} iterations: "
+                      f"{fit.message}.", ConvergenceWarning, stacklevel=5)
+    residual = [r.value for r in rows if r.kind == "var" and r.eq == ""]
+    unit = float(np.sqrt(residual[0])) if residual else 1.0
+    random = [r for r in rows if r.kind == "var" and r.eq not in ("", "/")]
+    for text in boundary_messages([f"{r.eq}:{r.label}" for r in random],
+                                  [r.value for r in random], "variance", unit):
+        warnings.warn(text, BoundaryWarning, stacklevel=5)
 
-    def __init__(self, **kw):
-        self.__dict__.update(kw)
 
-    def __setattr__(self, name, value):
-        raise AttributeError("MEGLMResults is read-only")
+def _lr_comparison(model, fit, fixed_fit):
+    """LR test against the model without random effects: (chi2_c, df_c, p_c), chibar2 for one
+    variance."""
+    df_c = sum(model.n_psi)
+    chi2_c = max(2.0 * (fit.value - fixed_fit.value), 0.0)
+    p_c = (0.5 * stats.chi2.sf(chi2_c, 1) if df_c == 1 else stats.chi2.sf(chi2_c, df_c))
+    return chi2_c, df_c, float(p_c)
+
+
+def _vce_fields(vce, scores, clusters, model, cns):
+    """Stata's e(vce), e(clustvar), e(vcetype), e(N_clust), weights and constraints."""
+    vce_kind, clustvar = vce
+    robust = scores is not None
+    w = model.weights
+    return dict(vce=vce_kind, clustvar=(clustvar or model.levels[0].name) if robust else None,
+                vcetype="Robust" if robust else None, N_clust=clusters[1] if robust else None,
+                wtype=None if w is None else w.kind, weights=None if w is None
+                else dict(w.sources), Cns=None if cns is None else cns.table,
+                constraint_lines=() if cns is None else cns.lines,
+                N=len(model.y) if w is None or w.kind != "fweight"
+                else int(round(w.cum_obs.sum())))
+
+
+@dataclass(frozen=True, repr=False, eq=False)
+class MEGLMResults(FitResults):
+    """A fitted meglm model; stored results are fields named as Stata's e().
+
+    The contract of ``results.base`` under Stata's names: params = ``b`` (e(b)),
+    cov_params() = ``V`` (e(V)), llf = ``ll``, nobs = ``N``, df_model = ``rank``.
+    ``raw_table`` is r(table) before eform; ``rows`` the reported parameters (``_Row``).
+    """
+
+    vce: str
+    clustvar: object
+    vcetype: object
+    N_clust: object
+    wtype: object
+    weights: object
+    Cns: object
+    constraint_lines: tuple
+    N: int
+    k: int
+    rank: int
+    ll: float
+    chi2: float
+    df_m: int
+    p: float
+    ll_c: float
+    chi2_c: float
+    df_c: int
+    p_c: float
+    N_g: np.ndarray
+    g_min: np.ndarray
+    g_avg: np.ndarray
+    g_max: np.ndarray
+    b: pd.Series
+    V: pd.DataFrame
+    converged: bool
+    ic: int
+    intmethod: str
+    n_quad: int
+    table: pd.DataFrame
+    raw_table: pd.DataFrame
+    level: float
+    eform: object
+    theta: np.ndarray
+    theta_names: tuple
+    hessian: np.ndarray
+    iteration_log: object
+    family: str
+    link: str
+    depvar: str
+    group_info: pd.DataFrame
+    notes: tuple
+    n_dropped: int
+    rows: tuple
+    nested: bool
+    level_names: tuple
+    warnings: tuple = ()
+
+    front = "meglm"
 
     @classmethod
     def from_fit(cls, model, arrays, fit, fixed_fit, intmethod, n_quad, names, notes, vce,
-                 scores, level, eform, clusters=None, cns=None):
-        """Build the result once from the optimiser's output."""
-        if not fit.converged:
-            warnings.warn(f"meglm did not converge in {fit.iterations} iterations: "
-                          f"{fit.message}.",
-                          ConvergenceWarning, stacklevel=3)
-        at_bound = [n for n, t, lo in zip(names, fit.theta, theta_lower(model)) if t < lo + 4.0]
-        if at_bound:
-            warnings.warn(f"variance component(s) {at_bound} estimated as (nearly) zero: log "
-                          f"standard deviation below {quad_cov.LOG_SD_MIN + 4:g}.",
-                          BoundaryWarning, stacklevel=3)
-        V_int = _covariance(fit.hess, scores, clusters, None if cns is None else cns.K)
+                 scores, level, eform, clusters=None, cns=None, record=None):
+        """Build the result once from the optimiser's output.  ``record``: the front's open
+        ``FitWarnings`` (its messages become ``warnings``); None records only these."""
         rows = _reported_rows(model, arrays, fit.theta, names)
+        with (FitWarnings() if record is None else contextlib.nullcontext(record)) as rec:
+            _fit_warnings(model, fit, rows)
+            V_int = _covariance(fit.hess, scores, clusters, None if cns is None else cns.K)
         J = np.array([r.jac for r in rows])
         b = np.array([r.value for r in rows])
         V_nat = J @ V_int @ J.T
@@ -182,161 +255,77 @@ class MEGLMResults:
         table = _table(rows, b, se, level)
         test = [j for j, r in enumerate(rows) if r.kind == "b" and r.label != "_cons"]
         chi2, df_m = _wald(b[test], V_nat[np.ix_(test, test)])
-        df_c = sum(model.n_psi)
-        chi2_c = max(2.0 * (fit.value - fixed_fit.value), 0.0)
-        p_c = (0.5 * stats.chi2.sf(chi2_c, 1) if df_c == 1 else stats.chi2.sf(chi2_c, df_c))
+        chi2_c, df_c, p_c = _lr_comparison(model, fit, fixed_fit)
         groups = group_table(model.levels)
         cols = list(table.columns)
-        w = model.weights
-        vce_kind, clustvar = vce
         return cls(
-            vce=vce_kind, clustvar=(clustvar or model.levels[0].name) if scores is not None
-            else None, vcetype="Robust" if scores is not None else None,
-            N_clust=clusters[1] if scores is not None else None,
-            wtype=None if w is None else w.kind, weights=None if w is None else dict(w.sources),
-            Cns=None if cns is None else cns.table, constraint_lines=() if cns is None
-            else cns.lines,
-            N=len(model.y) if w is None or w.kind != "fweight" else int(round(w.cum_obs.sum())),
-            k=len(fit.theta), ll=fit.value, chi2=chi2, df_m=df_m,
+            **_vce_fields(vce, scores, clusters, model, cns),
+            k=len(fit.theta), rank=fit.hess.shape[0], ll=fit.value, chi2=chi2, df_m=df_m,
             p=float(stats.chi2.sf(chi2, df_m)) if df_m else np.nan,
-            ll_c=fixed_fit.value, chi2_c=chi2_c, df_c=df_c, p_c=float(p_c),
+            ll_c=fixed_fit.value, chi2_c=chi2_c, df_c=df_c, p_c=p_c,
             N_g=groups["groups"].to_numpy(), g_min=groups["min"].to_numpy(),
             g_avg=groups["avg"].to_numpy(), g_max=groups["max"].to_numpy(),
             b=pd.Series(b, index=cols), V=pd.DataFrame(V_nat, index=cols, columns=cols),
             converged=fit.converged, ic=fit.iterations, intmethod=intmethod,
-            n_quad=n_quad, table=_eform_table(table, rows, eform is not None), _raw=table,
+            n_quad=n_quad, table=_eform_table(table, rows, eform is not None), raw_table=table,
             level=level, eform=eform,
             theta=fit.theta, theta_names=tuple(names), hessian=fit.hess, iteration_log=fit.log,
             family=model.family.family, link=model.family.link, depvar=arrays.y_name,
             group_info=groups, notes=notes, n_dropped=arrays.n_dropped,
-            _rows=tuple(rows), _nested=model.nested, _n_levels=len(model.levels),
-            _levels=tuple(lev.name for lev in model.levels))
+            rows=tuple(rows), nested=model.nested,
+            level_names=tuple(lev.name for lev in model.levels), warnings=rec.messages())
 
     def summary(self, level=None, eform=None, or_=False, irr=False):
-        """Stata-style output as a string; ``level``/``eform`` override the fit's settings."""
+        """Stata's output (``MEGLMSummary``: str() the text, HTML in notebooks);
+        ``level``/``eform``/``or_``/``irr`` override the fit's settings."""
         label = "Odds ratio" if or_ else "IRR" if irr else ("exp(b)" if eform else None)
-        if level is not None and level != self.level:
-            table = _table(list(self._rows), self._raw.loc["b"].to_numpy(),
-                           self._raw.loc["se"].to_numpy(), level)
-            view = MEGLMResults(**{**self.__dict__, "_raw": table})
-            return render(view, level, label if (eform or or_ or irr) else self.eform)
-        return render(self, self.level, label if (eform or or_ or irr) else self.eform)
+        label = label if (eform or or_ or irr) else self.eform
+        level = self.level if level is None else level
+        raw = self.raw_table if level == self.level else self._table_at(level)
+        return MEGLMSummary.build(self, raw, level, label)
 
-    def __repr__(self):
-        return f"<MEGLMResults {self.family}/{self.link} ll={self.ll:.4f} ({self.intmethod})>"
+    def _table_at(self, level):
+        """r(table) (before eform) at another confidence level (percent)."""
+        return _table(list(self.rows), self.raw_table.loc["b"].to_numpy(),
+                      self.raw_table.loc["se"].to_numpy(), level)
 
+    # the contract of results.base
+    @property
+    def params(self):
+        return self.b
 
-def _g(x, width=10):
-    """Stata's %9.0g-like number: at most 8 characters besides the sign, no leading zero."""
-    if not np.isfinite(x):
-        return " " * width if np.isnan(x) else f"{x:>{width}}"
-    for digits in range(7, 0, -1):
-        text = f"{x:.{digits}g}"
-        if "e" in text:
-            mant, exp = text.split("e")
-            text = f"{mant}e{exp[0]}{exp[1:].lstrip('0').zfill(2)}"
-        text = text.replace("0.", ".", 1) if text.startswith(("0.", "-0.")) else text
-        if len(text.lstrip("-")) <= 8:
-            return f"{text:>{width}}"
-    return f"{x:>{width}.3g}"
+    def cov_params(self):
+        return self.V
 
+    @property
+    def llf(self):
+        return self.ll
 
-def _header(res):
-    """Stata's header lines: model, family, link, groups, integration, Wald test, log likelihood."""
-    left_right = [("Mixed-effects GLM", f"Number of obs     = {res.N:>10,}"),
-                  (f"Family: {_FAMILY_TITLE[res.family]}", ""),
-                  (f"Link:   {res.link.capitalize()}", "")]
-    lines = [f"{a:<48}{b}".rstrip() for a, b in left_right]
-    info = res.group_info
-    if len(info) == 1 and res._nested:
-        row = info.iloc[0]
-        group = "Group variable: " + row["group"]
-        lines += [f"{group:<48}Number of groups  = {row['groups']:>10,}",
-                  "", f"{'':<48}Obs per group:",
-                  f"{'':<62}min = {row['min']:>10,}", f"{'':<62}avg = {row['avg']:>10.1f}",
-                  f"{'':<62}max = {row['max']:>10,}"]
-    else:
-        rule = "-" * 61
-        lines += ["", rule, f"{'':16}|     No. of       Observations per group",
-                  " Group variable |     groups    Minimum    Average    Maximum",
-                  "-" * 16 + "+" + "-" * 44]
-        for _, row in info.iterrows():
-            lines.append(f"{row['group']:>15} | {row['groups']:>10,} {row['min']:>10,} "
-                         f"{row['avg']:>10.1f} {row['max']:>10,}")
-        lines.append(rule)
-    method = f"Integration method: {res.intmethod}"
-    pts = f"Integration pts.  = {res.n_quad:>10}" if res.intmethod != "laplace" else ""
-    kind = "Log pseudolikelihood" if res.vcetype else "Log likelihood"   # as Stata's ml
-    lines += ["", f"{method:<48}{pts}".rstrip(), "",
-              f"{'':<48}{'Wald chi2(' + str(res.df_m) + ')':<18}= {res.chi2:>10.2f}",
-              f"{kind + ' = ' + format(res.ll, '.8g'):<48}Prob > chi2       = "
-              f"{res.p:>10.4f}"]
-    if res.vcetype:
-        note = f"(Std. err. adjusted for {res.N_clust:,} clusters in {res.clustvar})"
-        lines.append(f"{note:>78}")
-    return lines
+    @property
+    def nobs(self):
+        return self.N
 
+    @property
+    def df_model(self):
+        return self.rank
 
-def _coef_lines(res, level, label):
-    """The estimation table: fixed effects, cut points, var/cov rows per level, residual rows."""
-    crit = stats.norm.ppf(0.5 + level / 200.0)
-    t = res._raw
-    width = max(13, max(len(r.label) + 3 for r in res._rows) if res._rows else 13)
-    rule = "-" * width + "+" + "-" * 64
-    head = label or "Coefficient"
-    lvl = f"{level:g}"
-    se_head = "Std. err."
-    lines = ["-" * (width + 65)]
-    if res.vcetype:
-        lines.append(f"{'':{width}}|{'':13}{res.vcetype:>9}")
-        se_head = "std. err."
-    lines += [f"{res.depvar[:width - 1]:>{width - 1}} | {head:>11}  {se_head}      z    P>|z|"
-              f"     [{lvl}% conf. interval]", rule]
-    section = None
-    for j, r in enumerate(res._rows):
-        b, se = t.iloc[0, j], t.iloc[1, j]
-        lo, hi = t.iloc[4, j], t.iloc[5, j]
-        if r.kind == "b" and label:
-            b, se, lo, hi = np.exp(b), np.exp(b) * se, np.exp(b - crit * se), np.exp(b + crit * se)
-        if r.eq != section and r.kind in ("var", "cov", "aux"):
-            lines.append(rule)
-            if r.eq and r.eq != "/":
-                lines.append(f"{r.eq:<{width}}|")
-            section = r.eq
-        stat = (f"{t.iloc[2, j]:>8.2f}   {t.iloc[3, j]:5.3f}" if np.isfinite(t.iloc[2, j])
-                else " " * 16)
-        name = r.label if r.kind in ("b", "aux") or not r.eq else f"  {r.label}"
-        if res.constraint_lines and t.iloc[1, j] <= 1e-12 * max(1.0, abs(t.iloc[0, j])):
-            lines.append(f"{name[-(width - 1):]:>{width - 1}} |{_g(b, 11)}  (constrained)")
-            continue
-        lines.append(f"{name[-(width - 1):]:>{width - 1}} |{_g(b, 11)}{_g(se, 11)}{stat}"
-                     f"   {_g(lo, 10)}  {_g(hi, 10)}")
-    lines.append("-" * (width + 65))
-    return lines
+    @property
+    def default_level(self):
+        return self.level / 100.0
 
+    @property
+    def family_text(self):
+        return f"{self.family}/{self.link}"
 
-def _lr_lines(res):
-    """LR test against the model without random effects."""
-    kind = _FIXED_MODEL.get((res.family, res.link), f"{res.family} {res.link}")
-    if res.df_c == 1:
-        return [f"LR test vs. {kind} model: chibar2(01) = {res.chi2_c:.2f}"
-                f"{'':8}Prob >= chibar2 = {res.p_c:.4f}"]
-    return [f"LR test vs. {kind} model: chi2({res.df_c}) = {res.chi2_c:.2f}"
-            f"{'':13}Prob > chi2 = {res.p_c:.4f}",
-            "Note: LR test is conservative and provided only for reference."]
+    def _interval(self, level):
+        """Stata's intervals: variances on the log scale, the rest b -/+ z se."""
+        table = self._table_at(100.0 * level)
+        return table.loc["ll"].to_numpy(), table.loc["ul"].to_numpy()
 
+    def _tests(self):
+        """Stata's z and P>|z| (none for variances, covariances and cut points)."""
+        return self.raw_table.loc["z"].to_numpy(), self.raw_table.loc["pvalue"].to_numpy()
 
-def render(res, level, label):
-    """The full printed output of a meglm fit."""
-    notes = [f"note: {n}." for n in res.notes]
-    cns = [f" ({j + 1:>2})  {c}" for j, c in enumerate(res.constraint_lines)]
-    lines = notes + _header(res) + [""] + cns + _coef_lines(res, level, label)
-    if label:
-        lines.append("Note: Estimates are transformed only in the first equation.")
-        if any(r.label == "_cons" for r in res._rows):
-            lines.append("Note: _cons estimates baseline odds (conditional on zero random "
-                         "effects)." if label == "Odds ratio" else
-                         "Note: _cons estimates baseline (conditional on zero random effects).")
-    if not res.vcetype:
-        lines += _lr_lines(res)
-    return "\n".join(lines)
+    def _groups(self):
+        return [r.eq if r.kind in ("var", "cov") and r.eq not in ("", "/") else None
+                for r in self.rows]

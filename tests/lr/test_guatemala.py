@@ -20,7 +20,6 @@ import numpy as np
 import pytest
 
 import mcglmm as mc
-from mcglmm.engines.ghq_logit import evaluate
 
 FORMULA = "immun ~ kid2p + mom25p + ord + ethn + momEd + husEd + momWork + rural + pcInd81"
 
@@ -97,8 +96,7 @@ def test_sigma_standard_errors_by_delta_method(g12):
 def test_notes_estimates_give_the_notes_loglik(gu):
     """The likelihood itself is the notes': same value at their estimates to 14 digits."""
     theta = np.array([c for c, _ in NOTES_TABLE.values()])[:-2]
-    problem = mc.lr3(FORMULA, "mom", "comm", data=gu, frame=True).problem(12)
-    value = evaluate(problem, theta, order=0).loglik
+    value = mc.lr3(FORMULA, "mom", "comm", data=gu, frame=True).evaluate(theta, 12).value
     assert value == pytest.approx(NOTES_LOGL, rel=1e-13)  # seen 5e-17
 
 

@@ -7,7 +7,7 @@ import pandas as pd
 import pytest
 
 import mcglmm as mc
-from mcglmm.optim.newton import STALLED, newton_maximize
+from mcglmm.optim.newton import STALLED, Criterion, newton_maximize
 
 
 @pytest.fixture(scope="module")
@@ -98,7 +98,7 @@ def _quadratic(t):
 ])
 def test_newton_refuses_a_non_finite_start(theta0, match):
     with pytest.raises(ValueError, match=match):
-        newton_maximize(lambda theta, final: _quadratic, theta0)
+        newton_maximize(lambda theta, final: Criterion(_quadratic), theta0)
 
 
 def test_newton_refuses_a_start_with_a_non_finite_value():
@@ -106,7 +106,7 @@ def test_newton_refuses_a_start_with_a_non_finite_value():
         return -np.inf, np.zeros_like(t)
     with pytest.raises(ValueError, match="a point where the log likelihood and its gradient are "
                                          "finite; got 'log likelihood -inf'"):
-        newton_maximize(lambda theta, final: f, [1.0])
+        newton_maximize(lambda theta, final: Criterion(f), [1.0])
 
 
 def test_newton_stops_unconverged_when_no_finite_point_improves():
@@ -116,7 +116,7 @@ def test_newton_stops_unconverged_when_no_finite_point_improves():
         if t[0] > 0:
             return np.nan, np.full(1, np.nan)
         return float(t[0]), np.ones(1)
-    fit = newton_maximize(lambda theta, final: f, [0.0])
+    fit = newton_maximize(lambda theta, final: Criterion(f), [0.0])
     assert not fit.converged and fit.message == STALLED
     assert fit.theta[0] == 0.0 and fit.value == 0.0
 
@@ -126,8 +126,8 @@ def test_newton_recovers_from_non_finite_trial_points():
     def f(t):
         with np.errstate(invalid="ignore", divide="ignore"):
             return float(np.log(t[0]) - t[0]), np.array([1.0 / t[0] - 1.0])
-    f.hessian = lambda t: np.array([[-1.0 / t[0] ** 2]])
-    fit = newton_maximize(lambda theta, final: f, [3.0])
+    crit = Criterion(f, lambda t: np.array([[-1.0 / t[0] ** 2]]))
+    fit = newton_maximize(lambda theta, final: crit, [3.0])
     assert fit.converged and fit.message == "converged"
     assert fit.theta[0] == pytest.approx(1.0, abs=1e-6)
 

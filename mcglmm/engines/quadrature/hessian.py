@@ -24,18 +24,104 @@ With v = S^-1 u the a-term derivatives are (S_r = dS/dpsi_r, S_rs second)
 
 Auxiliary parameters a enter the scores through sum_i ll_a and the second
 derivatives through sum pi d1_a x (with beta) and sum pi ll_aa (``links.AuxPair``).
+
+Non-adaptive quadrature (Stata's ghermite, lr2/lr3): the nodes u_l = L_l(psi_l) z_j move
+with psi and the a-terms are the rule's log weights, free of theta.  So psi enters only
+through eta: with e_ilr(j_l) = Z_il . (dL_l/dpsi_r z_{j_l}) the observation score gains
+d1 e, the a-term scores and curvature above are dropped, and the posterior mean of the
+second derivatives gains
+
+    sum pi d2 x e' (beta, psi),  sum pi d2 e e' (psi, psi),  sum pi d1_a e (aux, psi),
+    sum pi d1 Z_il . (d2L_l/dpsi_r dpsi_s z_{j_l}) (psi_l, psi_l).
+
+This needs d2L, known in closed form where psi parameterises L directly (independent,
+identity, unstructured; exchangeable with d = 1): ``cholesky_second``.
 """
 from __future__ import annotations
 
 import numpy as np
+import scipy.sparse as sp
 
 from ...model import covariance as quad_cov
 from ...model.spec import times
+from .nodes import cholesky_and_grad, product_rule
 
 
-def supports_exact_hessian(model):
-    """Nested adaptive quadrature (any family)."""
-    return model.nested
+def supports_exact_hessian(model, adaptive=True):
+    """Nested quadrature (any family); non-adaptive only where ``cholesky_second`` is known."""
+    if not model.nested:
+        return False
+    return adaptive or all(kind != "exchangeable" or lev.d == 1
+                           for kind, lev in zip(model.kinds, model.levels))
+
+
+def cholesky_second(kind, psi, d):
+    """d2 L / dpsi_r dpsi_s (r, r, d, d) of L = chol(Sigma(psi)) for the structures in which
+    psi gives L directly: L = diag(exp psi) (independent), exp(psi) I (identity) and the
+    unstructured factor (log diagonal, free lower triangle)."""
+    psi = np.asarray(psi, dtype=float)
+    r = len(psi)
+    out = np.zeros((r, r, d, d))
+    if kind == "identity" or d == 1:
+        out[0, 0] = np.exp(psi[0]) * np.eye(d)
+        return out
+    if kind == "independent":
+        out[np.arange(d), np.arange(d), np.arange(d), np.arange(d)] = np.exp(psi)
+        return out
+    rows, cols = np.tril_indices(d)
+    for j in np.flatnonzero(rows == cols):
+        out[j, j, rows[j], cols[j]] = np.exp(psi[j])
+    return out
+
+
+def eta_psi(model, psis, covs, k):
+    """Per level l, e_l = Z_l . (dL_l z_k): (n, K, r_l), and Z_l . (d2L_l z_k): (n, K, r_l, r_l).
+
+    The derivatives of eta at the non-adaptive nodes u = L z_k (``nodes.product_rule``).
+    """
+    first, second = [], []
+    for lev, kind, psi, (S, dS) in zip(model.levels, model.kinds, psis, covs):
+        z, _ = product_rule(k, lev.d)
+        _, dL = cholesky_and_grad(S, dS)
+        first.append(np.einsum("ij,rjk->ikr", lev.Z, dL @ z.T))
+        second.append(np.einsum("ij,rsjk->ikrs", lev.Z, cholesky_second(kind, psi, lev.d) @ z.T))
+    return first, second
+
+
+def _broadcast_level(e, l, combos):
+    """e (n, K_l, r) laid along node axis l of (n, K_0..K_{L-1}, r)."""
+    n, K, r = e.shape
+    shape = [n] + [1] * len(combos) + [r]
+    shape[l + 1] = K
+    return np.broadcast_to(e.reshape(shape), (n,) + tuple(combos) + (r,))
+
+
+def _nonadaptive_curvature(model, der, pi_obs, offsets, e1, e2):
+    """The psi rows of the posterior mean of the observations' second derivatives, (P, P)."""
+    n, p, a, P = len(model.y), model.p, model.n_aux, offsets[-1]
+    combos = pi_obs.shape[1:]
+    E = np.concatenate([_broadcast_level(e, l, combos) for l, e in enumerate(e1)], axis=-1)
+    E = E.reshape(n, -1, E.shape[-1])
+    w2 = (pi_obs * der.d2).reshape(n, -1)
+    H = np.zeros((P, P))
+    psi = slice(p + a, P)
+    cross = model.X.T @ np.einsum("ic,icr->ir", w2, E)
+    H[:p, psi], H[psi, :p] = cross, cross.T
+    H[psi, psi] = np.einsum("ic,icr,ics->rs", w2, E, E)
+    if a:
+        H_aux = np.zeros((a, P - p - a))
+        for t in der.aux:
+            col = t.col.ravel()
+            rows = np.flatnonzero(col >= 0)
+            w1a = (pi_obs * t.d1_a).reshape(n, -1)[rows]
+            np.add.at(H_aux, col[rows], np.einsum("ic,icr->ir", w1a, E[rows]))
+        H[p:p + a, psi], H[psi, p:p + a] = H_aux, H_aux.T
+    w1 = pi_obs * der.d1
+    for l, e in enumerate(e2):
+        R = np.moveaxis(w1, l + 1, -1).reshape(n, -1, e.shape[1]).sum(axis=1)
+        sl = slice(offsets[l], offsets[l + 1])
+        H[sl, sl] += np.einsum("ik,ikrs->rs", R, e)
+    return H
 
 
 def _psi_scores(u, S, dS):
@@ -83,48 +169,44 @@ def _aux_curvature(pairs, pi_obs, n, a):
     return H
 
 
-def louis_hessian(model, psis, covs, der, weights, pis, u_nodes, pi_obs, indicator, raw):
-    """H (dim, dim) from one nested quadrature evaluation.
+def _bottom_scores(model, der, pi_obs, w_obs, e1, indicator, P):
+    """Each bottom group's score per node combination, (G, combos..., P): the sums over its
+    observations of w_o (d1 x, ll_a and, non-adaptive (e1 not None), d1 e); psi columns of
+    adaptive quadrature left 0.  The beta part is one sparse (G p, n) product, without an
+    (n, combos, p) array."""
+    n, p, a = len(model.y), model.p, model.n_aux
+    bottom, combos = model.levels[-1], pi_obs.shape[1:]
+    G = bottom.n_groups
+    d1 = times(np.broadcast_to(der.d1, pi_obs.shape).reshape(n, -1), w_obs)
+    C = d1.shape[1]
+    S = np.zeros((G, C, P))
+    rows = (bottom.index[:, None] * p + np.arange(p)).ravel()
+    X_by_group = sp.csr_matrix((model.X.ravel(), (rows, np.repeat(np.arange(n), p))),
+                               shape=(G * p, n))
+    S[:, :, :p] = (X_by_group @ d1).reshape(G, p, C).transpose(0, 2, 1)
+    A = indicator(bottom.index, G)
+    if a:
+        aux = times(_aux_per_obs(der.aux, pi_obs.shape, a), w_obs)
+        S[:, :, p:p + a] = (A @ aux.reshape(n, -1)).reshape(G, C, a)
+    start = p + a
+    for l, e in enumerate(e1 or ()):
+        r = e.shape[-1]
+        E = _broadcast_level(e, l, combos).reshape(n, C, r)
+        S[:, :, start:start + r] = (A @ (d1[:, :, None] * E).reshape(n, -1)).reshape(G, C, r)
+        start += r
+    return S.reshape((G,) + combos + (P,))
 
-    der: family derivatives (n, K_0..K_{L-1}) with d2; weights[l]: conditional posteriors
-    (G_l, K_0..K_l); pis[l]: joint posteriors times the cumulative weights c_l;
-    u_nodes[l]: (G_l, K_0..K_l, d_l); pi_obs: (n, K_0..K_{L-1}) posterior times c_o;
-    indicator(index, G): sparse (G, len(index)) summing into groups; raw: (per-level
-    weights [(G_l,) or None], observation weights (n,) or None).  With weights, observations' scores
-    enter their group's node scores times w_o, a child's mean score enters its parent's
-    times the child's weight, and each group's conditional variance counts c_l times.
-    """
-    w_lev, w_obs = raw
-    levels, X, p, L, a = model.levels, model.X, model.p, len(model.levels), model.n_aux
-    offsets = np.cumsum([p + a] + [len(psi) for psi in psis])
-    P = offsets[-1]
-    n = X.shape[0]
-    combos = pi_obs.shape[1:]
-    bottom = levels[-1]
-    d1x = (der.d1.reshape(n, -1)[:, :, None] * X[:, None, :]).reshape(n, -1)
-    obs = np.concatenate([d1x.reshape(n, -1, p), _aux_per_obs(der.aux, pi_obs.shape, a)], axis=2)
-    obs = times(obs, w_obs)
-    S = np.zeros((bottom.n_groups,) + combos + (P,))
-    S[..., :p + a] = (indicator(bottom.index, bottom.n_groups) @ obs.reshape(n, -1)
-                      ).reshape(S.shape[:-1] + (p + a,))
+
+def _weighted_gram(w, G):
+    """sum over the leading axes of w G G' (w >= 0 (...,), G (..., P)) by one BLAS product."""
+    Gw = (np.sqrt(w)[..., None] * G).reshape(-1, G.shape[-1])
+    return Gw.T @ Gw
+
+
+def _mean_curvature(model, der, pi_obs, offsets):
+    """Posterior mean of the observations' second derivatives in beta and aux, (P, P)."""
+    n, X, p, a, P = len(model.y), model.X, model.p, model.n_aux, offsets[-1]
     H = np.zeros((P, P))
-    for l in range(L - 1, -1, -1):
-        lev = levels[l]
-        S[..., offsets[l]:offsets[l + 1]] += _psi_scores(u_nodes[l], *covs[l])
-        W = weights[l][..., None]
-        m = (W * S).sum(axis=-2)
-        V = (np.einsum("...k,...kP,...kQ->...PQ", weights[l], S, S)
-             - m[..., :, None] * m[..., None, :])
-        if l:
-            anc = times(pis[l - 1][lev.parent], w_lev[l])
-        else:
-            anc = np.ones(lev.n_groups) if w_lev[0] is None else w_lev[0]
-        H += np.einsum("a,aPQ->PQ", anc.ravel(), V.reshape(-1, P, P))
-        if l:
-            parent = levels[l - 1]
-            m = times(m, w_lev[l])
-            S = (indicator(lev.parent, parent.n_groups) @ m.reshape(lev.n_groups, -1)
-                 ).reshape((parent.n_groups,) + m.shape[1:])
     w = (pi_obs * der.d2).reshape(n, -1).sum(axis=1)
     H[:p, :p] += X.T @ (w[:, None] * X)
     if a:
@@ -136,6 +218,49 @@ def louis_hessian(model, psis, covs, der, weights, pis, u_nodes, pi_obs, indicat
         H[:p, p:p + a] += X.T @ cross
         H[p:p + a, :p] += (X.T @ cross).T
         H[p:p + a, p:p + a] += _aux_curvature(der.aux2, pi_obs, n, a)
+    return H
+
+
+def louis_hessian(model, psis, covs, der, weights, pis, u_nodes, pi_obs, indicator, raw,
+                  k=None):
+    """H (dim, dim) from one nested quadrature evaluation; k: the points of a non-adaptive
+    rule (None: adaptive quadrature).
+
+    der: family derivatives (n, K_0..K_{L-1}) with d2; weights[l]: conditional posteriors
+    (G_l, K_0..K_l); pis[l]: joint posteriors times the cumulative weights c_l;
+    u_nodes[l]: (G_l, K_0..K_l, d_l); pi_obs: (n, K_0..K_{L-1}) posterior times c_o;
+    indicator(index, G): sparse (G, len(index)) summing into groups; raw: (per-level
+    weights [(G_l,) or None], observation weights (n,) or None).  With weights, observations' scores
+    enter their group's node scores times w_o, a child's mean score enters its parent's
+    times the child's weight, and each group's conditional variance counts c_l times.
+    """
+    w_lev, w_obs = raw
+    levels, L = model.levels, len(model.levels)
+    offsets = np.cumsum([model.p + model.n_aux] + [len(psi) for psi in psis])
+    P = offsets[-1]
+    e1, e2 = (None, None) if k is None else eta_psi(model, psis, covs, k)
+    S = _bottom_scores(model, der, pi_obs, w_obs, e1, indicator, P)
+    H = np.zeros((P, P))
+    for l in range(L - 1, -1, -1):
+        lev = levels[l]
+        if k is None:
+            S[..., offsets[l]:offsets[l + 1]] += _psi_scores(u_nodes[l], *covs[l])
+        W = weights[l]
+        m = np.matmul(W[..., None, :], S)[..., 0, :]
+        if l:
+            anc = times(pis[l - 1][lev.parent], w_lev[l])
+        else:
+            anc = np.ones(lev.n_groups) if w_lev[0] is None else w_lev[0]
+        anc = anc.reshape(m.shape[:-1])
+        H += _weighted_gram(anc[..., None] * W, S) - _weighted_gram(anc, m)
+        if l:
+            parent = levels[l - 1]
+            m = times(m, w_lev[l])
+            S = (indicator(lev.parent, parent.n_groups) @ m.reshape(lev.n_groups, -1)
+                 ).reshape((parent.n_groups,) + m.shape[1:])
+    H += _mean_curvature(model, der, pi_obs, offsets)
+    if k is not None:
+        return H + _nonadaptive_curvature(model, der, pi_obs, offsets, e1, e2)
     for l in range(L):
         sl = slice(offsets[l], offsets[l + 1])
         # each group's joint posterior sums to 1, so pis[l] sums to sum_g c_l[g]

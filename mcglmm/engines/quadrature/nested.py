@@ -96,7 +96,7 @@ def aghq(model, theta, adapt, k, scores=False, hessian=False):
     levels, L, n = model.levels, len(model.levels), len(model.y)
     covs = sigmas(model, psis)
     adaptive = adapt is not None
-    hessian = hessian and adaptive and supports_exact_hessian(model)
+    hessian = hessian and supports_exact_hessian(model, adaptive)
     adapt = adapt if adaptive else prior_adapt(levels, covs)
     u_nodes, a_nodes, devs = build_nodes(levels, adapt, covs, k)
     eta = linear_predictor(model, beta).reshape([n] + [1] * L)
@@ -135,7 +135,7 @@ def aghq(model, theta, adapt, k, scores=False, hessian=False):
     S = (_top_scores(model, r, der.aux, moments, covs, pi_obs, chain, c_lev) if scores
          else None)
     H = (louis_hessian(model, psis, covs, der, weights, pis_c, u_nodes, pi_obs, indicator,
-                       (w_lev, w_obs)) if hessian else None)
+                       (w_lev, w_obs), None if adaptive else k) if hessian else None)
     return QuadEval(value, grad, next_adapt(pis, u_nodes, devs), S, H)
 
 

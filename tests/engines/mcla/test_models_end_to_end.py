@@ -3,6 +3,7 @@ import warnings
 
 import numpy as np
 import pandas as pd
+import pytest
 
 import mcglmm as mc
 from mcglmm.design import glmm_design
@@ -52,15 +53,24 @@ def test_weight_two_equals_a_duplicated_row():
     np.testing.assert_allclose(a.hessian, b.hessian, rtol=1e-9, atol=1e-10)
 
 
-def test_a_variance_at_zero_gives_warnings_not_a_crash():
-    """No group effect in the data: PQL puts the variance at 0; the fit must still return."""
+def test_a_variance_at_zero_gives_warnings_and_the_glm_fit():
+    """No group effect in the data: PQL puts the variance at 0; the fit returns the logit
+    model without random effects: beta = logit(ybar), se = 1/sqrt(n ybar (1 - ybar))."""
     rng = np.random.default_rng(0)
     data = pd.DataFrame({"y": rng.integers(0, 2, 200), "g": pd.Categorical(rng.integers(0, 20, 200))})
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
         fit = mc.glmm("y ~ 1", "0 + g", ["g"], data, mc.bernoulli_glmm, m=500, seed=1)
     assert all(issubclass(w.category, mc.MCGLMMWarning) for w in caught)
-    assert any(issubclass(w.category, mc.BoundaryWarning) for w in caught)
+    assert [str(w.message) for w in caught if issubclass(w.category, mc.BoundaryWarning)] \
+        == list(fit.warnings)
     assert fit.varcomps().iloc[0] < 1e-4
-    assert str(fit.summary())
-    assert fit.se().shape == (2,)
+    ybar = data["y"].mean()
+    glm_ll = len(data) * (ybar * np.log(ybar) + (1 - ybar) * np.log(1 - ybar))
+    assert fit.coef()["Intercept"] == pytest.approx(np.log(ybar / (1 - ybar)), rel=2e-4)  # seen 5e-5
+    assert fit.se()["Intercept"] == pytest.approx(1 / np.sqrt(len(data) * ybar * (1 - ybar)),
+                                                  rel=1e-5)                   # seen 1.6e-6
+    assert fit.llf == pytest.approx(glm_ll, abs=0.03)                        # seen 0.014
+    coefficients = fit.summary().coefficients
+    assert coefficients.loc["Intercept", "Estimate"] == fit.coef()["Intercept"]
+    assert coefficients.loc["Intercept", "Std. Error"] == fit.se()["Intercept"]

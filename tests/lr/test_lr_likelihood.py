@@ -1,6 +1,7 @@
-"""The GHQ likelihood of lr2/lr3: derivatives by finite differences, values by brute force.
+"""The likelihood lr2/lr3 maximise (the quadrature engine's non-adaptive GHQ, in lr's theta):
+derivatives by finite differences, values by brute force.
 
-Oracles: central differences of the value (gradient) and of the analytic
+Oracles: central differences (tests/fd.py) of the value (gradient) and of the analytic
 gradient (Hessian); ``scipy.integrate.quad`` for the one- and two-dimensional
 integrals of the two- and three-level likelihoods.
 """
@@ -10,29 +11,40 @@ from scipy.integrate import quad, trapezoid
 from scipy.stats import norm
 
 import mcglmm as mc
-from mcglmm.engines.ghq_logit import (NestedLogitProblem, evaluate, group_starts, logit_start,
-                                      maximize, newton_decrement)
+from fd import central_gradient, central_jacobian
+from mcglmm.api.lr import logit_start
 
 THETA3 = np.array([-0.2, 0.6, np.log(1.3), np.log(0.5)])
 THETA2 = THETA3[:3]
 
 
-def _central_difference(f, theta, h):
-    """(P, ...) central differences of f at theta (P,), step h."""
-    return np.array([(f(theta + h * e) - f(theta - h * e)) / (2 * h) for e in np.eye(len(theta))])
+def group_starts(sizes):
+    """Row offsets (G,) of G consecutive groups of the given sizes."""
+    return np.concatenate(([0], np.cumsum(sizes)[:-1])).astype(np.intp)
+
+
+class _Problem:
+    """An lr frame with its number of points: ``evaluate(theta)`` in lr's theta."""
+
+    def __init__(self, frame, quad_pts):
+        self.frame, self.quad_pts = frame, quad_pts
+        self.X, self.y, self.n12, self.n23 = frame.X, frame.y, frame.n12, frame.n23
+
+    def evaluate(self, theta):
+        return self.frame.evaluate(theta, self.quad_pts)
 
 
 def _problem(data, levels, quad_pts):
     if levels == 2:
-        return mc.lr2("y ~ x", "mom", data, frame=True).problem(quad_pts)
-    return mc.lr3("y ~ x", "mom", "comm", data, frame=True).problem(quad_pts)
+        return _Problem(mc.lr2("y ~ x", "mom", data, frame=True), quad_pts)
+    return _Problem(mc.lr3("y ~ x", "mom", "comm", data, frame=True), quad_pts)
 
 
 @pytest.mark.parametrize("levels, theta", [(2, THETA2), (3, THETA3)])
 def test_gradient_matches_central_differences(small3, levels, theta):
     problem = _problem(small3, levels, 12)
-    grad = evaluate(problem, theta, order=1).grad
-    fd = _central_difference(lambda t: evaluate(problem, t, order=0).loglik, theta, 1e-5)
+    grad = problem.evaluate(theta).gradient
+    fd = central_gradient(lambda t: problem.evaluate(t).value, theta, 1e-5)
     # 1e-7 of the largest component; seen 6e-11 (2 levels) and 7e-11 (3 levels)
     np.testing.assert_allclose(grad, fd, rtol=0, atol=1e-7 * np.abs(fd).max())
 
@@ -40,20 +52,19 @@ def test_gradient_matches_central_differences(small3, levels, theta):
 @pytest.mark.parametrize("levels, theta", [(2, THETA2), (3, THETA3)])
 def test_hessian_matches_differences_of_gradient(small3, levels, theta):
     problem = _problem(small3, levels, 12)
-    ev = evaluate(problem, theta, order=2)
-    fd = _central_difference(lambda t: evaluate(problem, t, order=1).grad, theta, 1e-5)
+    ev = problem.evaluate(theta)
+    fd = central_jacobian(lambda t: problem.evaluate(t).gradient, theta, 1e-5)
     # seen 1.4e-11 (2 levels) and 2.1e-11 (3 levels) of the largest entry
-    np.testing.assert_allclose(ev.hess, fd, rtol=0, atol=1e-7 * np.abs(fd).max())
-    np.testing.assert_allclose(ev.hess, ev.hess.T, rtol=0, atol=1e-12 * np.abs(fd).max())
-    assert ev.grad == pytest.approx(evaluate(problem, theta, order=1).grad, rel=1e-14)
+    np.testing.assert_allclose(ev.hessian, fd, rtol=0, atol=1e-7 * np.abs(fd).max())
+    np.testing.assert_allclose(ev.hessian, ev.hessian.T, rtol=0, atol=1e-12 * np.abs(fd).max())
 
 
 def test_gradient_matches_at_large_sigma_and_extreme_predictor(medium3):
     """Posterior node weights near 0/1 (sigma2 = 5, |eta| up to about 20) stay accurate."""
     problem = _problem(medium3, 3, 20)
     theta = np.array([1.0, 3.0, np.log(5.0), np.log(2.0)])
-    grad = evaluate(problem, theta, order=1).grad
-    fd = _central_difference(lambda t: evaluate(problem, t, order=0).loglik, theta, 1e-5)
+    grad = problem.evaluate(theta).gradient
+    fd = central_gradient(lambda t: problem.evaluate(t).value, theta, 1e-5)
     # seen 1.3e-10 of the largest component
     np.testing.assert_allclose(grad, fd, rtol=0, atol=1e-7 * np.abs(fd).max())
 
@@ -107,8 +118,8 @@ def test_two_level_value_matches_brute_force_integral(small3):
     Relative errors seen: 2.4e-6 (12 points), 5.7e-11 (40), 1.6e-13 (60), 1e-15 (80).
     """
     exact = _brute_force_two_level(_problem(small3, 2, 12), THETA2)
-    ghq80 = evaluate(_problem(small3, 2, 80), THETA2, order=0).loglik
-    ghq12 = evaluate(_problem(small3, 2, 12), THETA2, order=0).loglik
+    ghq80 = _problem(small3, 2, 80).evaluate(THETA2).value
+    ghq12 = _problem(small3, 2, 12).evaluate(THETA2).value
     assert ghq80 == pytest.approx(exact, rel=1e-12, abs=0)  # seen 1e-15
     assert ghq12 == pytest.approx(exact, rel=1e-5, abs=0)   # seen 2.4e-6
 
@@ -120,7 +131,7 @@ def test_two_level_value_converges_slowly_for_large_sigma(small3):
     """
     theta = np.array([0.4, -1.0, np.log(2.5)])
     exact = _brute_force_two_level(_problem(small3, 2, 12), theta)
-    errors = [abs(evaluate(_problem(small3, 2, k), theta, order=0).loglik / exact - 1)
+    errors = [abs(_problem(small3, 2, k).evaluate(theta).value / exact - 1)
               for k in (20, 40, 80, 120)]
     assert errors == sorted(errors, reverse=True)
     assert errors[-1] < 1e-9
@@ -128,16 +139,16 @@ def test_two_level_value_converges_slowly_for_large_sigma(small3):
 
 def test_three_level_value_converges_to_brute_force_integral(small3):
     exact = _brute_force_three_level(_problem(small3, 3, 30), THETA3)
-    ghq30 = evaluate(_problem(small3, 3, 30), THETA3, order=0).loglik
+    ghq30 = _problem(small3, 3, 30).evaluate(THETA3).value
     assert ghq30 == pytest.approx(exact, rel=1e-9, abs=0)  # seen 5e-12
 
 
 def test_three_level_tends_to_two_level_as_sigma3_vanishes(small3):
     """With log(sigma3) = -40 the level-3 integral is the integrand at v = 0."""
-    two = evaluate(_problem(small3, 2, 12), THETA2, order=1)
-    three = evaluate(_problem(small3, 3, 12), np.append(THETA2, -40.0), order=1)
-    assert three.loglik == pytest.approx(two.loglik, rel=1e-13)  # seen 2e-16
-    np.testing.assert_allclose(three.grad[:-1], two.grad, rtol=1e-12, atol=1e-13)  # seen 3e-15
+    two = _problem(small3, 2, 12).evaluate(THETA2)
+    three = _problem(small3, 3, 12).evaluate(np.append(THETA2, -40.0))
+    assert three.value == pytest.approx(two.value, rel=1e-13)  # seen 2e-16
+    np.testing.assert_allclose(three.gradient[:-1], two.gradient, rtol=1e-12, atol=1e-13)  # seen 3e-15
 
 
 def test_one_mother_per_community_adds_the_variances(small3):
@@ -145,38 +156,27 @@ def test_one_mother_per_community_adds_the_variances(small3):
     one_each = small3.assign(comm=small3["mom"])
     theta3 = np.array([-0.2, 0.6, np.log(0.9), np.log(0.6)])
     theta2 = np.append(theta3[:2], 0.5 * np.log(0.9 ** 2 + 0.6 ** 2))
-    three = evaluate(_problem(one_each, 3, 60), theta3, order=0).loglik
-    two = evaluate(_problem(one_each, 2, 60), theta2, order=0).loglik
+    three = _problem(one_each, 3, 60).evaluate(theta3).value
+    two = _problem(one_each, 2, 60).evaluate(theta2).value
     assert three == pytest.approx(two, rel=1e-12)  # seen 3e-16 (4.6e-11 with 30 points)
 
 
-def test_problem_rejects_inconsistent_group_sizes():
-    with pytest.raises(ValueError, match="group sizes"):
-        NestedLogitProblem(np.zeros(3), np.ones((3, 1)), np.array([1, 1]), np.array([2]), 2, 5)
-
-
-def test_evaluate_rejects_bad_order_and_theta(small3):
-    problem = _problem(small3, 3, 4)
-    with pytest.raises(ValueError, match="order must be 0"):
-        evaluate(problem, THETA3, order=3)
+def test_evaluate_rejects_a_theta_of_the_wrong_length(small3):
+    frame = mc.lr3("y ~ x", "mom", "comm", small3, frame=True)
     with pytest.raises(ValueError, match="theta must be a vector of length 4"):
-        evaluate(problem, THETA2)
+        frame.evaluate(THETA2, 4)
 
 
-def test_newton_decrement_declares_convergence_when_the_ratio_test_fails(small3):
-    """gtol = 0 cannot be met: trust-exact stops on rounding error, at the optimum all the same."""
-    problem = _problem(small3, 2, 8)
-    theta0 = np.append(logit_start(problem.y, problem.X), np.log(0.6))
-    result = maximize(problem, theta0, gtol=0.0, max_iter=60)
-    assert result.converged
-    assert result.newton_decrement < 1e-10  # seen 1e-27
-    ev = result.evaluation
-    assert newton_decrement(ev) == pytest.approx(ev.grad @ np.linalg.solve(-ev.hess, ev.grad),
-                                                 rel=1e-8)
+def test_lr_theta_lists_the_levels_from_the_bottom(small3):
+    """lr's (beta, log sigma2, log sigma3) is the engine's (beta, psi_comm, psi_mom) permuted."""
+    frame = mc.lr3("y ~ x", "mom", "comm", small3, frame=True)
+    assert [lev.name for lev in frame.model.levels] == ["comm", "comm>mom"]
+    np.testing.assert_array_equal(frame.order, [0, 1, 3, 2])
+    assert frame.model.kinds == ("identity", "identity")
 
 
 def test_logit_start_solves_the_logit_score_equations(small3):
-    problem = _problem(small3, 2, 1)
-    beta = logit_start(problem.y, problem.X)
-    mu = 1 / (1 + np.exp(-problem.X @ beta))
-    np.testing.assert_allclose(problem.X.T @ (problem.y - mu), 0, atol=1e-10)
+    frame = mc.lr2("y ~ x", "mom", small3, frame=True)
+    beta = logit_start(frame.model)
+    mu = 1 / (1 + np.exp(-frame.X @ beta))
+    np.testing.assert_allclose(frame.X.T @ (frame.y - mu), 0, atol=1e-10)

@@ -2,7 +2,7 @@
 import numpy as np
 import pytest
 
-from mcglmm.engines.mcla import Evaluation
+from mcglmm.engines.base import Evaluation
 from mcglmm.optim.trust import maximize, solve_subproblem
 
 
