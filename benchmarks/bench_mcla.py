@@ -51,7 +51,6 @@ def near_exact_loglik(name, estimates):
     sys.path.insert(0, str(Path(__file__).parent))
     import near_exact as ne
     import near_exact_single as nes
-import near_exact_single as nes
     theta = np.asarray(estimates, dtype=float)
     if name.startswith("salamander"):
         return ne.salamander_loglik(theta[:4], theta[4], theta[5], n_draws=20_000, seed=7)[0]
