@@ -5,8 +5,9 @@ Two engines over one model description: Monte Carlo likelihood approximation
 models; ``lr2``/``lr3``).
 """
 from . import datasets
-from .exceptions import (BoundaryWarning, ConvergenceWarning, DesignError, FormulaError,
-                         HessianWarning, MCGLMMError, MCGLMMWarning, MonteCarloWarning)
+from .exceptions import (ArgumentError, ArgumentTypeError, BoundaryWarning, ConvergenceWarning,
+                         DesignError, DesignWarning, FormulaError, HessianWarning, MCGLMMError,
+                         MCGLMMWarning, MonteCarloWarning, WorkTooLargeError)
 from .model.families import bernoulli_glmm, binomial_glmm, poisson_glmm
 from .api.glmm import glmm
 from .engines.mcla import SamplerInputs
@@ -21,5 +22,6 @@ __all__ = ["glmm", "SamplerInputs", "coef", "confint", "loglik", "mcse", "mcvcov
            "MCGLMMError", "FormulaError", "DesignError", "MCGLMMWarning",
            "ConvergenceWarning", "HessianWarning", "BoundaryWarning", "MonteCarloWarning"]
 __all__ += ["lr2", "lr3"]
+__all__ += ["ArgumentError", "ArgumentTypeError", "DesignWarning", "WorkTooLargeError"]
 from .api.meglm import meglm
 __all__ += ["meglm"]

@@ -19,6 +19,19 @@ class DesignError(MCGLMMError, ValueError):
     """The data do not fit the model (response values, weights, grouping)."""
 
 
+class ArgumentError(MCGLMMError, ValueError):
+    """An argument's value is out of its range or inconsistent with another argument."""
+
+
+class ArgumentTypeError(MCGLMMError, TypeError, ValueError):
+    """An argument is of the wrong type (a ``TypeError``; also a ``ValueError``, the class
+    mcglmm raised for wrong types before, so either catch works)."""
+
+
+class WorkTooLargeError(MCGLMMError, ValueError):
+    """The requested fit needs more memory or work than the budget allows."""
+
+
 class MCGLMMWarning(UserWarning):
     """Root of mcglmm's warnings."""
 
@@ -37,6 +50,11 @@ class BoundaryWarning(MCGLMMWarning):
 
 class MonteCarloWarning(MCGLMMWarning):
     """The importance sample is degenerate (tiny effective sample size)."""
+
+
+class DesignWarning(MCGLMMWarning):
+    """A note about the design, as Stata's "note:" lines: a column omitted because of
+    collinearity."""
 
 
 def bad_value(name, allowed, got):

@@ -13,13 +13,14 @@ import warnings
 import numpy as np
 import pandas as pd
 
+from .._checks import glmm_arguments, mcla_work
 from ..design import glmm_design
 from ..design.blocks import Blocks, independent_blocks
 from ..design.gram import WeightedGram
 from ..engines.mcla.objective import MCLAObjective
 from ..engines.mcla.mcse import mc_vcov
 from ..engines.mcla.sampler import BLOCK, SIGMA_FLOOR, SamplerInputs, build_sampler
-from ..exceptions import (BoundaryWarning, ConvergenceWarning, HessianWarning,
+from ..exceptions import (BoundaryWarning, ConvergenceWarning, DesignError, HessianWarning,
                           MonteCarloWarning, bad_value)
 from ..model.families import get_glmm_family
 from ..optim.trust import maximize
@@ -301,8 +302,8 @@ def _block_names(design, blocks):
 def glmm(fixed, random, varcomps_names, data, family_glmm, m=None, varcomps_equal=None,
          weights=None, do_pql=True, debug=False, p1=1 / 3, p2=1 / 3, p3=1 / 3, rmax=1000,
          iterlim=1000, par_init=None, zeta=5, seed=None, n_jobs=1,
-         memory_budget=DEFAULT_MEMORY_BUDGET, progress=False, sampler=None, method=None,
-         recentre=2, pilot_m=None, mcse_target=0.1):
+         memory_budget=DEFAULT_MEMORY_BUDGET, progress=False, sampler=None, asis=False,
+         method=None, recentre=2, pilot_m=None, mcse_target=0.1):
     """Fit a GLMM by Monte Carlo likelihood approximation (R glmm's ``glmm``).
 
     Parameters follow R glmm in snake_case.  ``random`` is a one-sided formula
@@ -322,14 +323,27 @@ def glmm(fixed, random, varcomps_names, data, family_glmm, m=None, varcomps_equa
     its SE.  ``method="glmm"`` is R glmm's joint sampler (mixture p1, p2, p3 of
     t_zeta(0, D*), N(u*, D*), N(u*, Sigma~)), one round centred at PQL; p1, p2, p3
     apply to it only.
+
+    Collinear fixed-effects columns are omitted with a note and listed in ``omitted``
+    (PQL needs a full-rank X); unless ``asis`` (Stata's option), a two-valued
+    covariate predicting a binary response perfectly is omitted with the rows it
+    determines, and complete separation by a continuous covariate is refused.
     """
+    (data, m, p1, p2, p3, zeta, do_pql, debug, rmax, iterlim, seed, n_jobs, memory_budget,
+     progress) = glmm_arguments(fixed, data, m, p1, p2, p3, zeta, do_pql, debug, rmax, iterlim,
+                                seed, n_jobs, memory_budget, progress, sampler)
     family = get_glmm_family(family_glmm)
     method = _check_method(method, sampler)
     pvec, iterlim, n_jobs, seed, budget = _check_options(
         p1, p2, p3, zeta, do_pql, rmax, iterlim, n_jobs, seed, memory_budget)
     m = _check_m(m, method, sampler)
     recentre, mcse_target = _check_rounds(recentre, pilot_m, mcse_target)
-    design = glmm_design(fixed, random, data, family, varcomps_names, varcomps_equal, weights)
+    design = glmm_design(fixed, random, data, family, varcomps_names, varcomps_equal, weights,
+                         asis=asis)
+    if design.q == 0:
+        raise DesignError(bad_value("random", "formulas giving at least one random effect "
+                                    "(a column of Z)", random))
+    mcla_work(m, design.q, budget)
     start, theta0 = _start(design, family, sampler, par_init, do_pql)
     if method == "glmm":
         fit = _fit_glmm_joint(design, family, start, theta0, pvec, zeta, m, seed, n_jobs, budget,
@@ -360,4 +374,5 @@ def glmm(fixed, random, varcomps_names, data, family_glmm, m=None, varcomps_equa
                                             "auto" if m == "auto" else umat.shape[0], extra),
         m=umat.shape[0], seed=seed, ess=pd.Series(final.ess, index=list(names), name="ess"),
         n_dropped=design.n_dropped, debug=debug_info, trust_message=opt.message, warnings=issues,
-        method=method, blocks=fit["blocks"], rounds=fit["rounds"], m_path=fit["m_path"])
+        omitted=design.omitted, method=method, blocks=fit["blocks"], rounds=fit["rounds"],
+        m_path=fit["m_path"])

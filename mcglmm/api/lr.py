@@ -24,14 +24,15 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
+from .._checks import lr_arguments
 from ..design import complete_rows, fixed_part
 from ..design.levels import build_levels, joint_z
 from ..engines import fixed
 from ..engines.quadrature.objective import nonadaptive
 from ..exceptions import DesignError, FormulaError, bad_value
 from ..formula import RandomTerm
+from ..model.covariance import Identity
 from ..model.families import bernoulli_glmm
-from ..model.links import me_family
 from ..model.spec import MEModel
 from ..optim.newton import Criterion, newton_maximize
 from ..optim.trust import maximize
@@ -102,6 +103,8 @@ def lr2(formula, id, data, quad_pts=12, beta=None, sigma=None, frame=False, trac
     ``results.lr.LRFit`` (print it, ``summary()``, ``coef(beta, sigma)``), or
     the ``LRFrame`` when ``frame=True``.
     """
+    data, quad_pts = lr_arguments("lr2", formula, {"id": id}, data, quad_pts, sigma, frame, trace,
+                                  sort)
     return _lr(formula, (("id", id),), data, quad_pts, beta, sigma, frame, trace, sort)
 
 
@@ -113,6 +116,8 @@ def lr3(formula, level2, level3, data, quad_pts=12, beta=None, sigma=None, frame
     level 3) and the data must be sorted by ``level3`` and, within it, by
     ``level2``, each level-2 id belonging to one level-3 id.
     """
+    data, quad_pts = lr_arguments("lr3", formula, {"level2": level2, "level3": level3}, data,
+                                  quad_pts, sigma, frame, trace, sort)
     return _lr(formula, (("level2", level2), ("level3", level3)), data, quad_pts, beta, sigma,
                frame, trace, sort)
 
@@ -303,10 +308,11 @@ def _build_frame(formula, data, ids, n_dropped):
 
 def _model(fixed_design, levels, nested):
     """The quadrature engine's model: Bernoulli logit, identity covariance at each level."""
-    family = me_family("bernoulli", "logit")
+    family = bernoulli_glmm
     y, X = np.asarray(fixed_design.y, dtype=float), np.asarray(fixed_design.X, dtype=float)
     ntrials = np.ones(len(y))
-    return MEModel(y, ntrials, np.zeros(len(y)), X, family, levels, ("identity",) * len(levels),
+    return MEModel(y, ntrials, np.zeros(len(y)), X, family, levels,
+                   tuple(Identity(lev.d) for lev in levels),
                    0, nested, joint_z(levels), float(family.constant(y, ntrials).sum()))
 
 

@@ -12,18 +12,20 @@ import warnings
 
 import numpy as np
 
-from ..design.levels import build_levels, covariance_per_level, joint_z, me_arrays
+from .._checks import BINARY, flag, meglm_arguments, quadrature_work, response_kind
+from ..design.levels import build_levels, estimation_sample_check, joint_z, me_arrays
 from ..design.weights import level_weights, weight_columns, weight_spec
-from ..model import covariance as quad_cov
 from ..engines.quadrature.laplace import MAX_Q_GRADIENT
-from ..model.spec import MEModel, theta_lower
+from ..model.covariance import per_level
+from ..model.params import internal_names, theta_lower
+from ..model.spec import MEModel
 from ..engines import fixed
 from ..optim.constraints import maximize, parse_constraints
 from ..optim.newton import Criterion
 from ..engines.quadrature.objective import Objective, StartSearch
 from ..exceptions import ConvergenceWarning, bad_value
 from ..formula import split_formula
-from ..model.links import me_family
+from ..model.families import get_family
 from ..parallel import single_threaded_blas
 from ..results.base import FitWarnings
 from ..results.meglm import MEGLMResults, start_values_series
@@ -91,25 +93,28 @@ def cluster_index(model, frame, clustvar):
 
 
 def build_model(formula, data, family, covariance, noconstant, offset, exposure, trials,
-                weights=(None, {}), extra_cols=()):
+                weights=(None, {}), extra_cols=(), collinear=False, asis=False):
     """(MEModel, MEArrays) for a formula and data; weights: ``design.weights.weight_spec``;
-    extra_cols: further columns whose missing values drop a row (a cluster variable)."""
+    extra_cols: further columns whose missing values drop a row (a cluster variable);
+    collinear: keep collinear fixed-effects columns; asis: keep covariates predicting a
+    binary response perfectly (else omitted with their rows, as Stata's logit)."""
     fixed, terms = split_formula(formula)
     kind, spec = weights
     absent = [c for c in weight_columns(spec) if c not in getattr(data, "columns", ())]
     if absent:
         raise ValueError(bad_value(kind, "columns of data or vectors", absent[0]))
-    arr = me_arrays(fixed, terms, data, family.aux_kind == "cuts", noconstant,
+    arr = me_arrays(fixed, terms, data, family.aux.ordinal, noconstant,
                     offset=offset, exposure=exposure, trials=trials,
-                    extra_cols=weight_columns(spec) + list(extra_cols))
+                    extra_cols=weight_columns(spec) + list(extra_cols), collinear=collinear,
+                    perfect=response_kind(family) == BINARY and not asis)
     family.check(arr.y, arr.ntrials)
     levels, nested = build_levels(terms, arr.frame, formula)
-    kinds = covariance_per_level(covariance, levels)
-    n_aux = {"": 0, "cuts": len(arr.categories) - 1}.get(family.aux_kind, 1)
+    covariances = per_level(covariance, levels)
+    n_aux = family.aux.count(len(arr.categories))
     lw = level_weights(kind, spec, levels, arr.frame, arr.keep, len(data), nested)
     const = family.constant(arr.y, arr.ntrials)
     const = const if lw is None else const * lw.cum_obs
-    model = MEModel(arr.y, arr.ntrials, arr.offset, arr.X, family, levels, kinds, n_aux,
+    model = MEModel(arr.y, arr.ntrials, arr.offset, arr.X, family, levels, covariances, n_aux,
                     nested, joint_z(levels), float(const.sum()), lw)
     return model, arr
 
@@ -130,22 +135,12 @@ def fit_fixed(model, x_names, iterate, tolerance, log=False, cns=None):
     return fit
 
 
-def internal_names(model, x_names):
-    """Names of theta's entries (internal scale)."""
-    aux = {"sd": ["/lnsd_e"], "cuts": [f"/cut{j + 1}" for j in range(model.n_aux)],
-           "lnalpha": ["/lnalpha"], "lndelta": ["/lndelta"], "logs": ["/logs"]}
-    names = list(x_names) + aux.get(model.family.aux_kind, [])
-    for lev, kind in zip(model.levels, model.kinds):
-        names += [f"/{lev.name}:psi{j + 1}" for j in range(quad_cov.n_params(kind, lev.d))]
-    return names
-
-
 def meglm(formula, data, family="gaussian", link=None, *, covariance="independent",
           intmethod=None, intpoints=None, noconstant=False, offset=None, exposure=None,
           trials=None, dispersion="mean", fweight=None, iweight=None, pweight=None,
           constraints=None, startvalues="fixedonly", startgrid=None, from_=None,
           noestimate=False, vce="oim", level=95, eform=False, or_=False, irr=False,
-          iterate=100, tolerance=1e-8, log=False):
+          iterate=100, tolerance=1e-8, log=False, collinear=False, asis=False):
     """Fit a multilevel generalized linear model by maximum likelihood, as Stata's meglm.
 
     Parameters
@@ -156,7 +151,7 @@ def meglm(formula, data, family="gaussian", link=None, *, covariance="independen
     data : pandas.DataFrame
         Rows with a missing value in any used variable are dropped.
     family, link : str
-        Stata's names and allowed pairs (the rows of ``links``); link defaults as Stata.
+        Stata's names and allowed pairs (the rows of ``model.families.FAMILIES``); link defaults as Stata.
     covariance : str or dict
         independent (default), exchangeable, identity or unstructured; a dict maps
         groupings ("g", "g:h") to structures.
@@ -188,6 +183,12 @@ def meglm(formula, data, family="gaussian", link=None, *, covariance="independen
         Confidence level and exponentiated fixed effects (also selectable at print time).
     iterate, tolerance, log
         Newton iterations, relative log-likelihood tolerance, print the iteration log.
+    collinear, asis
+        As Stata: keep collinear fixed-effects columns (by default each is omitted with
+        "note: x omitted because of collinearity" and listed in ``omitted``); keep a
+        covariate that predicts a binary response perfectly (by default a two-valued one is
+        omitted with the rows it determines, as Stata's logit, and complete separation by a
+        continuous one is refused).
 
     Returns
     -------
@@ -197,12 +198,17 @@ def meglm(formula, data, family="gaussian", link=None, *, covariance="independen
     BLAS runs on one thread: the products here are small, and OpenBLAS's threads
     make them many times slower on a busy 2-core machine (see ``parallel``).
     """
+    (data, intpoints, level, iterate, tolerance, noconstant, noestimate, eform, or_, irr,
+     log) = meglm_arguments(formula, data, family, link, intmethod, intpoints, startvalues,
+                            dispersion, level, iterate, tolerance, noconstant, noestimate, eform,
+                            or_, irr, log)
     opts = dict(family=family, link=link, covariance=covariance, intmethod=intmethod,
                 intpoints=intpoints, noconstant=noconstant, offset=offset, exposure=exposure,
                 trials=trials, dispersion=dispersion, weights=(fweight, iweight, pweight),
                 constraints=constraints, startvalues=startvalues, startgrid=startgrid,
                 from_=from_, noestimate=noestimate, vce=vce, level=level, eform=eform, or_=or_,
-                irr=irr, iterate=iterate, tolerance=tolerance, log=log)
+                irr=irr, iterate=iterate, tolerance=tolerance, log=log,
+                collinear=flag("collinear", collinear), asis=flag("asis", asis))
     with single_threaded_blas(), FitWarnings() as record:
         return _meglm(formula, data, record=record, **opts)
 
@@ -245,7 +251,8 @@ def _check_laplace_size(model, intmethod):
 
 def _meglm(formula, data, *, family, link, covariance, intmethod, intpoints, noconstant, offset,
            exposure, trials, dispersion, weights, constraints, startvalues, startgrid, from_,
-           noestimate, vce, level, eform, or_, irr, iterate, tolerance, log, record):
+           noestimate, vce, level, eform, or_, irr, iterate, tolerance, log, collinear, asis,
+           record):
     """The stages of meglm(), in order; ``record`` the open ``results.base.FitWarnings``."""
     _check_options(intmethod, intpoints, vce, level, iterate, tolerance, startvalues, startgrid)
     wkind, wspec = weight_spec(*weights)
@@ -255,16 +262,18 @@ def _meglm(formula, data, *, family, link, covariance, intmethod, intpoints, noc
     vce_kind, clustvar = _vce_kind(vce)
     if wkind == "pweight" and vce_kind == "oim":
         vce_kind = "robust"
-    fam = me_family(family, link, dispersion)
-    if fam.family == "binomial" and trials is None and "cbind(" not in formula.split("~")[0]:
+    fam = get_family(family, link, dispersion)
+    if fam.has_trials and trials is None and "cbind(" not in formula.split("~")[0]:
         trials = 1.0
-    if fam.family != "binomial" and trials is not None:
+    if not fam.has_trials and trials is not None:
         raise ValueError(bad_value("trials", "None unless family='binomial'", trials))
     if clustvar is not None and clustvar not in getattr(data, "columns", ()):
         raise ValueError(bad_value("vce", "('cluster', a column of data)", vce))
     model, arr = build_model(formula, data, fam, covariance, noconstant, offset, exposure, trials,
-                             (wkind, wspec), [clustvar] if clustvar else [])
+                             (wkind, wspec), [clustvar] if clustvar else [], collinear, asis)
+    estimation_sample_check(fam, arr, asis)
     intmethod, k, notes = _integration(model, intmethod, intpoints)
+    quadrature_work(model, intmethod, k)
     if vce_kind != "oim" and intmethod == "laplace":
         raise ValueError(bad_value("vce", "'oim' with the Laplace approximation", vce))
     clusters = cluster_index(model, arr.frame, clustvar) if vce_kind != "oim" else None

@@ -1,6 +1,6 @@
 """Start values of meglm(): Stata's startvalues(), startgrid() and from().
 
-theta = [beta, aux, psi_1..psi_L] (``model.spec``).  The fixed part comes
+theta = [beta, aux, psi_1..psi_L] (``model.params``).  The fixed part comes
 from the fixed-effects fit (fixedonly), the constant-only model (constantonly) or
 zeros; the random effects start at standard deviation 0.5 (times the residual sd
 for the Gaussian family), or, with ``iv``, at moment estimates from the fixed fit's
@@ -25,8 +25,8 @@ import re
 
 import numpy as np
 
-from ..model import covariance as quad_cov
-from ..model.spec import linear_predictor, sigmas, unpack
+from ..model.params import grid_names, pack, sigmas, unpack
+from ..model.spec import linear_predictor
 from ..engines.quadrature.nested import indicator
 from ..exceptions import bad_value
 
@@ -38,29 +38,18 @@ def fixed_start(model, x_names):
     """Constant-only start: intercept at the link of the mean, cut points at the cumulative
     proportions, log sd of y; other coefficients 0 (the MLE of the constant-only model
     for the canonical links without offset)."""
-    y, kind = model.y / np.maximum(model.ntrials, 1.0), model.family.aux_kind
+    family = model.family
     beta = np.zeros(model.p)
-    if "_cons" in x_names and kind != "cuts":
-        m = float(np.mean(y))
-        link = model.family.link
-        beta[x_names.index("_cons")] = {"identity": m, "log": np.log(max(m, 1e-8)),
-                                        "logit": np.log(m / (1 - m)) if 0 < m < 1 else 0.0
-                                        }.get(link, 0.0)
-    if kind == "cuts":
-        K = model.n_aux + 1
-        cum = np.cumsum(np.bincount(model.y.astype(int), minlength=K))[:-1] / len(model.y)
-        aux = np.log(cum / (1 - cum))
-    elif kind == "sd":
-        aux = np.array([np.log(np.std(model.y) + 1e-8)])
-    else:
-        aux = np.zeros(model.n_aux)
-    return np.concatenate([beta, aux])
+    if "_cons" in x_names and not family.aux.ordinal:
+        mean = float(np.mean(model.y / np.maximum(model.ntrials, 1.0)))
+        beta[x_names.index("_cons")] = family.link.start_eta(mean)
+    return np.concatenate([beta, family.aux.start(model.y, model.n_aux)])
 
 
 def psi_start(model, scale):
     """psi for every level with standard deviations ``scale``."""
-    return [quad_cov.psi_from_sigma(k, scale ** 2 * np.eye(lev.d))
-            for k, lev in zip(model.kinds, model.levels)]
+    return [cov.from_sigma(scale ** 2 * np.eye(lev.d))
+            for cov, lev in zip(model.covariances, model.levels)]
 
 
 def iv_psi(model, theta_fixed):
@@ -70,7 +59,7 @@ def iv_psi(model, theta_fixed):
     e = der.d1 / np.maximum(-der.d2, 1e-8)
     floor = 1e-3 * float(np.mean(e * e))
     done, out = {}, []
-    for kind, lev in zip(model.kinds, model.levels):
+    for cov, lev in zip(model.covariances, model.levels):
         Z, A = lev.Z, indicator(lev.index, lev.n_groups)
         ZZ = Z[:, :, None] * Z[:, None, :]
         B = (A @ ZZ.reshape(len(Z), -1)).reshape(-1, lev.d, lev.d)
@@ -81,38 +70,14 @@ def iv_psi(model, theta_fixed):
         s = np.maximum(s, floor)
         for name, v in zip(lev.z_names, s):
             done[name] = done.get(name, 0.0) + v
-        out.append(quad_cov.psi_from_sigma(kind, np.diag(s)))
+        out.append(cov.from_sigma(np.diag(s)))
     return out
-
-
-def _grid_names(model):
-    """{term: (level, a, b)} of the searchable entries of each Sigma: variances (a == b) as
-    "g:var(x)", "x[g]" (Stata's cons[g] for _cons); covariances of unstructured and
-    exchangeable levels as "g:cov(x,z)" and "x[g]*z[g]" (either order)."""
-    names = {}
-    for l, (kind, lev) in enumerate(zip(model.kinds, model.levels)):
-        labels, pairs = quad_cov.reported(kind, lev.d, lev.z_names)
-        if kind == "exchangeable":
-            pairs = [(0, 0)] + [(a, b) for a in range(lev.d) for b in range(a)]
-
-        def stata(z):
-            return {f"{z}[{lev.name}]", f"{z}[{lev.factors[-1]}]",
-                    f"{z.replace('_cons', 'cons')}[{lev.name}]",
-                    f"{z.replace('_cons', 'cons')}[{lev.factors[-1]}]"}
-        for label, (a, b) in zip(labels, pairs):
-            names[f"{lev.name}:{label}"] = (l, a, b)
-        for a, b in pairs:
-            za, zb = lev.z_names[a], lev.z_names[b]
-            keys = stata(za) if a == b else {f"{s}*{t}" for s in stata(za) for t in stata(zb)}
-            keys |= set() if a == b else {f"{t}*{s}" for s in stata(za) for t in stata(zb)}
-            names.update({k: (l, a, b) for k in keys})
-    return names
 
 
 def _grid_targets(model, startgrid):
     """[(level, a, b, values)] of the entries of Sigma to search, variances first."""
-    every = [(l, a, a) for l, (kind, lev) in enumerate(zip(model.kinds, model.levels))
-             for a in range(lev.d if kind in ("independent", "unstructured") else 1)]
+    every = [(l, a, a) for l, cov in enumerate(model.covariances)
+             for a, b in cov.reported_pairs() if a == b]
     if startgrid is True:
         return [t + (DEFAULT_GRID,) for t in every]
     if isinstance(startgrid, (list, tuple)) and startgrid and all(
@@ -121,7 +86,7 @@ def _grid_targets(model, startgrid):
     if not isinstance(startgrid, dict) or not startgrid:
         raise ValueError(bad_value("startgrid", "True, a list of positive variances or a dict "
                                    "{term: values or None}", startgrid))
-    names = _grid_names(model)
+    names = grid_names(model)
     out = []
     for term, values in startgrid.items():
         key = re.sub(r"\s+", "", str(term))
@@ -141,23 +106,17 @@ def _with_values(model, theta, targets, combo):
     beta, aux, psis = unpack(model, theta)
     covs = [S.copy() for S, _ in sigmas(model, psis)]
     for (l, a, b, _), v in zip(targets, combo):
-        S, kind = covs[l], model.kinds[l]
+        S, tied = covs[l], model.covariances[l].tied(a, b)
         if a != b:
-            off = ~np.eye(len(S), dtype=bool)
-            if kind != "exchangeable":
-                off = np.zeros_like(off)
-                off[a, b] = off[b, a] = True
-            covs[l] = np.where(off, v, S)
+            covs[l] = np.where(tied, v, S)
             continue
         scale = np.ones(len(S))
-        idx = [a] if kind in ("independent", "unstructured") else range(len(S))
-        for j in idx:
+        for j in np.flatnonzero(np.diag(tied)):
             scale[j] = np.sqrt(v / S[j, j])
         covs[l] = S * np.outer(scale, scale)
     if any(np.linalg.eigvalsh(S).min() <= 0 for S in covs):
         return None
-    return np.concatenate([beta, aux] + [quad_cov.psi_from_sigma(k, S)
-                                         for k, S in zip(model.kinds, covs)])
+    return pack(beta, aux, [cov.from_sigma(S) for cov, S in zip(model.covariances, covs)])
 
 
 def grid_search(model, theta, startgrid, value, log=False):
@@ -195,7 +154,7 @@ def start_theta(model, fixed_fit, x_names, startvalues, theta_from, refresh_valu
         base = fixed_start(model, x_names)
     else:
         base = fixed_fit.theta.copy()
-    scale = np.exp(base[model.p]) if model.family.aux_kind == "sd" else 1.0
+    scale = model.family.aux.sd_scale(base[model.p:])
     if log:
         print("Refining starting values:")
     first = iv_psi(model, fixed_fit.theta) if startvalues == "iv" else None

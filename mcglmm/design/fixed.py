@@ -1,29 +1,25 @@
 """Response and fixed-effects design from a patsy formula.
 
 A binomial response with trials is written ``cbind(successes, failures) ~ ...``
-as in R; ``cbind`` is provided to the formula's environment.
+as in R; ``cbind`` and ``np`` are provided to the formula's environment, the rest of
+it is the caller's namespace (``design.evaluate``).  Collinear columns of X are omitted
+with Stata's note (``design.degenerate.drop_collinear``).
 """
 from __future__ import annotations
 
 from dataclasses import dataclass
 
 import numpy as np
-import patsy
 
 from ..exceptions import DesignError, FormulaError, bad_value
-
-
-def cbind(*columns):
-    """R's cbind for a formula's left-hand side: columns side by side, shape (n, k)."""
-    return np.column_stack([np.asarray(c, dtype=float) for c in columns])
-
-
-_ENV = {"cbind": cbind}
+from .degenerate import drop_collinear
+from .evaluate import dmatrices
 
 
 @dataclass(frozen=True)
 class FixedPart:
-    """y: (n,) successes or response; ntrials: (n,); X: (n, p); x_names: p column names."""
+    """y: (n,) successes or response; ntrials: (n,); X: (n, p); x_names: p column names;
+    omitted: names of the collinear columns dropped from X."""
 
     y: np.ndarray
     ntrials: np.ndarray
@@ -31,6 +27,7 @@ class FixedPart:
     x_names: tuple
     response_columns: int
     design_info: object
+    omitted: tuple = ()
 
 
 def _two_level_factor_as_indicator(Y):
@@ -56,19 +53,16 @@ def _check_finite(what, values, names):
                                     values[bad[:, column], column][:5].tolist()))
 
 
-def fixed_part(formula, data):
+def fixed_part(formula, data, collinear=False):
     """Evaluate ``formula`` (two-sided) on complete-case ``data``.
 
     Returns the response (first column of a ``cbind``), the number of trials
-    (row sums of a ``cbind``, else ones) and the patsy model matrix.
+    (row sums of a ``cbind``, else ones) and the patsy model matrix, without its collinear
+    columns unless ``collinear`` (Stata's option: keep them).
     """
     if not isinstance(formula, str) or "~" not in formula:
         raise FormulaError(bad_value("fixed", 'a two-sided formula string such as "y ~ x"', formula))
-    try:
-        Y, X = patsy.dmatrices(formula, data, eval_env=patsy.EvalEnvironment([_ENV]),
-                               NA_action="raise", return_type="matrix")
-    except patsy.PatsyError as err:
-        raise FormulaError(f"fixed formula {formula!r} could not be evaluated: {err}") from None
+    Y, X = dmatrices(formula, data, "fixed formula")
     Y = _two_level_factor_as_indicator(Y)
     if Y.shape[1] == 1:
         y, ntrials = Y[:, 0], np.ones(len(Y))
@@ -76,6 +70,8 @@ def fixed_part(formula, data):
         y, ntrials = Y[:, 0], Y.sum(axis=1)
     _check_finite("the response", y, ["response"])
     _check_finite("the fixed-effects design", np.asarray(X), X.design_info.column_names)
-    return FixedPart(y=y, ntrials=ntrials, X=np.asarray(X, dtype=float),
-                     x_names=tuple(X.design_info.column_names),
-                     response_columns=Y.shape[1], design_info=X.design_info)
+    Xk, names, omitted = np.asarray(X, dtype=float), tuple(X.design_info.column_names), ()
+    if not collinear:
+        Xk, names, omitted = drop_collinear(Xk, names)
+    return FixedPart(y=y, ntrials=ntrials, X=Xk, x_names=names, response_columns=Y.shape[1],
+                     design_info=X.design_info, omitted=omitted)

@@ -8,14 +8,16 @@ are placed together, components in order, so ``vc_index`` is non-decreasing.
 """
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 import pandas as pd
-import patsy
 import scipy.sparse as sp
 
-from ..exceptions import DesignError, FormulaError, bad_value
+from .._checks import BINARY, flag, response_kind
+from ..exceptions import ArgumentTypeError, DesignError, FormulaError, bad_value
+from .degenerate import check_estimation_sample, without_perfect_predictors
+from .evaluate import dmatrix, formula_variables, model_desc, response_variables
 from .fixed import fixed_part
 from .missing import complete_rows
 
@@ -40,6 +42,7 @@ class GLMMDesign:
     varcomps_names: tuple
     varcomps_equal: tuple
     n_dropped: int
+    omitted: tuple = ()
 
     @property
     def n(self):
@@ -70,22 +73,18 @@ def random_block(formula, data):
     if not rhs:
         raise FormulaError(bad_value("each random formula", 'a non-empty formula such as "0 + Female"',
                                      formula))
-    try:
-        desc = patsy.ModelDesc.from_formula(rhs)
-    except patsy.PatsyError as err:
-        raise FormulaError(f"random formula {formula!r} could not be parsed: {err}") from None
-    terms = desc.rhs_termlist
+    terms = model_desc(rhs, "random formula").rhs_termlist
     if len(terms) == 1 and terms[0].factors:
-        block = _sparse_factor_term(terms[0], data)
+        block = _sparse_factor_term(terms[0], data, formula)
         if block is not None:
             return block
-    dense = patsy.dmatrix(rhs, data, NA_action="raise", return_type="matrix")
+    dense = dmatrix(rhs, data, formula, "random formula")
     return sp.csc_matrix(np.asarray(dense, dtype=float)), tuple(dense.design_info.column_names)
 
 
-def _sparse_factor_term(term, data):
+def _sparse_factor_term(term, data, formula):
     """One categorical factor (optionally times numerics) without intercept, built from codes."""
-    values = [_eval_factor(f, data) for f in term.factors]
+    values = [_eval_factor(f, data, formula) for f in term.factors]
     cats = [i for i, v in enumerate(values) if isinstance(v, pd.Categorical)]
     if len(cats) != 1:
         return None
@@ -106,7 +105,7 @@ def _sparse_factor_term(term, data):
     return Z, names
 
 
-def _eval_factor(factor, data):
+def _eval_factor(factor, data, formula):
     """Value of a patsy factor on ``data``: a Categorical for factors, else an array."""
     code = factor.name()
     if code in data.columns:
@@ -118,7 +117,7 @@ def _eval_factor(factor, data):
         return col.to_numpy(dtype=float)
     if code.startswith("C(") and code.endswith(")") and code[2:-1] in data.columns:
         return pd.Categorical(data[code[2:-1]]).remove_unused_categories()
-    return np.asarray(patsy.dmatrix(f"0 + I({code})", data, NA_action="raise"))[:, 0]
+    return np.asarray(dmatrix(f"0 + I({code})", data, formula, "random formula"))[:, 0]
 
 
 def _check_varcomps(n_formulas, varcomps_names, varcomps_equal):
@@ -178,25 +177,70 @@ def _weights_vector(weights, data, keep, n_all):
         raise ValueError(bad_value("weights", "finite", w[np.isinf(w)][:5].tolist()))
     if (w < 0).any():
         raise ValueError(bad_value("weights", "non-negative", w[w < 0][:5].tolist()))
+    if not (w[keep] > 0).any():
+        raise DesignError(bad_value("weights", "positive in at least one complete row",
+                                    f"0 in all {int(keep.sum())} complete rows"))
     return w[keep]
 
 
-def glmm_design(fixed, random, data, family, varcomps_names=None, varcomps_equal=None,
-                weights=None):
-    """Build the ``GLMMDesign`` for R glmm's arguments (data must be a DataFrame)."""
-    if not isinstance(data, pd.DataFrame):
-        raise TypeError(bad_value("data", "a pandas DataFrame", type(data).__name__))
+def _without_perfect_predictors(fx, frame, keep):
+    """FixedPart, frame and keep without the covariates (and rows) predicting y perfectly."""
+    alive, X, names, omitted, frame, keep = without_perfect_predictors(
+        fx.y, fx.ntrials, fx.X, fx.x_names, frame, keep)
+    if not omitted:
+        return fx, frame, keep
+    return replace(fx, y=fx.y[alive], ntrials=fx.ntrials[alive], X=X, x_names=names,
+                   omitted=fx.omitted + omitted), frame, keep
+
+
+def _random_formulas(random, fixed, data):
+    """The list of random formulas: strings, distinct, none using the response."""
+    if not (random is None or isinstance(random, (str, list, tuple))):
+        raise ArgumentTypeError(bad_value("random", "a formula string or a list of them",
+                                          type(random).__name__))
     formulas = [random] if isinstance(random, str) else list(random) if random is not None else []
     if not formulas:
         raise ValueError(bad_value("random", "a formula or a non-empty list of formulas", random))
+    for f in formulas:
+        if not isinstance(f, str):
+            raise FormulaError(bad_value("each random formula", 'a string such as "0 + Female"', f))
+    seen = {}
+    response = response_variables(fixed, data)
+    for f in formulas:
+        key = "".join(f.strip().lstrip("~").split())
+        if key in seen:
+            raise FormulaError(bad_value("random", "distinct formulas (the same formula twice "
+                                         "splits one variance arbitrarily)", f))
+        seen[key] = f
+        if key and response & formula_variables("~ " + f.strip().lstrip("~"), data,
+                                                "random formula"):
+            raise FormulaError(bad_value("random", "formulas free of the response "
+                                         f"{sorted(response)}", f))
+    return formulas
+
+
+
+
+
+def glmm_design(fixed, random, data, family, varcomps_names=None, varcomps_equal=None,
+                weights=None, collinear=False, asis=False):
+    """Build the ``GLMMDesign`` for R glmm's arguments (data must be a DataFrame).
+
+    Collinear fixed-effects columns are omitted with a note unless ``collinear``; a
+    covariate separating a binary response is refused unless ``asis`` (Stata's options).
+    """
+    collinear, asis = flag("collinear", collinear), flag("asis", asis)
+    if not isinstance(data, pd.DataFrame):
+        raise TypeError(bad_value("data", "a pandas DataFrame", type(data).__name__))
+    formulas = _random_formulas(random, fixed, data)
     names, equal = _check_varcomps(len(formulas), varcomps_names, varcomps_equal)
     keep = complete_rows(data, [fixed] + [f.lstrip("~ ") for f in formulas])
-    w = _weights_vector(weights, data, keep, len(data))
+    _weights_vector(weights, data, keep, len(data))
     frame = data.loc[keep].reset_index(drop=True)
     for col in frame.columns:
         if isinstance(frame[col].dtype, pd.CategoricalDtype):
             frame[col] = frame[col].cat.remove_unused_categories()
-    fx = fixed_part(fixed, frame)
+    fx = fixed_part(fixed, frame, collinear)
     if fx.response_columns == 2 and not family.has_trials:
         raise DesignError(f"a two-column (cbind) response is allowed only for binomial_glmm; "
                           f"got family {family!r}.")
@@ -204,6 +248,12 @@ def glmm_design(fixed, random, data, family, varcomps_names=None, varcomps_equal
         raise DesignError(bad_value("a binomial response", "two columns (successes, failures)",
                                     f"{fx.response_columns} columns"))
     family.check_response(fx.y, fx.ntrials)
+    kind = response_kind(family)
+    if kind == BINARY and not asis:
+        fx, frame, keep = _without_perfect_predictors(fx, frame, keep)
+    w = _weights_vector(weights, data, keep, len(data))
+    check_estimation_sample(kind, fx.y, fx.ntrials, fx.X, fx.x_names,
+                            fixed.split("~")[0].strip(), asis)
     blocks = [random_block(f, frame) for f in formulas]
     for formula, (block, _) in zip(formulas, blocks):
         if not np.all(np.isfinite(block.data)):
@@ -215,4 +265,4 @@ def glmm_design(fixed, random, data, family, varcomps_names=None, varcomps_equal
     vc_index = np.concatenate([np.full(blocks[i][0].shape[1], equal[i] - 1) for i in order])
     return GLMMDesign(y=fx.y, ntrials=fx.ntrials, weights=w, X=fx.X, Z=Z, vc_index=vc_index,
                       x_names=fx.x_names, z_names=z_names, varcomps_names=names,
-                      varcomps_equal=equal, n_dropped=int((~keep).sum()))
+                      varcomps_equal=equal, n_dropped=int((~keep).sum()), omitted=fx.omitted)

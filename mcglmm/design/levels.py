@@ -16,10 +16,12 @@ from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
-import patsy
 import scipy.sparse as sp
 
+from .._checks import response_kind
 from ..exceptions import DesignError, FormulaError, bad_value
+from .degenerate import check_estimation_sample, drop_collinear, without_perfect_predictors
+from .evaluate import dmatrix, formula_variables, response_variables
 from .fixed import fixed_part
 from .missing import complete_rows
 
@@ -78,11 +80,7 @@ def _group_codes(data, factors, formula):
 
 def _term_matrix(expr, data, formula):
     """(n, k) dense random-effect covariates for one term and their Stata names."""
-    try:
-        M = patsy.dmatrix(expr, data, NA_action="raise", return_type="matrix")
-    except patsy.PatsyError as err:
-        raise FormulaError(f"formula {formula!r}: random term ({expr} | ...) could not be "
-                           f"evaluated: {err}") from None
+    M = dmatrix(expr, data, formula, f"random term ({expr} | ...) of formula")
     if M.shape[1] == 0:
         raise FormulaError(f"formula {formula!r}: random term ({expr} | ...) has no columns.")
     names = tuple(stata_name(c) for c in M.design_info.column_names)
@@ -155,27 +153,6 @@ def joint_z(levels):
     return sp.hstack(blocks, format="csc")
 
 
-def covariance_per_level(covariance, levels):
-    """Stata's covariance name for each level from one value or a dict keyed by grouping."""
-    allowed = ("independent", "exchangeable", "identity", "unstructured")
-    if isinstance(covariance, str):
-        chosen = {lev.name: covariance for lev in levels}
-    elif isinstance(covariance, dict):
-        keys = {k.replace(">", ":"): v for k, v in covariance.items()}
-        unknown = set(keys) - {":".join(lev.factors) for lev in levels}
-        if unknown:
-            raise ValueError(bad_value("covariance", "a dict keyed by the groupings "
-                                       + str([":".join(lv.factors) for lv in levels]),
-                                       sorted(unknown)))
-        chosen = {lev.name: keys.get(":".join(lev.factors), "independent") for lev in levels}
-    else:
-        raise ValueError(bad_value("covariance", "a string or a dict of strings", covariance))
-    for v in chosen.values():
-        if v not in allowed:
-            raise ValueError(bad_value("covariance", "one of " + ", ".join(allowed), v))
-    return tuple(chosen[lev.name] for lev in levels)
-
-
 def group_table(levels):
     """DataFrame of groups and observations per group (Stata's grouping information)."""
     rows = []
@@ -194,7 +171,8 @@ class MEArrays:
     y: (n,) response (ordinal: category codes 0..K-1); ntrials, offset: (n,);
     X: (n, p); x_names: Stata names; categories: ordinal response values;
     frame: the complete-case DataFrame; n_dropped: rows dropped for missing values;
-    keep: (len(data),) bool, the complete rows.
+    keep: (len(data),) bool, the complete rows; omitted: Stata names of the fixed-effects
+    columns dropped as collinear.
     """
 
     y: np.ndarray
@@ -207,15 +185,18 @@ class MEArrays:
     frame: pd.DataFrame
     n_dropped: int
     keep: np.ndarray
+    omitted: tuple = ()
 
 
 def _column_or_vector(value, data, name):
     """A column of ``data`` (by name) or a vector of length len(data), as floats."""
-    if isinstance(value, str):
-        if value not in data.columns:
-            raise ValueError(bad_value(name, "a column of data or a vector", value))
-        return data[value].to_numpy(dtype=float)
-    arr = np.asarray(value, dtype=float)
+    if isinstance(value, str) and value not in data.columns:
+        raise ValueError(bad_value(name, "a column of data or a vector", value))
+    try:
+        arr = (data[value] if isinstance(value, str) else np.asarray(value)).astype(float)
+    except (TypeError, ValueError):
+        raise ValueError(bad_value(name, "a numeric column of data or vector", value)) from None
+    arr = np.asarray(arr)
     if arr.ndim == 0:
         return np.full(len(data), float(arr))
     if arr.shape != (len(data),):
@@ -224,13 +205,16 @@ def _column_or_vector(value, data, name):
 
 
 def me_arrays(fixed, terms, data, ordinal, noconstant, offset=None, exposure=None, trials=None,
-              extra_cols=()):
+              extra_cols=(), collinear=False, perfect=False):
     """Response, trials, offset and fixed design for a meglm formula's fixed part.
 
-    extra_cols: further columns (weights) whose missing values drop a row.
+    extra_cols: further columns (weights) whose missing values drop a row; collinear:
+    keep collinear fixed-effects columns (else omitted with Stata's note); perfect: omit
+    the two-valued covariates predicting a binary response perfectly, and their rows.
     """
     if not isinstance(data, pd.DataFrame):
         raise TypeError(bad_value("data", "a pandas DataFrame", type(data).__name__))
+    _check_terms_free_of_response(fixed, terms, data)
     group_vars = sorted({f for t in terms for f in t.group})
     for g in group_vars:
         if g not in data.columns:
@@ -266,21 +250,52 @@ def me_arrays(fixed, terms, data, ordinal, noconstant, offset=None, exposure=Non
             raise ValueError(bad_value("the ordinal response", "at least two categories",
                                        list(categories)))
         y = np.searchsorted(np.asarray(categories), values.to_numpy()).astype(float)
-        X = patsy.dmatrix(rhs, frame, NA_action="raise", return_type="matrix")
+        X = dmatrix(rhs, frame, fixed, "fixed part of formula")
         names, ntrials = X.design_info.column_names, np.ones(len(frame))
         for name, column in zip(names, np.asarray(X, dtype=float).T):
             _check_finite(f"the fixed-effects design ({stata_name(name)})", column)
+        X, names, omitted = np.asarray(X, dtype=float), tuple(names), ()
+        if not collinear:
+            X, names, omitted = drop_collinear(X, names)
     else:
-        fx = fixed_part(f"{lhs} ~ {rhs}", frame)
-        y, X, names, ntrials = fx.y, fx.X, fx.x_names, fx.ntrials
+        fx = fixed_part(f"{lhs} ~ {rhs}", frame, collinear)
+        y, X, names, ntrials, omitted = fx.y, fx.X, fx.x_names, fx.ntrials, fx.omitted
     if "trials" in vectors:
         ntrials = vectors["trials"][keep]
     off = vectors["offset"][keep] if "offset" in vectors else np.zeros(len(frame))
     if "exposure" in vectors:
         off = off + np.log(vectors["exposure"][keep])
-    return MEArrays(np.asarray(y, dtype=float), np.asarray(ntrials, dtype=float), off,
-                    np.asarray(X, dtype=float), tuple(stata_name(c) for c in names),
-                    _response_name(lhs), categories, frame, int((~keep).sum()), keep)
+    y, ntrials, X = (np.asarray(v, dtype=float) for v in (y, ntrials, X))
+    if perfect:
+        alive, X, names, more, frame, keep = without_perfect_predictors(y, ntrials, X, names,
+                                                                        frame, keep)
+        y, ntrials, off, omitted = y[alive], ntrials[alive], off[alive], tuple(omitted) + more
+    return MEArrays(y, ntrials, off, X, tuple(stata_name(c) for c in names),
+                    _response_name(lhs), categories, frame, int((~keep).sum()), keep,
+                    tuple(stata_name(c) for c in omitted))
+
+
+def _check_terms_free_of_response(fixed, terms, data):
+    """FormulaError for a random term that uses the response, or a term given twice."""
+    response = response_variables(fixed, data)
+    seen = set()
+    for t in terms:
+        label = f"({t.expr} | {':'.join(t.group)})"
+        key = ("".join(t.expr.split()), t.group)
+        if key in seen:
+            raise FormulaError(bad_value("formula", "each random term once (a term given twice "
+                                         "splits one variance arbitrarily)", label))
+        seen.add(key)
+        if response & formula_variables("~ " + t.expr, data, "random term"):
+            raise FormulaError(bad_value("formula", "random terms free of the response "
+                                         f"{sorted(response)}", label))
+
+
+def estimation_sample_check(family, arr, asis=False):
+    """Refuse a meglm response without a finite MLE (``degenerate.check_estimation_sample``);
+    ``asis`` keeps a covariate that separates a binary response."""
+    check_estimation_sample(response_kind(family), arr.y, arr.ntrials, arr.X, arr.x_names,
+                            arr.y_name, asis)
 
 
 def _response_name(lhs):

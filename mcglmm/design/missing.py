@@ -1,29 +1,16 @@
 """Missing-value handling: rows with a missing value in any used variable are dropped."""
 import numpy as np
 import pandas as pd
-import patsy
 
-from ..exceptions import FormulaError
-
-
-def formula_variables(formula, data):
-    """Names of the columns of ``data`` that a patsy formula refers to (LHS and RHS)."""
-    desc = patsy.ModelDesc.from_formula(formula)
-    used = set()
-    for term in list(desc.lhs_termlist) + list(desc.rhs_termlist):
-        for factor in term.factors:
-            code = factor.name()
-            for token in patsy.tokens.python_tokenize(code):
-                if token[1] in data.columns:
-                    used.add(token[1])
-    return used
+from ..exceptions import DesignError, FormulaError, bad_value
+from .evaluate import formula_variables
 
 
 def complete_rows(data, formulas, extra=()):
     """Boolean mask (n,) of rows complete in every variable the formulas use.
 
     ``extra`` holds further column names (weights, grouping variables) that must
-    be present too.
+    be present too.  A DesignError when no row is complete.
     """
     used = set(extra)
     for f in formulas:
@@ -32,5 +19,12 @@ def complete_rows(data, formulas, extra=()):
     if missing:
         raise FormulaError(f"data has no column {missing[0]!r}; columns are {list(data.columns)}.")
     if not used:
-        return np.ones(len(data), dtype=bool)
-    return ~pd.isna(data[sorted(used)]).any(axis=1).to_numpy()
+        keep = np.ones(len(data), dtype=bool)
+    else:
+        missing = pd.isna(data[sorted(used)])
+        keep = ~missing.any(axis=1).to_numpy()
+    if not keep.any():
+        worst = [] if not used else list(missing.sum().sort_values(ascending=False).index[:3])
+        raise DesignError(bad_value("data", "at least one row complete in every used variable",
+                                    f"{len(keep)} rows, none complete (most missing: {worst})"))
+    return keep

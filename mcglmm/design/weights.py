@@ -60,11 +60,14 @@ def weight_columns(spec):
 
 def _values(value, frame, keep, n_data, kind):
     """A weight column of the complete-case frame, or a vector over the original rows."""
+    if isinstance(value, str) and value not in frame.columns:
+        raise ValueError(bad_value(kind, "columns of data or vectors", value))
+    try:
+        arr = np.asarray(frame[value] if isinstance(value, str) else value).astype(float)
+    except (TypeError, ValueError):
+        raise ValueError(bad_value(kind, "numeric columns of data or vectors", value)) from None
     if isinstance(value, str):
-        if value not in frame.columns:
-            raise ValueError(bad_value(kind, "columns of data or vectors", value))
-        return frame[value].to_numpy(dtype=float)
-    arr = np.asarray(value, dtype=float)
+        return arr
     if arr.shape != (n_data,):
         raise ValueError(bad_value(kind, f"vectors of length {n_data}", f"shape {arr.shape}"))
     return arr[keep]

@@ -1,1 +1,1 @@
-"""What is fitted, independent of how: links, families, covariance structures, the parameter layout."""
+"""What is fitted, independent of how: links, families, covariances, the parameter layout."""

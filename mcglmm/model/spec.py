@@ -1,9 +1,6 @@
-"""The model every quadrature/Laplace engine evaluates, and its parameter vector.
+"""The model every quadrature/Laplace engine evaluates (a frozen spec) and its weights.
 
-theta = [beta (p), aux (a), psi_1, ..., psi_L]: fixed effects, the family's
-auxiliary parameters (cut points, log sd, log dispersion), then each level's
-covariance parameters (``quad_cov``).  ``unpack`` is the only place that splits
-theta; nothing else indexes into it by hand.
+Its parameter vector theta is laid out, split and named by ``params`` only.
 """
 from __future__ import annotations
 
@@ -12,16 +9,15 @@ from dataclasses import dataclass
 import numpy as np
 import scipy.sparse as sp
 
-from . import covariance as quad_cov
-
 
 @dataclass(frozen=True)
 class MEModel:
     """Arrays of a meglm model.
 
-    y, ntrials, offset: (n,); X: (n, p); family: ``links.MEFamily``;
-    levels: tuple of ``design.levels.Level`` (top first); kinds: covariance per
-    level; n_aux: a; nested: quadrature by levels is possible; Zj: (n, q) CSC;
+    y, ntrials, offset: (n,); X: (n, p); family: a ``families.Family`` row;
+    levels: tuple of ``design.levels.Level`` (top first); covariances: a
+    ``covariance.Covariance`` per level; n_aux: a; nested: quadrature by levels is
+    possible; Zj: (n, q) CSC;
     ll_const: sum_i of the log density terms free of theta (log y!, log C(n, y)).
     """
 
@@ -31,7 +27,7 @@ class MEModel:
     X: np.ndarray
     family: object
     levels: tuple
-    kinds: tuple
+    covariances: tuple
     n_aux: int
     nested: bool
     Zj: sp.csc_matrix
@@ -44,33 +40,11 @@ class MEModel:
 
     @property
     def n_psi(self):
-        return tuple(quad_cov.n_params(k, lev.d) for k, lev in zip(self.kinds, self.levels))
+        return tuple(cov.n_params for cov in self.covariances)
 
     @property
     def dim(self):
         return self.p + self.n_aux + sum(self.n_psi)
-
-
-def theta_lower(model):
-    """Lower bounds of theta (dim,): log standard deviations bounded, the rest free."""
-    return np.concatenate([np.full(model.p + model.n_aux, -np.inf)]
-                          + [quad_cov.psi_lower(kind, lev.d)
-                             for kind, lev in zip(model.kinds, model.levels)])
-
-
-def unpack(model, theta):
-    """(beta (p,), aux (a,), [psi_l]) from theta."""
-    theta = np.asarray(theta, dtype=float)
-    p, a = model.p, model.n_aux
-    cuts = np.cumsum((p + a,) + model.n_psi)
-    psis = [theta[s:e] for s, e in zip(cuts[:-1], cuts[1:])]
-    return theta[:p], theta[p:p + a], psis
-
-
-def sigmas(model, psis):
-    """[(Sigma_l (d, d), dSigma_l (r, d, d))] per level."""
-    return [quad_cov.sigma_and_grad(k, psi, lev.d)
-            for k, psi, lev in zip(model.kinds, psis, model.levels)]
 
 
 def linear_predictor(model, beta):

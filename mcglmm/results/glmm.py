@@ -25,13 +25,14 @@ class GLMMResults(FitResults):
     """What glmm() returns. Arrays: x (n, p), y (n,), z (n, q) sparse, umat (m, q).
 
     The contract of ``results.base`` (params = fixed effects then variance components,
-    llf = the MCLA log likelihood) under R glmm's names: ``coef()`` (fixed effects only),
+    llf = the full MCLA log likelihood, ``likelihood_value`` its kernel) under R glmm's
+    names: ``coef()`` (fixed effects only),
     ``se()``, ``vcov()``, ``loglik()``, ``likelihood_value``, ``confint()``.
     """
 
     beta: pd.Series
     nu: pd.Series
-    likelihood_value: float
+    likelihood_value: float          # the kernel, without data constants (``llf``)
     likelihood_gradient: np.ndarray
     likelihood_hessian: np.ndarray
     trust_converged: bool
@@ -59,6 +60,7 @@ class GLMMResults(FitResults):
     debug: object = False
     trust_message: str = ""
     warnings: tuple = field(default=())
+    omitted: tuple = ()       # fixed-effects columns dropped as collinear
     method: str = "glmm"
     blocks: object = None     # design.blocks.Blocks
     rounds: tuple = ()        # per round: m, role ("pilot"/"final"), estimates, loglik, min_ess
@@ -80,8 +82,12 @@ class GLMMResults(FitResults):
 
     @property
     def llf(self):
-        """The MCLA log likelihood at the MCMLE (glmm's likelihood.value)."""
-        return self.likelihood_value
+        """The full MCLA log likelihood at the MCMLE: ``likelihood_value`` (the kernel R glmm
+        prints, sum_i w_i (y_i eta_i - c(eta_i)) integrated over u) plus the family's data
+        constant sum_i w_i log C(n_i, y_i) (binomial) or -sum_i w_i log y_i! (Poisson), as
+        meglm reports it."""
+        return self.likelihood_value + self.family_glmm.data_constant(self.y, self.ntrials,
+                                                                      self.weights)
 
     @property
     def nobs(self):
@@ -97,7 +103,7 @@ class GLMMResults(FitResults):
 
     @property
     def family_text(self):
-        return self.family_glmm.name
+        return self.family_glmm.glmm_name
 
     def _tests(self):
         """z = estimate / se; fixed effects two-sided, variance components one-sided."""
@@ -183,7 +189,7 @@ class GLMMSummary:
                             "MCSE": mcse.iloc[p:], "z value": z.iloc[p:],
                             "Pr(>|z|)/2": norm.sf(z.iloc[p:])})
         sizes = fit.blocks.sizes if fit.blocks is not None else np.array([fit.z.shape[1]])
-        return cls(fit.call, fit.family_glmm.link, coefs, vcs, fit.trust_converged, fit.m,
+        return cls(fit.call, fit.family_glmm.link.label, coefs, vcs, fit.trust_converged, fit.m,
                    fit.ess, fit.method, sizes, fit.rounds, fit.m_path)
 
     def _sampling_lines(self):

@@ -21,8 +21,7 @@ import pandas as pd
 from scipy import stats
 
 from ..design.levels import group_table
-from ..model import covariance as quad_cov
-from ..model.spec import unpack
+from ..model.params import reported
 from ..exceptions import BoundaryWarning, ConvergenceWarning
 from .base import FitResults, FitWarnings
 from .covariance import cluster_sandwich, covariance_from_hessian
@@ -31,44 +30,6 @@ from .stata_text import MEGLMSummary
 
 HESSIAN_ADVICE = ("Try other starting values (startvalues=, startgrid=), more integration "
                   "points, or a simpler covariance structure.")
-
-
-@dataclass(frozen=True)
-class _Row:
-    """One reported parameter: equation, label, value, Jacobian row (dim,), kind (b/var/cov/aux)."""
-
-    eq: str
-    label: str
-    value: float
-    jac: np.ndarray
-    kind: str
-
-
-def _reported_rows(model, arrays, theta, names):
-    """Reported parameters in Stata's order with their Jacobians."""
-    beta, aux, psis = unpack(model, theta)
-    dim, p = len(theta), model.p
-    unit = np.eye(dim)
-    order = sorted(range(p), key=lambda j: arrays.x_names[j] == "_cons")
-    rows = [_Row(arrays.y_name, arrays.x_names[j], beta[j], unit[j], "b") for j in order]
-    kind = model.family.aux_kind
-    if kind == "cuts":
-        rows += [_Row("/", f"/cut{j + 1}", aux[j], unit[p + j], "aux") for j in range(len(aux))]
-    start = p + model.n_aux
-    for lev, ck, psi in zip(model.levels, model.kinds, psis):
-        S, dS = quad_cov.sigma_and_grad(ck, psi, lev.d)
-        labels, pairs = quad_cov.reported(ck, lev.d, lev.z_names)
-        for lab, (a, b) in zip(labels, pairs):
-            jac = np.zeros(dim)
-            jac[start:start + len(psi)] = dS[:, a, b]
-            rows.append(_Row(lev.name, lab, S[a, b], jac, "var" if a == b else "cov"))
-        start += len(psi)
-    if kind == "sd":
-        v = np.exp(2.0 * aux[0])
-        rows.append(_Row("", f"var(e.{arrays.y_name})", v, 2.0 * v * unit[p], "var"))
-    elif kind in ("lnalpha", "lndelta", "logs"):
-        rows.append(_Row("/", f"/{kind}", aux[0], unit[p], "aux"))
-    return rows
 
 
 def _covariance(hess, scores, clusters, K=None):
@@ -102,7 +63,7 @@ def _wald(b, V):
 
 def start_values_series(model, arrays, theta, names):
     """Start values on the reported scale as e(b) (Stata's noestimate), a Series."""
-    rows = _reported_rows(model, arrays, theta, names)
+    rows = reported(model, arrays.x_names, arrays.y_name, theta)
     return pd.Series([r.value for r in rows],
                      index=[f"{r.eq}:{r.label}" if r.eq else r.label for r in rows])
 
@@ -120,9 +81,7 @@ def _table(rows, b, se, level):
                 lo[j] = b[j] * np.exp(-crit * se[j] / b[j])
                 hi[j] = b[j] * np.exp(crit * se[j] / b[j])
             z[j] = pval[j] = np.nan
-        elif r.kind == "cov":
-            z[j] = pval[j] = np.nan
-        elif r.kind == "aux" and r.label.startswith("/cut"):
+        elif not r.wald:
             z[j] = pval[j] = np.nan
     cols = [f"{r.eq}:{r.label}" if r.eq else r.label for r in rows]
     return pd.DataFrame([b, se, z, pval, lo, hi, np.full(len(b), np.inf), np.full(len(b), crit)],
@@ -186,7 +145,7 @@ class MEGLMResults(FitResults):
 
     The contract of ``results.base`` under Stata's names: params = ``b`` (e(b)),
     cov_params() = ``V`` (e(V)), llf = ``ll``, nobs = ``N``, df_model = ``rank``.
-    ``raw_table`` is r(table) before eform; ``rows`` the reported parameters (``_Row``).
+    ``raw_table`` is r(table) before eform; ``rows`` the reported parameters (``model.params.Reported``).
     """
 
     vce: str
@@ -236,6 +195,7 @@ class MEGLMResults(FitResults):
     nested: bool
     level_names: tuple
     warnings: tuple = ()
+    omitted: tuple = ()          # fixed-effects columns omitted (collinear, perfect predictors)
 
     front = "meglm"
 
@@ -244,7 +204,7 @@ class MEGLMResults(FitResults):
                  scores, level, eform, clusters=None, cns=None, record=None):
         """Build the result once from the optimiser's output.  ``record``: the front's open
         ``FitWarnings`` (its messages become ``warnings``); None records only these."""
-        rows = _reported_rows(model, arrays, fit.theta, names)
+        rows = reported(model, arrays.x_names, arrays.y_name, fit.theta)
         with (FitWarnings() if record is None else contextlib.nullcontext(record)) as rec:
             _fit_warnings(model, fit, rows)
             V_int = _covariance(fit.hess, scores, clusters, None if cns is None else cns.K)
@@ -270,8 +230,9 @@ class MEGLMResults(FitResults):
             n_quad=n_quad, table=_eform_table(table, rows, eform is not None), raw_table=table,
             level=level, eform=eform,
             theta=fit.theta, theta_names=tuple(names), hessian=fit.hess, iteration_log=fit.log,
-            family=model.family.family, link=model.family.link, depvar=arrays.y_name,
+            family=model.family.name, link=model.family.link.name, depvar=arrays.y_name,
             group_info=groups, notes=notes, n_dropped=arrays.n_dropped,
+            omitted=getattr(arrays, "omitted", ()),
             rows=tuple(rows), nested=model.nested,
             level_names=tuple(lev.name for lev in model.levels), warnings=rec.messages())
 

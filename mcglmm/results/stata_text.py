@@ -13,16 +13,8 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
+from ..model.families import get_family
 from .format import html_summary, stata_g
-
-_FAMILY_TITLE = {"gaussian": "Gaussian", "bernoulli": "Bernoulli", "binomial": "Binomial",
-                 "poisson": "Poisson", "gamma": "Gamma", "nbinomial": "Negative binomial",
-                 "ordinal": "Ordinal"}
-_FIXED_MODEL = {("gaussian", "identity"): "linear", ("bernoulli", "logit"): "logistic",
-                ("binomial", "logit"): "logistic", ("ordinal", "logit"): "ologit",
-                ("ordinal", "probit"): "oprobit", ("poisson", "log"): "Poisson",
-                ("nbinomial", "log"): "nbinomial"}
-
 
 @dataclass(frozen=True)
 class MEGLMSummary:
@@ -99,7 +91,7 @@ def _group_lines(res):
 def _header(res):
     """Stata's header lines: model, family, link, groups, integration, Wald test, log likelihood."""
     left_right = [("Mixed-effects GLM", f"Number of obs     = {res.N:>10,}"),
-                  (f"Family: {_FAMILY_TITLE[res.family]}", ""),
+                  (f"Family: {get_family(res.family, res.link).title}", ""),
                   (f"Link:   {res.link.capitalize()}", "")]
     lines = [f"{a:<48}{b}".rstrip() for a, b in left_right] + _group_lines(res)
     method = f"Integration method: {res.intmethod}"
@@ -147,7 +139,7 @@ def _coef_lines(res, raw, level, label):
 
 def _lr_lines(res):
     """LR test against the model without random effects."""
-    kind = _FIXED_MODEL.get((res.family, res.link), f"{res.family} {res.link}")
+    kind = get_family(res.family, res.link).fixed_model_label
     if res.df_c == 1:
         return [f"LR test vs. {kind} model: chibar2(01) = {res.chi2_c:.2f}"
                 f"{'':8}Prob >= chibar2 = {res.p_c:.4f}"]

@@ -11,7 +11,7 @@ import pytest
 import mcglmm as mc
 from mcglmm.api.meglm import build_model
 from mcglmm.engines.quadrature.objective import Objective
-from mcglmm.model.links import me_family
+from mcglmm.model.families import me_family
 
 from test_guatemala import NOTES_TABLE
 

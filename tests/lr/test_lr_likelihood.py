@@ -13,6 +13,7 @@ from scipy.stats import norm
 import mcglmm as mc
 from fd import central_gradient, central_jacobian
 from mcglmm.api.lr import logit_start
+from mcglmm.model.covariance import Identity
 
 THETA3 = np.array([-0.2, 0.6, np.log(1.3), np.log(0.5)])
 THETA2 = THETA3[:3]
@@ -172,7 +173,7 @@ def test_lr_theta_lists_the_levels_from_the_bottom(small3):
     frame = mc.lr3("y ~ x", "mom", "comm", small3, frame=True)
     assert [lev.name for lev in frame.model.levels] == ["comm", "comm>mom"]
     np.testing.assert_array_equal(frame.order, [0, 1, 3, 2])
-    assert frame.model.kinds == ("identity", "identity")
+    assert [type(cov) for cov in frame.model.covariances] == [Identity, Identity]
 
 
 def test_logit_start_solves_the_logit_score_equations(small3):

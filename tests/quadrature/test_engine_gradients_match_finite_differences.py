@@ -12,7 +12,7 @@ import pytest
 from mcglmm.api.meglm import build_model
 from mcglmm.engines.quadrature.laplace import curvature_adapt, laplace
 from mcglmm.engines.quadrature.nested import aghq
-from mcglmm.model.links import me_family
+from mcglmm.model.families import me_family
 
 CASES = [("gaussian", "identity"), ("gaussian", "log"), ("bernoulli", "logit"),
          ("bernoulli", "probit"), ("bernoulli", "cloglog"), ("binomial", "logit"),
@@ -43,7 +43,7 @@ def _frame(family, seed=1, n_groups=8, per=6, crossed=False):
 
 def _theta(model, rng):
     theta = rng.normal(0, 0.2, model.dim)
-    if model.family.aux_kind == "cuts":
+    if model.family.aux.ordinal:
         theta[model.p:model.p + model.n_aux] = np.sort(rng.normal(0, 1, model.n_aux)) + [-1, 0, 1]
     return theta
 

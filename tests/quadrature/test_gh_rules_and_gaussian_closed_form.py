@@ -7,9 +7,9 @@ from scipy.special import factorial2
 
 from mcglmm.api.meglm import build_model
 from mcglmm.engines.quadrature.laplace import curvature_adapt, laplace
-from mcglmm.model.spec import sigmas, unpack
+from mcglmm.model.params import sigmas, unpack
 from mcglmm.engines.quadrature.nested import aghq, product_rule
-from mcglmm.model.links import me_family
+from mcglmm.model.families import me_family
 
 
 def _normal_moment(m):
@@ -54,21 +54,6 @@ def test_gaussian_adaptive_quadrature_is_exact(pig, k):
     value = aghq(model, theta, curvature_adapt(model, theta)[0], k).value
     assert value == pytest.approx(_closed_form_loglik(model, theta), rel=1e-11)  # seen 7e-16
     assert laplace(model, theta).value == pytest.approx(value, rel=1e-11)
-
-
-@pytest.mark.parametrize("kind,d", [("independent", 2), ("identity", 2), ("exchangeable", 3),
-                                    ("unstructured", 3)])
-def test_covariance_second_derivatives(kind, d):
-    from mcglmm.model import covariance as quad_cov
-    psi = np.random.default_rng(1).normal(0, 0.4, quad_cov.n_params(kind, d))
-    exact = quad_cov.sigma_second(kind, psi, d)
-    h = 1e-6
-    for s in range(len(psi)):
-        e = np.zeros(len(psi))
-        e[s] = h
-        num = (quad_cov.sigma_and_grad(kind, psi + e, d)[1]
-               - quad_cov.sigma_and_grad(kind, psi - e, d)[1]) / (2 * h)
-        np.testing.assert_allclose(exact[:, s], num, atol=1e-8)   # seen 2e-10
 
 
 @pytest.fixture(scope="module")

@@ -12,7 +12,7 @@ from mcglmm.api.meglm import build_model
 from mcglmm.design.weights import weight_spec
 from mcglmm.engines.quadrature.hessian import supports_exact_hessian
 from mcglmm.engines.quadrature.nested import aghq
-from mcglmm.model.links import me_family
+from mcglmm.model.families import me_family
 
 from test_engine_gradients_match_finite_differences import _frame, _theta
 

@@ -8,7 +8,7 @@ from mcglmm.api.meglm import build_model, meglm
 from mcglmm.design.weights import weight_spec
 from mcglmm.engines.quadrature.nested import aghq
 from mcglmm.exceptions import DesignError
-from mcglmm.model.links import me_family
+from mcglmm.model.families import me_family
 
 
 @pytest.fixture(scope="module")
@@ -247,11 +247,3 @@ def test_startgrid_searches_covariances_too():
     searched = meglm("y ~ x + (1 + x | g)", startgrid={"g:cov(_cons,x)": [-0.1, 0.1]}, **model)
     assert ref.converged and searched.converged
     assert searched.ll == pytest.approx(ref.ll, abs=1e-7)             # seen 2.8e-9
-
-
-def test_exchangeable_start_keeps_its_correlation():
-    from mcglmm.model import covariance as quad_cov
-    S = np.full((3, 3), 0.1) + 0.4 * np.eye(3)
-    psi = quad_cov.psi_from_sigma("exchangeable", S)
-    np.testing.assert_allclose(quad_cov.sigma_and_grad("exchangeable", psi, 3)[0], S,
-                               atol=1e-15)                              # seen 0

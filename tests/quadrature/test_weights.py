@@ -15,7 +15,7 @@ from mcglmm.design.weights import weight_spec
 from mcglmm.engines.quadrature.laplace import curvature_adapt
 from mcglmm.engines.quadrature.nested import aghq
 from mcglmm.exceptions import DesignError
-from mcglmm.model.links import me_family
+from mcglmm.model.families import me_family
 
 
 def _two_level(seed=5, G=30, per=8):

@@ -23,7 +23,7 @@ With v = S^-1 u the a-term derivatives are (S_r = dS/dpsi_r, S_rs second)
                              - tr(S^-1 S_rs)].
 
 Auxiliary parameters a enter the scores through sum_i ll_a and the second
-derivatives through sum pi d1_a x (with beta) and sum pi ll_aa (``links.AuxPair``).
+derivatives through sum pi d1_a x (with beta) and sum pi ll_aa (``families.AuxPair``).
 
 Non-adaptive quadrature (Stata's ghermite, lr2/lr3): the nodes u_l = L_l(psi_l) z_j move
 with psi and the a-terms are the rule's log weights, free of theta.  So psi enters only
@@ -35,43 +35,23 @@ second derivatives gains
     sum pi d1 Z_il . (d2L_l/dpsi_r dpsi_s z_{j_l}) (psi_l, psi_l).
 
 This needs d2L, known in closed form where psi parameterises L directly (independent,
-identity, unstructured; exchangeable with d = 1): ``cholesky_second``.
+identity, unstructured; exchangeable with d = 1): ``Covariance.cholesky_second``.
 """
 from __future__ import annotations
 
 import numpy as np
 import scipy.sparse as sp
 
-from ...model import covariance as quad_cov
 from ...model.spec import times
 from .nodes import cholesky_and_grad, product_rule
 
 
 def supports_exact_hessian(model, adaptive=True):
-    """Nested quadrature (any family); non-adaptive only where ``cholesky_second`` is known."""
+    """Nested quadrature (any family); non-adaptive only where every level's covariance
+    gives its Cholesky factor directly (``Covariance.direct_cholesky``)."""
     if not model.nested:
         return False
-    return adaptive or all(kind != "exchangeable" or lev.d == 1
-                           for kind, lev in zip(model.kinds, model.levels))
-
-
-def cholesky_second(kind, psi, d):
-    """d2 L / dpsi_r dpsi_s (r, r, d, d) of L = chol(Sigma(psi)) for the structures in which
-    psi gives L directly: L = diag(exp psi) (independent), exp(psi) I (identity) and the
-    unstructured factor (log diagonal, free lower triangle)."""
-    psi = np.asarray(psi, dtype=float)
-    r = len(psi)
-    out = np.zeros((r, r, d, d))
-    if kind == "identity" or d == 1:
-        out[0, 0] = np.exp(psi[0]) * np.eye(d)
-        return out
-    if kind == "independent":
-        out[np.arange(d), np.arange(d), np.arange(d), np.arange(d)] = np.exp(psi)
-        return out
-    rows, cols = np.tril_indices(d)
-    for j in np.flatnonzero(rows == cols):
-        out[j, j, rows[j], cols[j]] = np.exp(psi[j])
-    return out
+    return adaptive or all(cov.direct_cholesky for cov in model.covariances)
 
 
 def eta_psi(model, psis, covs, k):
@@ -80,11 +60,11 @@ def eta_psi(model, psis, covs, k):
     The derivatives of eta at the non-adaptive nodes u = L z_k (``nodes.product_rule``).
     """
     first, second = [], []
-    for lev, kind, psi, (S, dS) in zip(model.levels, model.kinds, psis, covs):
+    for lev, cov, psi, (S, dS) in zip(model.levels, model.covariances, psis, covs):
         z, _ = product_rule(k, lev.d)
         _, dL = cholesky_and_grad(S, dS)
         first.append(np.einsum("ij,rjk->ikr", lev.Z, dL @ z.T))
-        second.append(np.einsum("ij,rsjk->ikrs", lev.Z, cholesky_second(kind, psi, lev.d) @ z.T))
+        second.append(np.einsum("ij,rsjk->ikrs", lev.Z, cov.cholesky_second(psi) @ z.T))
     return first, second
 
 
@@ -131,13 +111,13 @@ def _psi_scores(u, S, dS):
     return 0.5 * (np.einsum("...d,rde,...e->...r", v, dS, v) - np.einsum("de,red->r", Si, dS))
 
 
-def _psi_curvature(kind, psi, S, dS, pi, u, G):
+def _psi_curvature(cov, psi, S, dS, pi, u, G):
     """sum over groups and nodes of pi d2a/dpsi2, (r, r)."""
     d = S.shape[0]
     Si = np.linalg.inv(S)
     v = (u @ Si).reshape(-1, d)
     V2 = np.einsum("p,pd,pe->de", pi.ravel(), v, v)
-    S2 = quad_cov.sigma_second(kind, psi, d)
+    S2 = cov.sigma_second(psi)
     A = np.einsum("rab,bc,scd->rsad", dS, Si, dS)
     return 0.5 * (-2.0 * np.einsum("rsad,da->rs", A, V2) + np.einsum("rsab,ba->rs", S2, V2)
                   + G * np.einsum("ab,sbc,cd,rda->rs", Si, dS, Si, dS)
@@ -264,6 +244,6 @@ def louis_hessian(model, psis, covs, der, weights, pis, u_nodes, pi_obs, indicat
     for l in range(L):
         sl = slice(offsets[l], offsets[l + 1])
         # each group's joint posterior sums to 1, so pis[l] sums to sum_g c_l[g]
-        H[sl, sl] += _psi_curvature(model.kinds[l], psis[l], *covs[l], pis[l], u_nodes[l],
+        H[sl, sl] += _psi_curvature(model.covariances[l], psis[l], *covs[l], pis[l], u_nodes[l],
                                     float(pis[l].sum()))
     return H

@@ -32,8 +32,8 @@ import scipy.sparse as sp
 import scipy.sparse.linalg as spla
 
 from ...exceptions import ConvergenceWarning, HessianWarning
-from ...model import covariance as quad_cov
-from ...model.spec import cumulative_weights, linear_predictor, sigmas, unpack
+from ...model.params import sigmas, unpack
+from ...model.spec import cumulative_weights, linear_predictor
 from .nodes import Adapt, ancestors
 
 MAX_Q_GRADIENT = 6000   # largest q whose dense H^-1 the gradient forms (checked by meglm)
@@ -211,13 +211,13 @@ def _laplace_gradient(model, alg, der, u, inv, psis):
         ok = t.col >= 0
         g_aux += np.bincount(t.col[ok], weights=val[ok], minlength=model.n_aux)
     g_psi, start = [], 0
-    for lev, kind, psi in zip(model.levels, model.kinds, psis):
+    for lev, cov, psi in zip(model.levels, model.covariances, psis):
         d, G = lev.d, lev.n_groups
         sl = slice(start, start + G * d)
         ug, wg = u[sl].reshape(G, d), w[sl].reshape(G, d)
         Hb = Hinv[sl, sl].reshape(G, d, G, d)[np.arange(G), :, np.arange(G), :]
         M = ug.T @ ug + Hb.sum(axis=0) + ug.T @ wg + wg.T @ ug
-        g_psi.append(quad_cov.psi_score(kind, psi, d, M, G))
+        g_psi.append(cov.score(psi, M, G))
         start += G * d
     return np.concatenate([g_beta, g_aux] + g_psi)
 

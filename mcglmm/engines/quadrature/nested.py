@@ -32,10 +32,9 @@ from dataclasses import dataclass
 import numpy as np
 import scipy.sparse as sp
 
-from ...model import covariance as quad_cov
 from .hessian import louis_hessian, supports_exact_hessian
-from ...model.spec import (aux_gradient, cumulative_weights, level_weights, linear_predictor,
-                         sigmas, times, unpack)
+from ...model.params import sigmas, unpack
+from ...model.spec import aux_gradient, cumulative_weights, level_weights, linear_predictor, times
 from .nodes import (Adapt, build_nodes, cholesky_and_grad, next_adapt, prior_adapt,
                          product_rule)
 
@@ -125,9 +124,8 @@ def aghq(model, theta, adapt, k, scores=False, hessian=False):
     r = (pi_obs * der.d1).reshape(n, -1).sum(axis=1)
     g_aux = aux_gradient(der.aux, pi_obs, model.n_aux)
     moments = [_second_moments(pi, u) for pi, u in zip(pis_c, u_nodes)]
-    g_psi = [quad_cov.psi_score(kind, psi, lev.d, M_g.sum(axis=0),
-                                lev.n_groups if c is None else c.sum())
-             for kind, psi, lev, M_g, c in zip(model.kinds, psis, levels, moments, c_lev)]
+    g_psi = [cov.score(psi, M_g.sum(axis=0), lev.n_groups if c is None else c.sum())
+             for cov, psi, lev, M_g, c in zip(model.covariances, psis, levels, moments, c_lev)]
     chain = None if adaptive else _chain_psi(model, covs, k, pi_obs * der.d1)
     if chain is not None:
         g_psi = [c.sum(axis=0) for c in chain]

@@ -80,7 +80,7 @@ def test_a_poor_block_is_named_in_the_warning(salamander_model, salamander):
 @pytest.mark.parametrize("changes, match", [
     (dict(method="joint"), "method must be one of"),
     (dict(m="auto", method="glmm"), "m must be a positive integer with method"),
-    (dict(m="many"), 'm must be a positive integer or "auto"'),
+    (dict(m="many"), "m must be a positive integer"),
     (dict(recentre=-1), "recentre must be a non-negative integer"),
     (dict(pilot_m=0), "pilot_m must be a positive integer"),
     (dict(mcse_target=0.0), "mcse_target must be a positive number"),
@@ -93,3 +93,9 @@ def test_new_options_are_checked_by_name(salamander_model, salamander, changes, 
 def test_supplied_draws_need_the_glmm_method(salamander_model, salamander, glmm_sampler):
     with pytest.raises(ValueError, match="method must be \"glmm\" when sampler.umat"):
         mc.glmm(**salamander_model, data=salamander, sampler=glmm_sampler, method="blocks")
+
+
+def test_a_model_without_random_effects_is_refused(salamander_model, salamander):
+    with pytest.raises(mc.DesignError, match="random must be formulas giving at least one"):
+        mc.glmm(**{**salamander_model, "random": "0", "varcomps_names": ["F"]}, data=salamander,
+                m=100)
