@@ -10,7 +10,7 @@ from .exceptions import (ArgumentError, ArgumentTypeError, BoundaryWarning, Conv
                          MCGLMMWarning, MonteCarloWarning, WorkTooLargeError)
 from .model.families import bernoulli_glmm, binomial_glmm, poisson_glmm
 from .api.glmm import glmm
-from .engines.sampling import SamplerInputs
+from .engines.mcla import SamplerInputs
 from .results.base import coef, confint, loglik, se, summary, vcov
 from .results.glmm import mcse, mcvcov, varcomps
 from .api.lr import lr2, lr3

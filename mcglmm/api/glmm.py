@@ -1,8 +1,9 @@
 """``glmm()``: Monte Carlo likelihood approximation with R glmm's arguments.
 
 The front only validates arguments and chains the stages:
-design -> start (PQL, par_init or user-supplied sampler inputs) -> importance
-sampler and draws -> MCLA objective -> trust-region maximisation -> results.
+design (and its independent blocks) -> start (PQL, par_init or user-supplied
+sampler inputs) -> rounds of importance sampling and trust-region maximisation
+(api.glmm_rounds; R glmm's method is one round) -> results.
 """
 from __future__ import annotations
 
@@ -14,20 +15,27 @@ import pandas as pd
 
 from .._checks import glmm_arguments, mcla_work
 from ..design import glmm_design
-from ..engines.mcla import MCLAObjective, mc_vcov
-from ..engines.sampling import BLOCK, SIGMA_FLOOR, SamplerInputs, build_sampler
-from ..exceptions import (BoundaryWarning, ConvergenceWarning, HessianWarning,
+from ..design.blocks import Blocks, independent_blocks
+from ..design.gram import WeightedGram
+from ..engines.mcla.objective import MCLAObjective
+from ..engines.mcla.mcse import mc_vcov
+from ..engines.mcla.sampler import BLOCK, SIGMA_FLOOR, SamplerInputs, build_sampler
+from ..exceptions import (BoundaryWarning, ConvergenceWarning, DesignError, HessianWarning,
                           MonteCarloWarning, bad_value)
 from ..model.families import get_glmm_family
 from ..optim.trust import maximize
 from ..parallel import check_n_jobs
-from ..pql import pql_start
+from ..engines.mcla.pql import pql_start
 from ..results.covariance import covariance_from_hessian, not_negative_definite
 from ..results.diagnostics import boundary_messages
 from ..results.glmm import GLMMResults
+from .glmm_rounds import RoundRunner, memory_cap, run_rounds
 
 RINIT = 10.0
 ESS_WARN = 10.0
+ESS_WARN_FRACTION = 0.05     # warn when some block's ESS is below this fraction of m (or ESS_WARN)
+METHODS = ("blocks", "glmm")
+PILOT_MIN = 1000
 HESSIAN_ADVICE = ("The MCLA Hessian at the estimate is not negative definite: try a larger m "
                   "or par_init.")
 NU_MIN_INIT = 1e-9
@@ -132,8 +140,44 @@ def _progress_callback(progress, iterlim):
     return callback, bar
 
 
-def _check_options(p1, p2, p3, zeta, do_pql, rmax, iterlim, n_jobs, seed, memory_budget, m,
-                   sampler):
+def _check_method(method, sampler):
+    """"blocks" or "glmm"; None picks "glmm" for supplied draws (they are glmm's joint mixture's)."""
+    given_draws = sampler is not None and getattr(sampler, "umat", None) is not None
+    if method is None:
+        return "glmm" if given_draws else "blocks"
+    if method not in METHODS:
+        raise ValueError(bad_value("method", f"one of {list(METHODS)}", method))
+    if method == "blocks" and given_draws:
+        raise ValueError(bad_value("method", '"glmm" when sampler.umat supplies draws (the draws '
+                                   "of glmm's joint mixture)", method))
+    return method
+
+
+def _check_m(m, method, sampler):
+    if getattr(sampler, "umat", None) is not None:
+        return m
+    if isinstance(m, str) and m == "auto":
+        if method == "glmm":
+            raise ValueError(bad_value("m", 'a positive integer with method="glmm"', m))
+        return m
+    if isinstance(m, bool) or not isinstance(m, (int, np.integer)) or m < 1:
+        raise ValueError(bad_value("m", 'a positive integer or "auto"', m))
+    return int(m)
+
+
+def _check_rounds(recentre, pilot_m, mcse_target):
+    if isinstance(recentre, bool) or not isinstance(recentre, (int, np.integer)) or recentre < 0:
+        raise ValueError(bad_value("recentre", "a non-negative integer (pilot rounds)", recentre))
+    if pilot_m is not None:
+        _check_positive_int("pilot_m", pilot_m)
+    if isinstance(mcse_target, bool) or not isinstance(mcse_target, numbers.Real) \
+            or not 0 < mcse_target < np.inf:
+        raise ValueError(bad_value("mcse_target", "a positive number (largest MCSE / SE)",
+                                   mcse_target))
+    return int(recentre), float(mcse_target)
+
+
+def _check_options(p1, p2, p3, zeta, do_pql, rmax, iterlim, n_jobs, seed, memory_budget):
     """Validate the scalar options before any work; returns the normalised values."""
     pvec = _check_probabilities(p1, p2, p3)
     if isinstance(zeta, bool) or not isinstance(zeta, numbers.Real) or not zeta > 0:
@@ -142,10 +186,8 @@ def _check_options(p1, p2, p3, zeta, do_pql, rmax, iterlim, n_jobs, seed, memory
         raise ValueError(bad_value("do_pql", "True or False", do_pql))
     if isinstance(rmax, bool) or not isinstance(rmax, numbers.Real) or not rmax >= RINIT:
         raise ValueError(bad_value("rmax", f"a number >= {RINIT} (the initial trust radius)", rmax))
-    if sampler is None or sampler.umat is None:
-        m = _check_positive_int("m", m)
     return (pvec, _check_positive_int("iterlim", iterlim), check_n_jobs(n_jobs),
-            _check_seed(seed), _check_memory_budget(memory_budget), m)
+            _check_seed(seed), _check_memory_budget(memory_budget))
 
 
 def _start(design, family, sampler, par_init, do_pql):
@@ -187,7 +229,7 @@ def _maximize(objective, theta0, rmax, iterlim, progress):
             bar.close()
 
 
-def _diagnose(opt, m, varcomps_names):
+def _diagnose(opt, m, varcomps_names, block_names):
     """Warnings about the fit (mcglmm's classes), the covariance and the Monte Carlo covariance."""
     final = opt.evaluation
     issues = []
@@ -198,11 +240,13 @@ def _diagnose(opt, m, varcomps_names):
         issues.append((ConvergenceWarning,
                        f"trust did not converge ({opt.message}) after {opt.iterations} "
                        "iterations; rerun with par_init set to these estimates or a larger iterlim"))
-    if final.ess < ESS_WARN:
+    worst = int(np.argmin(final.ess))
+    if final.ess[worst] < max(ESS_WARN, ESS_WARN_FRACTION * m):
+        where = "" if len(final.ess) == 1 else f" in the block of {block_names[worst]}"
         issues.append((MonteCarloWarning,
-                       f"the effective sample size of the importance weights is {final.ess:.1f} "
-                       f"of m = {m}: the MCLA rests on a few draws and the MCSE understate its "
-                       "Monte Carlo error; increase m"))
+                       f"the effective sample size of the importance weights is "
+                       f"{final.ess[worst]:.1f} of m = {m}{where}: the MCLA rests on a few draws "
+                       "and the MCSE understate its Monte Carlo error; increase m"))
     for category, message in issues:
         warnings.warn(message, category, stacklevel=3)
     covariance = covariance_from_hessian(final.hessian, HESSIAN_ADVICE, stacklevel=4)
@@ -212,46 +256,110 @@ def _diagnose(opt, m, varcomps_names):
     return tuple(message for _, message in issues), covariance, mc_vcov(final)
 
 
+def _fit_glmm_joint(design, family, start, theta0, pvec, zeta, m, seed, n_jobs, budget, rmax,
+                    iterlim, progress):
+    """R glmm's method: one round of its joint mixture centred at the start."""
+    importance = build_sampler(design, family, start, pvec, zeta)
+    umat, logq, counts = _sample(importance, start, m, seed, n_jobs, progress)
+    objective = MCLAObjective.build(design, family, umat, logq, n_jobs=n_jobs, memory_budget=budget)
+    opt = _maximize(objective, theta0, rmax, iterlim, progress)
+    return dict(opt=opt, umat=umat, logq=logq, objective=objective, blocks=Blocks.single(
+        design.n, design.q), extra_debug={"component_counts": counts}, rounds=(), m_path=())
+
+
+def _fit_blocks(design, family, start, theta0, zeta, m, pilot_m, recentre, mcse_target, seed,
+                n_jobs, budget, rmax, iterlim, progress):
+    """The default method: per-block proposals, re-centred rounds (api.glmm_rounds)."""
+    blocks = independent_blocks(design.Z)
+    cap = memory_cap(design, blocks, budget)
+    if pilot_m is None:
+        pilot_m = PILOT_MIN if m == "auto" else max(m // 10, PILOT_MIN)
+    runner = RoundRunner(design, family, blocks, WeightedGram.build(design.Z), float(zeta), seed,
+                         n_jobs, budget,
+                         lambda objective, theta: _maximize(objective, theta, rmax, iterlim,
+                                                            progress))
+    pilots, finals, path = run_rounds(runner, theta0, start.u, m, pilot_m, recentre,
+                                      mcse_target, cap)
+    if m == "auto" and path[-1][1] > mcse_target:
+        warnings.warn(f"m = \"auto\" stopped at m = {path[-1][0]} (the memory cap of "
+                      f"memory_budget) with MCSE / SE = {path[-1][1]:.3g} above mcse_target = "
+                      f"{mcse_target}; raise memory_budget", MonteCarloWarning, stacklevel=3)
+    last = finals[-1]
+    rounds = tuple(dict(m=r.m, role=role, start=r.opt.argpath[0], estimates=r.opt.argument,
+                        loglik=r.opt.value,
+                        min_ess=r.min_ess, converged=r.opt.converged, iterations=r.opt.iterations)
+                   for role, group in (("pilot", pilots), ("final", finals)) for r in group)
+    return dict(opt=last.opt, umat=last.U, logq=last.logq, objective=last.objective,
+                blocks=blocks, extra_debug={"centre": last.centre}, rounds=rounds,
+                m_path=path if m == "auto" else ())
+
+
+def _block_names(design, blocks):
+    """Each block named by its first random effect."""
+    return tuple(design.z_names[j] for j in blocks.first_column)
+
+
 def glmm(fixed, random, varcomps_names, data, family_glmm, m=None, varcomps_equal=None,
          weights=None, do_pql=True, debug=False, p1=1 / 3, p2=1 / 3, p3=1 / 3, rmax=1000,
          iterlim=1000, par_init=None, zeta=5, seed=None, n_jobs=1,
-         memory_budget=DEFAULT_MEMORY_BUDGET, progress=False, sampler=None, asis=False):
+         memory_budget=DEFAULT_MEMORY_BUDGET, progress=False, sampler=None, asis=False,
+         method=None, recentre=2, pilot_m=None, mcse_target=0.1):
     """Fit a GLMM by Monte Carlo likelihood approximation (R glmm's ``glmm``).
 
     Parameters follow R glmm in snake_case.  ``random`` is a one-sided formula
-    string ("0 + Female") or a list of them; ``m`` the Monte Carlo sample size;
-    ``seed`` fixes every random number (results are identical for any
+    string ("0 + Female") or a list of them; ``m`` the Monte Carlo sample size, or
+    "auto"; ``seed`` fixes every random number (results are identical for any
     ``n_jobs`` and joblib backend); ``memory_budget`` (bytes) bounds the stored
-    n x m array of Z u_k; ``progress`` shows tqdm bars; ``sampler`` (a
-    ``SamplerInputs``) supplies beta*, nu*, u* and optionally the draws
-    themselves, bypassing PQL and sampling.  Collinear fixed-effects columns are
-    omitted with a note and listed in ``omitted`` (PQL needs a full-rank X); unless
-    ``asis`` (Stata's option), a two-valued covariate predicting a binary response
-    perfectly is omitted with the rows it determines, and complete separation by a
-    continuous covariate is refused.
+    n x m array of Z u_k (and m="auto"); ``progress`` shows tqdm bars; ``sampler``
+    (a ``SamplerInputs``) supplies beta*, nu*, u* and optionally the draws
+    themselves (draws of glmm's joint mixture), bypassing PQL and sampling.
+
+    ``method="blocks"`` (the default) samples each independent block of random
+    effects from its own proposal 1/2 t_zeta + 1/2 N at the block's conditional mode
+    and curvature, centred first at the start (PQL), then ``recentre`` times at the
+    previous round's MCMLE with ``pilot_m`` (default max(m/10, 1000)) fresh draws,
+    before the final round of m draws.  With m="auto" the final round is repeated
+    with m growing geometrically until every MCSE is at most ``mcse_target`` times
+    its SE.  ``method="glmm"`` is R glmm's joint sampler (mixture p1, p2, p3 of
+    t_zeta(0, D*), N(u*, D*), N(u*, Sigma~)), one round centred at PQL; p1, p2, p3
+    apply to it only.
+
+    Collinear fixed-effects columns are omitted with a note and listed in ``omitted``
+    (PQL needs a full-rank X); unless ``asis`` (Stata's option), a two-valued
+    covariate predicting a binary response perfectly is omitted with the rows it
+    determines, and complete separation by a continuous covariate is refused.
     """
     (data, m, p1, p2, p3, zeta, do_pql, debug, rmax, iterlim, seed, n_jobs, memory_budget,
      progress) = glmm_arguments(fixed, data, m, p1, p2, p3, zeta, do_pql, debug, rmax, iterlim,
                                 seed, n_jobs, memory_budget, progress, sampler)
     family = get_glmm_family(family_glmm)
-    pvec, iterlim, n_jobs, seed, budget, m = _check_options(
-        p1, p2, p3, zeta, do_pql, rmax, iterlim, n_jobs, seed, memory_budget, m, sampler)
+    method = _check_method(method, sampler)
+    pvec, iterlim, n_jobs, seed, budget = _check_options(
+        p1, p2, p3, zeta, do_pql, rmax, iterlim, n_jobs, seed, memory_budget)
+    m = _check_m(m, method, sampler)
+    recentre, mcse_target = _check_rounds(recentre, pilot_m, mcse_target)
     design = glmm_design(fixed, random, data, family, varcomps_names, varcomps_equal, weights,
                          asis=asis)
+    if design.q == 0:
+        raise DesignError(bad_value("random", "formulas giving at least one random effect "
+                                    "(a column of Z)", random))
     mcla_work(m, design.q, budget)
     start, theta0 = _start(design, family, sampler, par_init, do_pql)
-    importance = build_sampler(design, family, start, pvec, zeta)
-    umat, logq, counts = _sample(importance, start, m, seed, n_jobs, progress)
-    objective = MCLAObjective.build(design, family, umat, logq, n_jobs=n_jobs, memory_budget=budget)
-    opt = _maximize(objective, theta0, rmax, iterlim, progress)
-    issues, covariance, mc_cov = _diagnose(opt, umat.shape[0], design.varcomps_names)
-
+    if method == "glmm":
+        fit = _fit_glmm_joint(design, family, start, theta0, pvec, zeta, m, seed, n_jobs, budget,
+                              rmax, iterlim, progress)
+    else:
+        fit = _fit_blocks(design, family, start, theta0, zeta, m, pilot_m, recentre, mcse_target,
+                          seed, n_jobs, budget, rmax, iterlim, progress)
+    opt, umat = fit["opt"], fit["umat"]
+    names = _block_names(design, fit["blocks"])
+    issues, covariance, mc_cov = _diagnose(opt, umat.shape[0], design.varcomps_names, names)
     debug_info = False
     if debug:
-        debug_info = {"trust_argpath": opt.argpath, "trust_path": opt.path,
-                      "component_counts": counts, "umat_logq": logq,
-                      "weights": objective.weights(opt.argument)}
+        debug_info = {"trust_argpath": opt.argpath, "trust_path": opt.path, "umat_logq": fit["logq"],
+                      "weights": fit["objective"].weights(opt.argument), **fit["extra_debug"]}
     extra = {k: v for k, v in dict(varcomps_equal=varcomps_equal, seed=seed).items() if v is not None}
+    extra["method"] = method
     final, p = opt.evaluation, design.p
     return GLMMResults(
         beta=pd.Series(opt.argument[:p], index=list(design.x_names)),
@@ -263,6 +371,8 @@ def glmm(fixed, random, varcomps_names, data, family_glmm, m=None, varcomps_equa
         umat=umat, pvec=pvec, beta_pql=start.beta, nu_pql=start.nu, u_pql=start.u, zeta=zeta,
         varcomps_names=design.varcomps_names, varcomps_equal=design.varcomps_equal,
         family_glmm=family, call=_call_text(fixed, random, design.varcomps_names, family,
-                                            umat.shape[0], extra),
-        m=umat.shape[0], seed=seed, ess=final.ess, n_dropped=design.n_dropped, debug=debug_info,
-        trust_message=opt.message, warnings=issues, omitted=design.omitted)
+                                            "auto" if m == "auto" else umat.shape[0], extra),
+        m=umat.shape[0], seed=seed, ess=pd.Series(final.ess, index=list(names), name="ess"),
+        n_dropped=design.n_dropped, debug=debug_info, trust_message=opt.message, warnings=issues,
+        omitted=design.omitted, method=method, blocks=fit["blocks"], rounds=fit["rounds"],
+        m_path=fit["m_path"])

@@ -28,10 +28,13 @@ def format_pvalue(p, digits=3):
 
 
 def coef_table_text(table, p_column):
-    """Text of an R coefficient table (Estimate, Std. Error, z value, p) with stars."""
+    """Text of an R coefficient table (Estimate, Std. Error, [MCSE,] z value, p) with stars."""
+    columns = {"Estimate": table["Estimate"].map(lambda v: f"{v:.4f}"),
+               "Std. Error": table["Std. Error"].map(lambda v: f"{v:.4f}")}
+    if "MCSE" in table:
+        columns["MCSE"] = table["MCSE"].map(lambda v: f"{v:.4f}")
     shown = pd.DataFrame({
-        "Estimate": table["Estimate"].map(lambda v: f"{v:.4f}"),
-        "Std. Error": table["Std. Error"].map(lambda v: f"{v:.4f}"),
+        **columns,
         "z value": table["z value"].map(lambda v: f"{v:.3f}"),
         p_column: table[p_column].map(format_pvalue),
         "": table[p_column].map(stars),

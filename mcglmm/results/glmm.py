@@ -1,9 +1,12 @@
 """The result of ``glmm()``: R glmm's fields (snake_case) and its accessors.
 
 Standard errors come from the observed information of the MCLA (the inverse of
-minus its Hessian); Monte Carlo standard errors from ``U^-1 V U^-1 / m``
-(``engines.mcla.mc_vcov``).  Fixed effects are tested two-sided, variance
-components one-sided (H_A: nu > 0), as glmm's summary does.
+minus its Hessian); Monte Carlo standard errors from the sandwich ``U^-1 V U^-1``
+(``engines.mcla.mcse``), V summed over the independent blocks of random effects.
+``ess`` is the effective sample size of each block's importance weights (a Series
+indexed by the block's first random effect; one entry for R glmm's joint method).
+Fixed effects are tested two-sided, variance components one-sided (H_A: nu > 0), as
+glmm's summary does.
 """
 from __future__ import annotations
 
@@ -52,12 +55,16 @@ class GLMMResults(FitResults):
     call: str
     m: int
     seed: object
-    ess: float
+    ess: pd.Series
     n_dropped: int
     debug: object = False
     trust_message: str = ""
     warnings: tuple = field(default=())
     omitted: tuple = ()       # fixed-effects columns dropped as collinear
+    method: str = "glmm"
+    blocks: object = None     # design.blocks.Blocks
+    rounds: tuple = ()        # per round: m, role ("pilot"/"final"), estimates, loglik, min_ess
+    m_path: tuple = ()        # m="auto": (m, max MCSE / SE) per final round
 
     front = "glmm"
 
@@ -164,27 +171,57 @@ class GLMMSummary:
     varcomps: pd.DataFrame
     converged: bool
     m: int
-    ess: float
+    ess: pd.Series
+    method: str
+    block_sizes: np.ndarray
+    rounds: tuple
+    m_path: tuple
 
     @classmethod
     def from_results(cls, fit):
-        est, se = fit.estimates(), fit.se()
+        est, se, mcse = fit.estimates(), fit.se(), fit.mcse()
         z = est / se
         p = len(fit.beta)
         coefs = pd.DataFrame({"Estimate": est.iloc[:p], "Std. Error": se.iloc[:p],
-                              "z value": z.iloc[:p], "Pr(>|z|)": 2 * norm.sf(np.abs(z.iloc[:p]))})
+                              "MCSE": mcse.iloc[:p], "z value": z.iloc[:p],
+                              "Pr(>|z|)": 2 * norm.sf(np.abs(z.iloc[:p]))})
         vcs = pd.DataFrame({"Estimate": est.iloc[p:], "Std. Error": se.iloc[p:],
-                            "z value": z.iloc[p:], "Pr(>|z|)/2": norm.sf(z.iloc[p:])})
+                            "MCSE": mcse.iloc[p:], "z value": z.iloc[p:],
+                            "Pr(>|z|)/2": norm.sf(z.iloc[p:])})
+        sizes = fit.blocks.sizes if fit.blocks is not None else np.array([fit.z.shape[1]])
         return cls(fit.call, fit.family_glmm.link.label, coefs, vcs, fit.trust_converged, fit.m,
-                   fit.ess)
+                   fit.ess, fit.method, sizes, fit.rounds, fit.m_path)
+
+    def _sampling_lines(self):
+        """What the importance sample was: method, blocks, rounds, m, ESS."""
+        sizes = np.unique(self.block_sizes)
+        size_text = (f"{sizes[0]}" if len(sizes) == 1 else f"{sizes.min()} to {sizes.max()}")
+        n = len(self.block_sizes)
+        blocks = f"{n} independent block{'s' * (n > 1)} of {size_text} random effects"
+        if self.method == "glmm":
+            lines = [f"Importance sampling: R glmm's joint mixture centred at PQL over all "
+                     f"{self.block_sizes.sum()} random effects",
+                     f"Monte Carlo sample size m = {self.m}; effective sample size of the "
+                     f"importance weights at the MCMLE = {self.ess.iloc[0]:.1f}"]
+            return lines
+        pilots = [r["m"] for r in self.rounds if r["role"] == "pilot"]
+        lines = [f"Importance sampling per block: {blocks}; proposals at each block's "
+                 f"conditional mode, re-centred {len(pilots)} time{'s' * (len(pilots) != 1)}"
+                 + (f" ({', '.join(map(str, pilots))} pilot draws)" if pilots else "")]
+        if self.m_path:
+            path = ", ".join(f"{m} ({r:.3f})" for m, r in self.m_path)
+            lines.append(f"m = \"auto\": m (largest MCSE / SE) = {path}")
+        lines.append(f"Monte Carlo sample size m = {self.m} per block; effective sample size per "
+                     f"block at the MCMLE: min {self.ess.min():.0f} (block of "
+                     f"{self.ess.idxmin()}), median {self.ess.median():.0f}")
+        return lines
 
     def __str__(self):
         lines = ["", "Call:", self.call, "", f'Link is: "{self.link}"', "", "Fixed Effects:",
                  coef_table_text(self.coefficients, "Pr(>|z|)"), "---", SIGNIF_LEGEND, "",
                  "Variance Components for Random Effects (P-values are one-tailed):",
                  coef_table_text(self.varcomps, "Pr(>|z|)/2"), "---", SIGNIF_LEGEND, "",
-                 f"Monte Carlo sample size m = {self.m}; effective sample size of the "
-                 f"importance weights at the MCMLE = {self.ess:.1f}"]
+                 *self._sampling_lines()]
         if not self.converged:
             lines += ["", "Warning: the trust optimization did not converge, so these are not "
                       "MCMLEs. Rerun glmm() with par_init set to these estimates."]

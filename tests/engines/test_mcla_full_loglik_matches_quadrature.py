@@ -22,9 +22,9 @@ from mcglmm.design import glmm_design
 from mcglmm.engines.mcla import MCLAObjective
 from mcglmm.engines.quadrature.laplace import curvature_adapt
 from mcglmm.engines.quadrature.nested import aghq
-from mcglmm.engines.sampling import SamplerInputs, build_sampler
+from mcglmm.engines.mcla.sampler import SamplerInputs, build_sampler
 from mcglmm.model.families import get_family
-from mcglmm.pql import pql_start
+from mcglmm.engines.mcla.pql import pql_start
 
 M = 100_000
 

@@ -54,11 +54,11 @@ def _assert_nan_inference(fit):
 
 
 def test_glmm_front(glmm_fit):
-    """Two trust iterations on 50 draws stop where the MCLA is not concave."""
+    """Two trust iterations on 50 of glmm's joint draws stop where the MCLA is not concave."""
     sal = mc.datasets.load("salamander")
     with pytest.warns(mc.HessianWarning, match=NOT_ND):
         fit = mc.glmm("Mate ~ 0 + Cross", ["0 + Female", "0 + Male"], ["F", "M"], sal,
-                      mc.bernoulli_glmm, m=50, seed=2, iterlim=2)
+                      mc.bernoulli_glmm, m=50, seed=2, iterlim=2, method="glmm")
     assert np.linalg.eigvalsh(-fit.likelihood_hessian).min() < 0
     _assert_nan_inference(fit)
     assert np.isnan(fit.mcvcov().to_numpy()).all()

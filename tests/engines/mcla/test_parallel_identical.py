@@ -1,4 +1,5 @@
-"""The fit is bitwise identical for any n_jobs, joblib backend and memory budget."""
+"""The fit is bitwise identical for any n_jobs, joblib backend and memory budget, for the
+default per-block method (every round's draws and trust path) and R glmm's joint method."""
 import warnings
 
 import joblib
@@ -10,6 +11,9 @@ import mcglmm as mc
 M = 3000
 
 
+METHODS = ["blocks", "glmm"]
+
+
 def _fit(model, data, **kwargs):
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", mc.MonteCarloWarning)
@@ -17,26 +21,32 @@ def _fit(model, data, **kwargs):
 
 
 def _assert_identical(a, b):
+    assert a.method == b.method
     assert np.array_equal(a.umat, b.umat)
+    assert np.array_equal(a.ess.to_numpy(), b.ess.to_numpy())
+    assert len(a.rounds) == len(b.rounds)
+    for r, s in zip(a.rounds, b.rounds):
+        assert np.array_equal(r["estimates"], s["estimates"]) and r["loglik"] == s["loglik"]
     assert np.array_equal(a.estimates().to_numpy(), b.estimates().to_numpy())
     assert np.array_equal(a.likelihood_hessian, b.likelihood_hessian)
     assert np.array_equal(a.mc_covariance, b.mc_covariance)
     assert a.likelihood_value == b.likelihood_value
 
 
-@pytest.fixture(scope="module")
-def serial_fit(salamander_model, salamander):
-    return _fit(salamander_model, salamander, n_jobs=1)
+@pytest.fixture(scope="module", params=METHODS)
+def serial_fit(request, salamander_model, salamander):
+    return _fit(salamander_model, salamander, n_jobs=1, method=request.param)
 
 
 def test_two_threads_equal_one_job(serial_fit, salamander_model, salamander):
-    _assert_identical(serial_fit, _fit(salamander_model, salamander, n_jobs=2))
+    _assert_identical(serial_fit, _fit(salamander_model, salamander, n_jobs=2,
+                                       method=serial_fit.method))
 
 
 @pytest.mark.parametrize("backend", ["threading", "loky"])
 def test_joblib_backends_equal_one_job(serial_fit, salamander_model, salamander, backend):
     with joblib.parallel_config(backend=backend):
-        fit = _fit(salamander_model, salamander, n_jobs=2)
+        fit = _fit(salamander_model, salamander, n_jobs=2, method=serial_fit.method)
     _assert_identical(serial_fit, fit)
 
 
@@ -47,13 +57,14 @@ def test_dask_local_cluster_equals_one_job(serial_fit, salamander_model, salaman
                                   dashboard_address=None) as cluster, \
             distributed.Client(cluster):
         with joblib.parallel_config(backend="dask"):
-            fit = _fit(salamander_model, salamander, n_jobs=2)
+            fit = _fit(salamander_model, salamander, n_jobs=2, method=serial_fit.method)
     _assert_identical(serial_fit, fit)
 
 
 def test_small_memory_budget_equals_unchunked_fit(serial_fit, salamander_model, salamander):
     """With a 1 kB budget nothing n x m is stored: Z u_k is recomputed atom by atom."""
-    fit = _fit(salamander_model, salamander, n_jobs=1, memory_budget=1000)
+    fit = _fit(salamander_model, salamander, n_jobs=1, memory_budget=1000,
+               method=serial_fit.method)
     _assert_identical(serial_fit, fit)
 
 

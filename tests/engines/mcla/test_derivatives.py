@@ -11,7 +11,7 @@ import pytest
 import mcglmm as mc
 from mcglmm.design import glmm_design
 from mcglmm.engines.mcla import MCLAObjective
-from mcglmm.engines.sampling import SamplerInputs, build_sampler
+from mcglmm.engines.mcla.sampler import SamplerInputs, build_sampler
 
 H = 1e-5
 RTOL = 1e-5            # the issue's criterion; errors seen are 1e-8 or smaller
@@ -87,7 +87,7 @@ def test_poisson_overflow_gives_zero_weight_not_nan():
 
 def test_blocks_of_observations_change_only_rounding(monkeypatch):
     """Large n is processed in blocks of ROW_BLOCK rows; the sums agree to rounding."""
-    import mcglmm.engines.mcla as mcla
+    import mcglmm.engines.mcla.objective as mcla
     whole, theta = _objective("salamander-bernoulli")
     monkeypatch.setattr(mcla, "ROW_BLOCK", 100)
     blocked = MCLAObjective.build(whole.design, whole.family, whole.U, whole.logq)

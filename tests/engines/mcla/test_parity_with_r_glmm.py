@@ -1,4 +1,4 @@
-"""mcglmm's MCLA against R glmm 1.4.5 on glmm's own draws (tests/mcla/reference).
+"""mcglmm's MCLA against R glmm 1.4.5 on glmm's own draws (tests/engines/mcla/reference).
 
 Given glmm's PQL output (beta*, nu*, u*) and its 1002 draws, the MCLA objective is
 fully determined, so agreement is to rounding error, not Monte Carlo error.
@@ -9,7 +9,7 @@ import pytest
 import mcglmm as mc
 from mcglmm.design import glmm_design
 from mcglmm.engines.mcla import MCLAObjective, mc_vcov
-from mcglmm.engines.sampling import build_sampler
+from mcglmm.engines.mcla.sampler import build_sampler
 
 
 def _objective(ref, umat, salamander):

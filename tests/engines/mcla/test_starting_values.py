@@ -7,7 +7,8 @@ import scipy.sparse as sp
 
 import mcglmm as mc
 from mcglmm.design import glmm_design
-from mcglmm.pql import _inner_newton, pql_start
+from mcglmm.engines.mcla.pql import pql_start
+from mcglmm.engines.modes import conditional_mode
 from mcglmm.design.gram import WeightedGram
 
 
@@ -19,10 +20,10 @@ def design(salamander):
 
 def _outer(design, sigma):
     a = sigma[design.vc_index]
-    beta, s, eta, _, converged = _inner_newton(design, mc.bernoulli_glmm,
-                                               WeightedGram.build(design.Z), a,
-                                               np.zeros(design.p), np.ones(design.q))
-    assert converged
+    mode = conditional_mode(design, mc.bernoulli_glmm, WeightedGram.build(design.Z), a,
+                            np.zeros(design.p), np.ones(design.q), free_beta=True)
+    assert mode.converged
+    s, eta = mode.s, mode.eta
     W = design.weights * mc.bernoulli_glmm.variance(eta)
     M = (design.Z @ sp.diags(a)).T @ sp.diags(W) @ (design.Z @ sp.diags(a)) + sp.identity(design.q)
     logdet = np.linalg.slogdet(M.toarray())[1]
@@ -37,9 +38,10 @@ def test_pql_is_a_stationary_point_of_its_criterion(design):
         assert F0 <= _outer(design, start.sigma + 1e-3 * e) + 1e-9
         assert F0 <= _outer(design, start.sigma - 1e-3 * e) + 1e-9
     np.testing.assert_allclose(start.u, start.sigma[design.vc_index] *
-                               _inner_newton(design, mc.bernoulli_glmm, WeightedGram.build(design.Z),
-                                             start.sigma[design.vc_index], np.zeros(design.p),
-                                             np.ones(design.q))[1], atol=1e-6)
+                               conditional_mode(design, mc.bernoulli_glmm,
+                                                WeightedGram.build(design.Z),
+                                                start.sigma[design.vc_index], np.zeros(design.p),
+                                                np.ones(design.q), free_beta=True).s, atol=1e-6)
 
 
 def test_pql_is_near_glmm_pql(design, glmm_reference):
@@ -67,11 +69,13 @@ def test_do_pql_false_centres_sampler_at_zero_and_one(salamander_model, salamand
     np.testing.assert_array_equal(fit.u_pql, np.zeros(120))
 
 
-def test_par_init_skips_pql_and_starts_trust_there(salamander_model, salamander):
+@pytest.mark.parametrize("method", ["glmm", "blocks"])
+def test_par_init_skips_pql_and_starts_trust_there(salamander_model, salamander, method):
     par = [1.0, 0.3, -1.9, 0.9, 1.3, 1.2]
     fit = _quiet_fit(**salamander_model, data=salamander, m=200, seed=1, par_init=par,
-                     debug=True, iterlim=2)
+                     debug=True, iterlim=2, method=method)
     np.testing.assert_array_equal(fit.beta_pql, par[:4])
     np.testing.assert_array_equal(fit.nu_pql, par[4:])
     np.testing.assert_array_equal(fit.u_pql, np.zeros(120))
-    np.testing.assert_array_equal(fit.debug["trust_argpath"][0], par)
+    first_start = fit.debug["trust_argpath"][0] if method == "glmm" else fit.rounds[0]["start"]
+    np.testing.assert_array_equal(first_start, par)
