@@ -29,6 +29,7 @@ from ..model.families import get_family
 from ..parallel import single_threaded_blas
 from ..results.base import FitWarnings
 from ..results.meglm import MEGLMResults, start_values_series
+from ..results.post_source import attach, meglm_source
 from .meglm_start import fixed_start, from_vector, grid_search, start_theta
 
 INTMETHODS = ("mvaghermite", "mcaghermite", "ghermite", "laplace")
@@ -302,11 +303,12 @@ def _meglm(formula, data, *, family, link, covariance, intmethod, intpoints, noc
     fit = maximize(objective.refresh, theta0, theta_lower(model), cns, iterate=iterate,
                    tolerance=tolerance, log=log)
     scores = objective.scores(fit.theta) if clusters is not None else None
-    return MEGLMResults.from_fit(model=model, arrays=arr, fit=fit, fixed_fit=fixed_fit,
-                                 intmethod=intmethod, n_quad=k, names=names, notes=tuple(notes),
-                                 vce=(vce_kind, clustvar), scores=scores, clusters=clusters,
-                                 level=level, eform=_eform_label(eform, or_, irr), cns=cns,
-                                 record=record)
+    res = MEGLMResults.from_fit(model=model, arrays=arr, fit=fit, fixed_fit=fixed_fit,
+                                intmethod=intmethod, n_quad=k, names=names, notes=tuple(notes),
+                                vce=(vce_kind, clustvar), scores=scores, clusters=clusters,
+                                level=level, eform=_eform_label(eform, or_, irr), cns=cns,
+                                record=record)
+    return attach(res, meglm_source(res, model, arr, formula, noconstant, offset, exposure, trials))
 
 
 def _eform_label(eform, or_, irr):

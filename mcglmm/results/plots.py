@@ -1,0 +1,64 @@
+"""Pictures of a fit (matplotlib, the optional ``[plot]`` extra).
+
+``caterpillar``: each random term's predicted effects, sorted, with level% intervals
+u~ +- z se; ``residual_plot``: residuals against the fitted means.  Each returns what
+it drew on: one Axes, or an array of them (one per random term).
+"""
+from __future__ import annotations
+
+import numpy as np
+from scipy import stats
+
+
+def pyplot():
+    """matplotlib.pyplot, or an ImportError that names the extra to install."""
+    try:
+        import matplotlib.pyplot as plt
+    except ImportError as err:
+        raise ImportError("plotting needs matplotlib: pip install 'mcglmm[plot]'") from err
+    return plt
+
+
+def caterpillar(frame, level, ax=None):
+    """One panel per (level, random term) of ``frame`` (``random_effects(se=True)``)."""
+    plt = pyplot()
+    if not isinstance(level, (int, float)) or isinstance(level, bool) or not 10 <= level < 100:
+        from ..exceptions import bad_value
+        raise ValueError(bad_value("level", "a confidence level between 10 and 99.99", level))
+    z = stats.norm.ppf(0.5 + level / 200.0)
+    panels = [(lev, term) for lev in frame.index.unique("level")
+              for term in frame.columns if not term.startswith("se(")
+              and frame.loc[lev, term].notna().any()]
+    if ax is None:
+        fig, axes = plt.subplots(1, len(panels), figsize=(4.0 * len(panels), 6.0), squeeze=False)
+        axes = axes[0]
+    else:
+        axes = np.atleast_1d(ax)
+        if len(axes) != len(panels):
+            from ..exceptions import bad_value
+            raise ValueError(bad_value("ax", f"{len(panels)} Axes (one per random term)",
+                                       f"{len(axes)} Axes"))
+    for a, (lev, term) in zip(axes, panels):
+        part = frame.loc[lev, [term, f"se({term})"]].dropna().sort_values(term)
+        pos = np.arange(len(part))
+        a.errorbar(part[term], pos, xerr=z * part[f"se({term})"], fmt="o", markersize=3,
+                   elinewidth=0.8, capsize=0)
+        a.axvline(0.0, color="grey", linewidth=0.8)
+        a.set_yticks(pos)
+        a.set_yticklabels([str(g) for g in part.index], fontsize=5)
+        a.set_xlabel(f"{term} ({level:g}% interval)")
+        a.set_ylabel(lev)
+        a.set_title(f"{lev}: {term}")
+    return axes[0] if len(axes) == 1 else axes
+
+
+def residual_plot(fitted, resid, kind, ax=None):
+    """Scatter of residuals (n,) against fitted means (n,), with a zero line."""
+    plt = pyplot()
+    if ax is None:
+        _, ax = plt.subplots(figsize=(6.0, 4.0))
+    ax.scatter(fitted, resid, s=8)
+    ax.axhline(0.0, color="grey", linewidth=0.8)
+    ax.set_xlabel("fitted mean")
+    ax.set_ylabel(f"{kind} residual")
+    return ax
