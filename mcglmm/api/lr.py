@@ -38,6 +38,7 @@ from ..optim.newton import Criterion, newton_maximize
 from ..optim.trust import maximize
 from ..parallel import single_threaded_blas
 from ..results.lr import LRFit
+from ..results.post_source import attach, lr_source
 
 DEFAULT_SIGMA = 0.6
 RINIT, RMAX = 1.0, 100.0   # trust radius in (beta, log sigma): start and bound
@@ -62,6 +63,7 @@ class LRFrame:
     x_names: tuple
     n_dropped: int
     model: MEModel
+    rows: pd.DataFrame | None = None   # the complete rows, sorted as y and X (postestimation)
 
     @property
     def levels(self):
@@ -138,10 +140,11 @@ def _lr(formula, ids, data, quad_pts, beta, sigma, frame, trace, sort):
     with single_threaded_blas():
         fit = maximize(lambda t: lr_frame.evaluate(t, quad_pts), theta0, rinit=RINIT,
                        rmax=RMAX, callback=_report if trace else None)
-    return LRFit.from_maximum(fit, formula=formula, x_names=lr_frame.x_names,
-                              n_units=_n_units(lr_frame), quad_pts=int(quad_pts),
-                              n_dropped=lr_frame.n_dropped,
-                              group_names=tuple(column for _, column in ids))
+    res = LRFit.from_maximum(fit, formula=formula, x_names=lr_frame.x_names,
+                             n_units=_n_units(lr_frame), quad_pts=int(quad_pts),
+                             n_dropped=lr_frame.n_dropped,
+                             group_names=tuple(column for _, column in ids))
+    return attach(res, lr_source(res, lr_frame))
 
 
 def logit_start(model):
@@ -294,16 +297,18 @@ def _build_frame(formula, data, ids, n_dropped):
     bernoulli_glmm.check_response(fixed_design.y, fixed_design.ntrials)
     columns = [column for _, column in ids][::-1]          # outermost first
     terms = [RandomTerm("1", tuple(columns[:j + 1])) for j in range(len(columns))]
-    levels, nested = build_levels(terms, data.reset_index(drop=True), formula)
+    rows = data.reset_index(drop=True)
+    levels, nested = build_levels(terms, rows, formula)
     model = _model(fixed_design, levels, nested)
     top, bottom = levels[0], levels[-1]
     n12 = bottom.sizes[_in_row_order(bottom.index)]
     if len(levels) == 1:
-        return LRFrame(model.y, model.X, n12, None, None, fixed_design.x_names, n_dropped, model)
+        return LRFrame(model.y, model.X, n12, None, None, fixed_design.x_names, n_dropped, model,
+                       rows)
     units = _in_row_order(top.index)
     n23 = np.bincount(bottom.parent, minlength=top.n_groups)[units]
     return LRFrame(model.y, model.X, n12, top.sizes[units], n23, fixed_design.x_names,
-                   n_dropped, model)
+                   n_dropped, model, rows)
 
 
 def _model(fixed_design, levels, nested):

@@ -209,3 +209,21 @@ def meglm_source(res, model, arr, formula, noconstant, offset, exposure, trials)
                   intmethod=res.intmethod, k=res.n_quad, cov_beta=V, x_names=tuple(arr.x_names),
                   llf=float(res.ll), n_params=rank, nobs=int(res.N), kinds=tuple(kinds),
                   recipe=recipe, front="meglm", depvar=arr.y_name, categories=arr.categories)
+
+
+def lr_source(res, lr_frame):
+    """The ``Source`` of an lr2/lr3 fit: its quadrature model (``lr_frame.model``, meglm's
+    random-intercept logit) with ghermite and ``quad_pts`` points, at the engine's theta
+    (psi from the top level, ``LRFrame.order``)."""
+    model, rows = lr_frame.model, lr_frame.rows
+    p = model.p
+    recipe = Recipe(x_info=_x_info(res.formula, rows, False),
+                    z_infos=tuple((patsy.dmatrix("1", rows).design_info,) for _ in model.levels),
+                    factors=tuple(lev.factors for lev in model.levels),
+                    labels=tuple(group_labels(rows, lev.factors) for lev in model.levels))
+    return Source(model=model, theta=np.asarray(res.theta, dtype=float)[lr_frame.order],
+                  intmethod="ghermite", k=res.quad_pts, cov_beta=np.asarray(res.cov)[:p, :p],
+                  x_names=tuple(res.x_names), llf=float(res.loglik), n_params=len(res.theta),
+                  nobs=len(model.y), kinds=("b",) * p + ("var",) * len(model.levels),
+                  recipe=recipe, front="lr", depvar=res.formula.split("~", 1)[0].strip(),
+                  labels=recipe.labels)
