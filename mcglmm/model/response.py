@@ -221,3 +221,13 @@ def response_of(family):
     if name == "nbinomial":
         name = "nbinomial-constant" if family.aux_kind == "lndelta" else "nbinomial-mean"
     return _ROWS[(name, family.link)]
+
+
+_GLMM_TO_MEGLM = {"bernoulli.glmm": "bernoulli", "binomial.glmm": "binomial",
+                  "poisson.glmm": "poisson"}
+
+
+def meglm_family_of(family):
+    """The meglm (family, link) row (``links.MEFamily``) of a glmm canonical family."""
+    from .links import me_family
+    return me_family(_GLMM_TO_MEGLM[family.name])

@@ -72,7 +72,14 @@ def _mixture(n_var, n_cov, chi2):
 
 
 def _check_comparable(small, big):
+    if "glmm" in (small.front, big.front) and small.front != big.front:
+        raise ValueError(bad_value("fit_big", "a fit of the same front as fit_small (glmm's MCLA "
+                                   "log likelihood leaves out the data-only constants)",
+                                   f"a {big.front} and a {small.front} fit"))
     ms, mb = small.model, big.model
+    if ms is None or mb is None:
+        raise ValueError(bad_value("the fits", "fits whose random formulas are grouping factors "
+                                   "(their data can then be compared)", "another glmm Z"))
     if ms.y.shape != mb.y.shape or not np.array_equal(ms.y, mb.y) \
             or not np.array_equal(ms.ntrials, mb.ntrials):
         raise ValueError(bad_value("fit_big", "a fit on the same data as fit_small (the same "

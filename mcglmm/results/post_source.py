@@ -84,6 +84,7 @@ class Recipe:
     offset: object = None
     exposure: object = None
     trials: object = 1.0
+    as_text: bool = False          # group labels are the text of the values (glmm's Z names)
 
     def build(self, data):
         if not isinstance(data, pd.DataFrame):
@@ -105,6 +106,7 @@ class Recipe:
                                            f"{absent[0]!r}", list(data.columns)))
             Z = np.hstack([_build(info, data, rows) for info in infos])
             keys = data[list(factors)]
+            keys = keys.astype(str).where(keys.notna()) if self.as_text else keys
             code = (labels.get_indexer(pd.MultiIndex.from_frame(keys)) if len(factors) > 1
                     else labels.get_indexer(keys.iloc[:, 0]))
             complete &= ~np.isnan(Z).any(axis=1) & keys.notna().all(axis=1).to_numpy()
@@ -152,6 +154,9 @@ class Source:
     depvar: str = "y"
     categories: tuple = ()
     mc_error: float | None = None
+    labels: tuple = ()             # per level, the fitted groups in code order
+    importance: object = None      # glmm: () -> (U (m, q), v (m,) or (m, q)) at the MCMLE
+    z_component: np.ndarray | None = None   # glmm: (q,) variance component of each column
     cache: dict = field(default_factory=dict, compare=False, repr=False)
 
 
@@ -208,7 +213,8 @@ def meglm_source(res, model, arr, formula, noconstant, offset, exposure, trials)
     return Source(model=model, theta=np.asarray(res.theta, dtype=float),
                   intmethod=res.intmethod, k=res.n_quad, cov_beta=V, x_names=tuple(arr.x_names),
                   llf=float(res.ll), n_params=rank, nobs=int(res.N), kinds=tuple(kinds),
-                  recipe=recipe, front="meglm", depvar=arr.y_name, categories=arr.categories)
+                  recipe=recipe, front="meglm", depvar=arr.y_name, categories=arr.categories,
+                  labels=recipe.labels)
 
 
 def lr_source(res, lr_frame):
@@ -227,3 +233,62 @@ def lr_source(res, lr_frame):
                   nobs=len(model.y), kinds=("b",) * p + ("var",) * len(model.levels),
                   recipe=recipe, front="lr", depvar=res.formula.split("~", 1)[0].strip(),
                   labels=recipe.labels)
+
+def _component_level(design, t, name):
+    """A variance component as a level of one effect per column, or None when some row has
+    more than one nonzero among its columns (not a grouping factor)."""
+    from ..design.levels import Level
+    cols = np.flatnonzero(design.vc_index == t)
+    Zt = design.Z[:, cols].tocsr()
+    Zt.eliminate_zeros()
+    counts = np.diff(Zt.indptr)
+    if counts.max(initial=0) > 1:
+        return None, None
+    index, value = np.zeros(design.n, dtype=np.int64), np.zeros(design.n)
+    has = counts == 1
+    index[has], value[has] = Zt.indices, Zt.data
+    names = [design.z_names[c] for c in cols]
+    factor = names[0].split("[", 1)[0]
+    if all(n.startswith(factor + "[") and n.endswith("]") for n in names):
+        labels = pd.Index([n[len(factor) + 1:-1] for n in names], name=factor)
+    else:
+        factor, labels = None, pd.Index(names)
+    return Level(name, (factor,), index, len(cols), None, value[:, None], ("_cons",)), labels
+
+
+def glmm_source(res, design, fixed, frame, importance):
+    """The ``Source`` of a glmm fit: each variance component a level of scalar effects;
+    ``importance()`` gives (U (m, q), v) with v the self-normalised weights at the MCMLE,
+    (m,) or (m, q) (one weight vector per random effect's block)."""
+    from ..model import covariance as quad_cov
+    from ..model.response import meglm_family_of
+    from ..model.spec import MEModel
+    made = [_component_level(design, t, name) for t, name in enumerate(design.varcomps_names)]
+    p = design.p
+    nu = np.asarray(res.nu, dtype=float)
+    psi = np.maximum(0.5 * np.log(np.maximum(nu, 1e-300)), quad_cov.LOG_SD_MIN)
+    model = None
+    if all(level is not None for level, _ in made):
+        levels = tuple(level for level, _ in made)
+        from ..design.levels import joint_z
+        model = MEModel(design.y, design.ntrials, np.zeros(design.n), design.X,
+                        meglm_family_of(res.family_glmm), levels,
+                        ("independent",) * len(levels), 0, len(levels) == 1, joint_z(levels))
+    recipe = None
+    if model is not None and all(lev.factors[0] is not None for lev in model.levels):
+        rhs = fixed.split("~", 1)[1]
+        recipe = Recipe(x_info=patsy.dmatrix(rhs, frame, NA_action="drop").design_info,
+                        z_infos=tuple((patsy.dmatrix("1", frame).design_info,)
+                                      for _ in model.levels),
+                        factors=tuple(lev.factors for lev in model.levels),
+                        labels=tuple(lab for _, lab in made), as_text=True)
+    ess = float(res.ess)
+    return Source(model=model, theta=np.concatenate([np.asarray(res.beta, dtype=float), psi]),
+                  intmethod="importance", k=0, cov_beta=np.asarray(res.covariance)[:p, :p],
+                  x_names=tuple(res.beta.index), llf=float(res.likelihood_value),
+                  n_params=p + len(nu), nobs=design.n, kinds=("b",) * p + ("var",) * len(nu),
+                  recipe=recipe, front="glmm", depvar=fixed.split("~", 1)[0].strip(),
+                  mc_error=float(np.sqrt(max(1.0 / ess - 1.0 / res.m, 0.0))),
+                  labels=tuple(lab for _, lab in made), importance=importance,
+                  z_component=np.asarray(design.vc_index))
+

@@ -45,33 +45,62 @@ def _check_choice(name, value, allowed):
         raise ValueError(bad_value(name, "one of " + ", ".join(repr(a) for a in allowed), value))
 
 
+def importance_moments(U, v):
+    """Self-normalised importance estimates of E[u | y], sd(u | y) and the Monte Carlo
+    standard error of the mean, per column of U (m, q); v (m,) or (m, q) sums to 1:
+
+        u_bar = sum_k v_k u_k,   sd^2 = sum_k v_k (u_k - u_bar)^2,
+        mcse^2 = sum_k v_k^2 (u_k - u_bar)^2      (the ratio estimator's delta method).
+    """
+    v = v[:, None] if v.ndim == 1 else v
+    mean = (v * U).sum(axis=0)
+    dev2 = (U - mean) ** 2
+    return mean, np.sqrt((v * dev2).sum(axis=0)), np.sqrt((v * v * dev2).sum(axis=0))
+
+
+def _importance_effects(src):
+    U, v = src.importance()
+    mean, sd, mcse = importance_moments(U, np.asarray(v))
+    cols = [np.flatnonzero(src.z_component == t) for t in range(len(src.model.levels))]
+    return ([mean[c][:, None] for c in cols], [(sd[c] ** 2)[:, None, None] for c in cols],
+            [mcse[c][:, None] for c in cols])
+
+
 def effects(src, kind):
-    """([u~_l (G_l, d)], [Var (G_l, d, d)]) per level, cached on the source."""
+    """([u~_l (G_l, d)], [Var (G_l, d, d)], [MC error (G_l, d)] or None) per level, cached."""
     key = ("effects", kind)
+    if src.model is None:
+        raise ValueError(bad_value("the fit", "a glmm fit whose random formulas are grouping "
+                                   "factors (one nonzero per row and component)", "another Z"))
     if key not in src.cache:
-        if kind == "mode" or src.intmethod == "laplace":
-            src.cache[key] = posterior_modes(src.model, src.theta)
+        if src.importance is not None and kind == "mean":
+            src.cache[key] = _importance_effects(src)
+        elif kind == "mode" or src.intmethod == "laplace":
+            src.cache[key] = (*posterior_modes(src.model, src.theta), None)
         else:
-            src.cache[key] = posterior_means(src.model, src.theta, src.intmethod, src.k)
+            src.cache[key] = (*posterior_means(src.model, src.theta, src.intmethod, src.k), None)
     return src.cache[key]
 
 
 def _random_effects_frame(src, kind, se):
     """DataFrame indexed by (level, group): one column per random term, then se(term)."""
-    means, covs = effects(src, kind)
+    means, covs, mcse = effects(src, kind)
     parts = []
-    for lev, labels, u, V in zip(src.model.levels, src.recipe.labels, means, covs):
+    for l, (lev, labels, u, V) in enumerate(zip(src.model.levels, src.labels, means, covs)):
         frame = pd.DataFrame(u, columns=list(lev.z_names))
         if se:
             sd = np.sqrt(np.maximum(np.diagonal(V, axis1=1, axis2=2), 0.0))
             frame = frame.join(pd.DataFrame(sd, columns=[f"se({z})" for z in lev.z_names]))
+        if mcse is not None:
+            frame = frame.join(pd.DataFrame(mcse[l], columns=[f"mcse({z})" for z in lev.z_names]))
         frame.index = pd.MultiIndex.from_arrays([[lev.name] * lev.n_groups,
                                                  label_strings(labels)], names=["level", "group"])
         parts.append(frame)
     out = pd.concat(parts)
-    order = [c for p in parts for c in p.columns if not c.startswith("se(")]
-    order = list(dict.fromkeys(order))
-    return out[order + [f"se({c})" for c in order] if se else order]
+    order = list(dict.fromkeys(c for p in parts for c in p.columns if "(" not in c))
+    extra = ([f"se({c})" for c in order] if se else []) + (
+        [f"mcse({c})" for c in order] if mcse is not None else [])
+    return out[order + extra]
 
 
 def _fixed_eta(src, X, offset):
@@ -126,6 +155,9 @@ def predict(src, data=None, which="mu", conditional=True, new_groups="zero", se=
         X, offset, ntrials, codes, Zs, complete = _in_sample(src)
         index = pd.RangeIndex(len(X))
     else:
+        if src.recipe is None:
+            raise ValueError(bad_value("data", "None for this fit (its random formulas are not "
+                                       "grouping factors that new data could name)", "new data"))
         design = src.recipe.build(data)
         X, offset, ntrials, codes, Zs, complete = (design.X, design.offset, design.ntrials,
                                                    design.codes, design.Z, design.complete)
