@@ -13,7 +13,9 @@ their internal scale (log sd, log alpha, log delta, log scale, cut points),
 in the unscaled forms of Stata's meglm predict (gaussian V = 1; gamma V = mu^2).
 Binomial: A(y) = n^(2/3) B(y/n; 2/3, 2/3) (the incomplete beta function, unregularised);
 nbinomial (mean): A(y) = 3/2 y^(2/3) 2F1(1/3, 2/3; 5/3; -alpha y).  Ordinal models have
-no mean, residuals or deviance here (their predictions are category probabilities);
+no mean, residuals or deviance here (their predictions are category probabilities), and
+the constant-dispersion negative binomial no unit deviance (mu = y does not maximise its
+likelihood, so 2 (l(y; y) - l(y; mu)) can be negative);
 ``sample`` draws a category from the latent-variable form y = #{cuts c_k < eta + e}, e ~ F.
 
 One row per (family, link); ``response_of(family)`` looks the row up for a meglm family
@@ -25,7 +27,7 @@ from dataclasses import dataclass
 from typing import Callable
 
 import numpy as np
-from scipy.special import beta as beta_fn, betainc, expit, gammaln, hyp2f1, ndtr, ndtri, xlogy
+from scipy.special import beta as beta_fn, betainc, expit, hyp2f1, ndtr, ndtri, xlogy
 
 from ..exceptions import bad_value
 
@@ -85,17 +87,6 @@ def _nbmean_anscombe(y, mu, n, a):
     def A(x):
         return 1.5 * x ** (2.0 / 3.0) * hyp2f1(1.0 / 3.0, 2.0 / 3.0, 5.0 / 3.0, -alpha * x)
     return (A(y) - A(mu)) / (mu + alpha * mu * mu) ** (1.0 / 6.0)
-
-
-def _nbconst_deviance(y, mu, n, a):
-    """2 (l(y; mu = y) - l(y; mu)) with size mu / delta."""
-    delta = np.exp(a[0])
-
-    def ll(m):
-        r = m / delta
-        return np.where(m > 0, gammaln(y + r) - gammaln(np.where(r > 0, r, 1.0)), 0.0) \
-            - r * np.log1p(delta)
-    return 2.0 * (ll(y) - ll(mu))
 
 
 def _nbconst_anscombe(y, mu, n, a):
@@ -202,7 +193,7 @@ _ROWS[("nbinomial-mean", "log")] = Response(
     "nbinomial", "log", lambda mu, n, a: mu * (1.0 + np.exp(a[0]) * mu), _nbmean_deviance,
     _nbmean_anscombe, _draw_nbmean)
 _ROWS[("nbinomial-constant", "log")] = Response(
-    "nbinomial", "log", lambda mu, n, a: mu * (1.0 + np.exp(a[0])), _nbconst_deviance,
+    "nbinomial", "log", lambda mu, n, a: mu * (1.0 + np.exp(a[0])), None,
     _nbconst_anscombe, _draw_nbconst)
 _ROWS[("gamma", "log")] = Response("gamma", "log", lambda mu, n, a: mu * mu, _gamma_deviance,
                                    _gamma_anscombe, _draw_gamma)

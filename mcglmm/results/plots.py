@@ -9,6 +9,8 @@ from __future__ import annotations
 import numpy as np
 from scipy import stats
 
+from ..exceptions import bad_value
+
 
 def pyplot():
     """matplotlib.pyplot, or an ImportError that names the extra to install."""
@@ -23,7 +25,6 @@ def caterpillar(frame, level, ax=None):
     """One panel per (level, random term) of ``frame`` (``random_effects(se=True)``)."""
     plt = pyplot()
     if not isinstance(level, (int, float)) or isinstance(level, bool) or not 10 <= level < 100:
-        from ..exceptions import bad_value
         raise ValueError(bad_value("level", "a confidence level between 10 and 99.99", level))
     z = stats.norm.ppf(0.5 + level / 200.0)
     panels = [(lev, term) for lev in frame.index.unique("level")
@@ -35,8 +36,7 @@ def caterpillar(frame, level, ax=None):
     else:
         axes = np.atleast_1d(ax)
         if len(axes) != len(panels):
-            from ..exceptions import bad_value
-            raise ValueError(bad_value("ax", f"{len(panels)} Axes (one per random term)",
+                raise ValueError(bad_value("ax", f"{len(panels)} Axes (one per random term)",
                                        f"{len(axes)} Axes"))
     for a, (lev, term) in zip(axes, panels):
         part = frame.loc[lev, [term, f"se({term})"]].dropna().sort_values(term)

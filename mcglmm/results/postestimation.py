@@ -24,6 +24,7 @@ import warnings
 import numpy as np
 import pandas as pd
 
+from ..design.levels import group_table
 from ..engines.quadrature.posterior import posterior_means, posterior_modes
 from ..engines.quadrature.rules import gh_rule
 from ..exceptions import MCGLMMWarning, bad_value
@@ -307,7 +308,6 @@ class Postestimation:
 
     def estat_group(self):
         """Groups and observations per group (min, avg, max) at each level (Stata's estat group)."""
-        from ..design.levels import group_table
         table = group_table(_source(self).model.levels)
         return table.set_index("group")
 
