@@ -259,7 +259,9 @@ def _component_level(design, t, name):
 def glmm_source(res, design, fixed, frame, importance):
     """The ``Source`` of a glmm fit: each variance component a level of scalar effects;
     ``importance()`` gives (U (m, q), v) with v the self-normalised weights at the MCMLE,
-    (m,) or (m, q) (one weight vector per random effect's block)."""
+    (m,) or (m, q) (one weight vector per random effect's block).  The Monte Carlo error of
+    the log likelihood log((1/m) sum_k exp(b_k)) is sqrt(1/ESS - 1/m) (delta method),
+    summed in variance over the blocks."""
     from ..model import covariance as quad_cov
     from ..model.response import meglm_family_of
     from ..model.spec import MEModel
@@ -282,13 +284,13 @@ def glmm_source(res, design, fixed, frame, importance):
                                       for _ in model.levels),
                         factors=tuple(lev.factors for lev in model.levels),
                         labels=tuple(lab for _, lab in made), as_text=True)
-    ess = float(res.ess)
+    ess = np.atleast_1d(np.asarray(res.ess, dtype=float))     # one per block of effects
     return Source(model=model, theta=np.concatenate([np.asarray(res.beta, dtype=float), psi]),
                   intmethod="importance", k=0, cov_beta=np.asarray(res.covariance)[:p, :p],
                   x_names=tuple(res.beta.index), llf=float(res.likelihood_value),
                   n_params=p + len(nu), nobs=design.n, kinds=("b",) * p + ("var",) * len(nu),
                   recipe=recipe, front="glmm", depvar=fixed.split("~", 1)[0].strip(),
-                  mc_error=float(np.sqrt(max(1.0 / ess - 1.0 / res.m, 0.0))),
+                  mc_error=float(np.sqrt(np.maximum(1.0 / ess - 1.0 / res.m, 0.0).sum())),
                   labels=tuple(lab for _, lab in made), importance=importance,
                   z_component=np.asarray(design.vc_index))
 
