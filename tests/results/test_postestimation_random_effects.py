@@ -102,3 +102,18 @@ def test_three_level_posterior_sds_chain_through_the_ancestors():
     mean = cov @ Z.T @ (y - b["y:_cons"]) / s2e
     np.testing.assert_allclose(re["_cons"], mean, atol=1e-8)                   # seen 1e-14
     np.testing.assert_allclose(re["se(_cons)"], np.sqrt(np.diag(cov)), rtol=1e-7)  # seen 2e-9
+
+
+def test_frequency_weights_give_the_effects_of_the_expanded_data():
+    rng = np.random.default_rng(1)
+    g = np.repeat(np.arange(10), 5)
+    x = rng.normal(size=50)
+    y = (rng.random(50) < 1 / (1 + np.exp(-(x + rng.normal(size=10)[g])))).astype(float)
+    d = pd.DataFrame({"y": y, "x": x, "g": g, "w": rng.integers(1, 4, size=50)})
+    weighted = mc.meglm("y ~ x + (1 | g)", data=d, family="bernoulli", fweight="w")
+    expanded = mc.meglm("y ~ x + (1 | g)", data=d.loc[d.index.repeat(d["w"])],
+                        family="bernoulli")
+    for kind in ("mean", "mode"):
+        np.testing.assert_allclose(weighted.random_effects(kind).to_numpy(),
+                                   expanded.random_effects(kind).to_numpy(),
+                                   atol=1e-9)                                  # seen 2e-15

@@ -17,9 +17,9 @@ those of the fit: adaptive (mean-variance adaptation iterated to its fixed point
 mode and curvature) or, for ghermite, the prior's.
 
 Posterior modes (``ebmodes``).  u~ = argmax h(u) of ``laplace`` (all random effects
-jointly), and their conditional covariance the inverse of the curvature
-H = Z' diag(-d2) Z + P at u~; each group's block of H^-1 gives its ``reses``.  After a
-Laplace fit the posterior means are these modes: one node at the mode (AGHQ with one
+jointly; with weights, of the weighted joint density as ``laplace.curvature_adapt``),
+and their conditional covariance the inverse of the curvature H = Z' diag(-d2) Z + P at
+u~; each group's block of H^-1 gives its ``reses``.  After a Laplace fit the posterior means are these modes: one node at the mode (AGHQ with one
 point is the Laplace approximation).
 """
 from __future__ import annotations
@@ -28,7 +28,7 @@ import numpy as np
 import scipy.sparse as sp
 import scipy.sparse.linalg as spla
 
-from ...model.spec import linear_predictor, sigmas, unpack
+from ...model.spec import cumulative_weights, linear_predictor, sigmas, unpack
 from .laplace import _Algebra, find_mode, prior_precision
 from .nested import aghq
 from .objective import Objective
@@ -72,9 +72,12 @@ def _posterior_covariances(levels, moments):
 def posterior_modes(model, theta, u0=None):
     """([u~_g (G_l, d)], [(H^-1)_gg (G_l, d, d)]) per level at theta: joint mode and curvature."""
     beta, aux, psis = unpack(model, theta)
-    P, _ = prior_precision(model, sigmas(model, psis))
+    c_lev, c_obs = cumulative_weights(model)
+    weighted = model.weights is not None
+    P, _ = prior_precision(model, sigmas(model, psis), c_lev if weighted else None)
     alg = _Algebra(model.Zj, P, False)   # sparse path, as curvature_adapt
-    u, _, der = find_mode(model, alg, linear_predictor(model, beta), aux, u0)
+    u, _, der = find_mode(model, alg, linear_predictor(model, beta), aux, u0,
+                          w_obs=c_obs if weighted else None)
     H = alg.hessian(np.maximum(-der.d2, 0.0))
     blocks = _inverse_blocks(H.tocsc(), model.levels)
     means, start = [], 0
