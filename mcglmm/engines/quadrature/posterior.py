@@ -40,7 +40,7 @@ def _settled_adaptation(model, theta, intmethod, k):
         return None
     objective = Objective(model, intmethod, k)
     objective.refresh(np.asarray(theta, dtype=float), final=True)
-    return objective.adapt
+    return objective.state.adapt
 
 
 def posterior_means(model, theta, intmethod, k):
