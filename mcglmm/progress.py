@@ -4,8 +4,9 @@ A Newton fit has no known number of iterations, so a bar over the iteration limi
 at "7/100".  This bar counts the digits to which the log likelihood has settled,
 -log10 |l_k - l_{k-1}| / (|l_k| + 1), against the digits the tolerance asks for
 (-log10 tolerance); it fills when the fit converges, and shows the iteration and the
-log likelihood beside it.  It reads the optimiser's iteration lines
-("Iteration k: Log likelihood = v", ``optim.newton``) through its ``printer`` hook.
+log likelihood beside it.  It reads Newton's iteration lines
+("Iteration k: Log likelihood = v", ``optim.newton``) through its ``printer`` hook, or
+is told each accepted value (``update``, from the trust region's callback).
 """
 from __future__ import annotations
 
@@ -28,9 +29,11 @@ class ConvergenceBar:
         if self.echo is not None:
             self.echo(line)
         match = LINE.match(line)
-        if match is None:
-            return
-        it, value = int(match.group(1)), float(match.group(2))
+        if match is not None:
+            self.update(int(match.group(1)), float(match.group(2)))
+
+    def update(self, it, value):
+        """Record iteration ``it``'s log likelihood (an optimiser's callback calls this)."""
         if self.prev is not None and math.isfinite(value):
             change = abs(value - self.prev) / (abs(value) + 1.0)
             digits = self.total if change == 0 else int(-math.log10(change))

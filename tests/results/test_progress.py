@@ -1,4 +1,6 @@
 """meglm's progress bar counts digits of convergence and fills when the fit converges."""
+import numpy as np
+import pandas as pd
 import pytest
 
 import mcglmm as mc
@@ -25,3 +27,15 @@ def test_meglm_progress_ends_full(pig, capsys):
     assert fit.converged and "8/8" in err and "digits settled" in err
     with pytest.raises(ValueError, match="progress must be True or False"):
         mc.meglm("weight ~ week + (1 | id)", data=pig, progress="yes")
+
+
+def test_lr_progress_ends_full(capsys):
+    rng = np.random.default_rng(2)
+    g = np.repeat(np.arange(40), 5)
+    x = rng.normal(size=200)
+    y = (rng.random(200) < 1 / (1 + np.exp(-(x + rng.normal(size=40)[g])))).astype(float)
+    fit = mc.lr2("y ~ x", id="g", data=pd.DataFrame({"y": y, "x": x, "g": g}), progress=True)
+    err = capsys.readouterr().err
+    assert fit.converged and "10/10" in err and "lr: digits settled" in err
+    with pytest.raises(ValueError, match="progress must be True or False"):
+        mc.lr2("y ~ x", id="g", data=pd.DataFrame({"y": y, "x": x, "g": g}), progress=1)
