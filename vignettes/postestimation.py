@@ -71,8 +71,8 @@ print(table.to_string())
 print("warning:", caught[0].message)
 
 section("Residuals and simulated responses of (i)")
-res = pd.DataFrame({k: fit_i.residuals(k) for k in ("response", "pearson", "deviance",
-                                                     "anscombe")})
+kinds = ("response", "pearson", "deviance", "anscombe")
+res = pd.DataFrame({k: fit_i.residuals(k) for k in kinds})
 print(res.describe().loc[["mean", "std", "min", "max"]].to_string())
 sims = fit_i.simulate(500, seed=2026)
 per_sim = sims.mean(axis=0)

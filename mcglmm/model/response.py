@@ -77,8 +77,8 @@ def _poisson_anscombe(y, mu, n, a):
 
 def _nbmean_deviance(y, mu, n, a):
     alpha = np.exp(a[0])
-    return 2.0 * (xlogy(y, y / mu) - (y + 1.0 / alpha) * np.log((1.0 + alpha * y)
-                                                               / (1.0 + alpha * mu)))
+    ratio = (1.0 + alpha * y) / (1.0 + alpha * mu)
+    return 2.0 * (xlogy(y, y / mu) - (y + 1.0 / alpha) * np.log(ratio))
 
 
 def _nbmean_anscombe(y, mu, n, a):

@@ -131,7 +131,7 @@ def estat_ic(*fits, names=None):
         raise ValueError(bad_value("names", f"{len(fits)} names", names))
     rows = []
     for fit in fits:
-        src = _source(fit)
-        rows.append({"N": src.nobs, "ll(null)": np.nan, "ll(model)": src.llf,
-                     "df": src.n_params, "AIC": fit.aic, "BIC": fit.bic})
+        _source(fit)                      # refuses what is not a fit
+        rows.append({"N": fit.nobs, "ll(null)": np.nan, "ll(model)": fit.llf,
+                     "df": fit.df_model, "AIC": fit.aic, "BIC": fit.bic})
     return pd.DataFrame(rows, index=pd.Index(names, name="Model"))

@@ -28,7 +28,7 @@ def caterpillar(frame, level, ax=None):
         raise ValueError(bad_value("level", "a confidence level between 10 and 99.99", level))
     z = stats.norm.ppf(0.5 + level / 200.0)
     panels = [(lev, term) for lev in frame.index.unique("level")
-              for term in frame.columns if not term.startswith("se(")
+              for term in frame.columns if "(" not in term            # not se(...), mcse(...)
               and frame.loc[lev, term].notna().any()]
     if ax is None:
         fig, axes = plt.subplots(1, len(panels), figsize=(4.0 * len(panels), 6.0), squeeze=False)
@@ -36,7 +36,7 @@ def caterpillar(frame, level, ax=None):
     else:
         axes = np.atleast_1d(ax)
         if len(axes) != len(panels):
-                raise ValueError(bad_value("ax", f"{len(panels)} Axes (one per random term)",
+            raise ValueError(bad_value("ax", f"{len(panels)} Axes (one per random term)",
                                        f"{len(axes)} Axes"))
     for a, (lev, term) in zip(axes, panels):
         part = frame.loc[lev, [term, f"se({term})"]].dropna().sort_values(term)

@@ -186,7 +186,7 @@ def _psi_kinds(res, model):
     variances), "cov" for the rest (correlations, off-diagonal factors)."""
     kinds = []
     for lev, n_psi in zip(model.levels, model.n_psi):
-        n_var = sum(1 for r in res._rows if r.eq == lev.name and r.kind == "var")
+        n_var = sum(1 for r in res.rows if r.eq == lev.name and r.kind == "var")
         kinds += ["var"] * min(n_var, n_psi) + ["cov"] * (n_psi - min(n_var, n_psi))
     return kinds
 
@@ -207,12 +207,11 @@ def meglm_source(res, model, arr, formula, noconstant, offset, exposure, trials)
         trials=("cbind", lhs) if lhs.startswith("cbind(") else (1.0 if trials is None else trials))
     b_labels = [f"{arr.y_name}:{name}" for name in arr.x_names]
     V = res.V.loc[b_labels, b_labels].to_numpy()
-    lam = np.linalg.eigvalsh(res.V.to_numpy())
-    rank = int((lam > 1e-10 * max(lam.max(), 0.0)).sum()) if len(lam) else 0
     kinds = ["b"] * model.p + ["aux"] * model.n_aux + _psi_kinds(res, model)
     return Source(model=model, theta=np.asarray(res.theta, dtype=float),
                   intmethod=res.intmethod, k=res.n_quad, cov_beta=V, x_names=tuple(arr.x_names),
-                  llf=float(res.ll), n_params=rank, nobs=int(res.N), kinds=tuple(kinds),
+                  llf=float(res.llf), n_params=int(res.df_model), nobs=int(res.nobs),
+                  kinds=tuple(kinds),
                   recipe=recipe, front="meglm", depvar=arr.y_name, categories=arr.categories,
                   labels=recipe.labels)
 
@@ -229,10 +228,11 @@ def lr_source(res, lr_frame):
                     labels=tuple(group_labels(rows, lev.factors) for lev in model.levels))
     return Source(model=model, theta=np.asarray(res.theta, dtype=float)[lr_frame.order],
                   intmethod="ghermite", k=res.quad_pts, cov_beta=np.asarray(res.cov)[:p, :p],
-                  x_names=tuple(res.x_names), llf=float(res.loglik), n_params=len(res.theta),
-                  nobs=len(model.y), kinds=("b",) * p + ("var",) * len(model.levels),
+                  x_names=tuple(res.x_names), llf=float(res.llf), n_params=int(res.df_model),
+                  nobs=int(res.nobs), kinds=("b",) * p + ("var",) * len(model.levels),
                   recipe=recipe, front="lr", depvar=res.formula.split("~", 1)[0].strip(),
                   labels=recipe.labels)
+
 
 def _component_level(design, t, name):
     """A variance component as a level of one effect per column, or None when some row has
@@ -287,10 +287,10 @@ def glmm_source(res, design, fixed, frame, importance):
     ess = np.atleast_1d(np.asarray(res.ess, dtype=float))     # one per block of effects
     return Source(model=model, theta=np.concatenate([np.asarray(res.beta, dtype=float), psi]),
                   intmethod="importance", k=0, cov_beta=np.asarray(res.covariance)[:p, :p],
-                  x_names=tuple(res.beta.index), llf=float(res.likelihood_value),
-                  n_params=p + len(nu), nobs=design.n, kinds=("b",) * p + ("var",) * len(nu),
+                  x_names=tuple(res.beta.index), llf=float(res.llf),
+                  n_params=int(res.df_model), nobs=int(res.nobs),
+                  kinds=("b",) * p + ("var",) * len(nu),
                   recipe=recipe, front="glmm", depvar=fixed.split("~", 1)[0].strip(),
                   mc_error=float(np.sqrt(np.maximum(1.0 / ess - 1.0 / res.m, 0.0).sum())),
                   labels=tuple(lab for _, lab in made), importance=importance,
                   z_component=np.asarray(design.vc_index))
-

@@ -294,18 +294,6 @@ class Postestimation:
         seed gives the same draws, bit for bit."""
         return simulate(_source(self), n_sims, seed)
 
-    @property
-    def aic(self):
-        """-2 llf + 2 df (df: free parameters)."""
-        src = _source(self)
-        return -2.0 * src.llf + 2.0 * src.n_params
-
-    @property
-    def bic(self):
-        """-2 llf + df log N."""
-        src = _source(self)
-        return -2.0 * src.llf + src.n_params * np.log(src.nobs)
-
     def estat_group(self):
         """Groups and observations per group (min, avg, max) at each level (Stata's estat group)."""
         table = group_table(_source(self).model.levels)

@@ -88,4 +88,3 @@ def test_lrtest_reports_the_monte_carlo_error(sal_glmm):
                        family="bernoulli")
     with pytest.raises(ValueError, match="same front"):
         mc.lrtest(lap, fit)
-

@@ -53,3 +53,10 @@ def test_missing_matplotlib_names_the_extra(monkeypatch, pig_fit):
     monkeypatch.setattr(builtins, "__import__", no_matplotlib)
     with pytest.raises(ImportError, match=r"pip install 'mcglmm\[plot\]'"):
         pig_fit.plot_residuals()
+
+
+def test_glmm_caterpillar_has_one_panel_per_component(glmm_fit):
+    axes = glmm_fit.plot_random_effects()
+    assert [a.get_ylabel() for a in axes] == ["F", "M"]
+    assert [len(a.lines[0].get_xdata()) for a in axes] == [60, 60]
+    matplotlib.pyplot.close("all")

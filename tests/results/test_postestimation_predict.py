@@ -16,8 +16,8 @@ def _fixed_xb(fit, data):
             + sum(b[f"c_use:{k}.children"] * (data["children"] == k) for k in (1, 2, 3)))
 
 
-def test_marginal_prediction_for_a_new_group_is_the_integral_of_the_mean(contraception_i,
-                                                                        bangladesh):
+def test_marginal_prediction_for_a_new_group_is_the_integral_of_the_mean(
+        contraception_i, bangladesh):
     new = bangladesh.head(12).assign(district=999)
     sd = np.sqrt(contraception_i.b["district:var(_cons)"])
     xb = _fixed_xb(contraception_i, new).to_numpy()

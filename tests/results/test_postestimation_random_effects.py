@@ -25,7 +25,7 @@ def test_pig_ebmeans_are_the_blups_with_their_conditional_sds(pig, pig_fit):
     np.testing.assert_allclose(re["se(_cons)"].to_numpy()[:5], sd[:5], rtol=1e-4)  # seen 4e-11
     np.testing.assert_allclose(re["_cons"], blup, rtol=1e-8, atol=1e-10)
     modes = pig_fit.random_effects(kind="mode")
-    np.testing.assert_allclose(modes["_cons"], blup, rtol=1e-8, atol=1e-10)     # Gaussian: mode = mean
+    np.testing.assert_allclose(modes["_cons"], blup, rtol=1e-8, atol=1e-10)     # mode = mean
     np.testing.assert_allclose(modes["se(_cons)"], sd, rtol=1e-8)
 
 

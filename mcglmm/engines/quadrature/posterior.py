@@ -5,7 +5,8 @@ through its posterior weights pi of the node combinations, each group's posterio
 and the moments of the next mean-variance adaptation (``nodes.next_adapt``): for a
 group g of level l with ancestors' effects u_anc,
 
-    mu_g = E[u_g | y],   B_g = Cov(u_g, u_anc) Var(u_anc)^-1,   C_g C_g' = Var(u_g) - B_g Cov(u_anc, u_g).
+    mu_g = E[u_g | y],   B_g = Cov(u_g, u_anc) Var(u_anc)^-1,
+    C_g C_g' = Var(u_g) - B_g Cov(u_anc, u_g).
 
 The posterior covariance of the chain (u_anc, u_g) follows level by level from the top
 (whose C C' is its posterior variance):
@@ -19,8 +20,9 @@ mode and curvature) or, for ghermite, the prior's.
 Posterior modes (``ebmodes``).  u~ = argmax h(u) of ``laplace`` (all random effects
 jointly; with weights, of the weighted joint density as ``laplace.curvature_adapt``),
 and their conditional covariance the inverse of the curvature H = Z' diag(-d2) Z + P at
-u~; each group's block of H^-1 gives its ``reses``.  After a Laplace fit the posterior means are these modes: one node at the mode (AGHQ with one
-point is the Laplace approximation).
+u~; each group's block of H^-1 gives its ``reses``.  After a Laplace fit the posterior
+means are these modes: one node at the mode (AGHQ with one point is the Laplace
+approximation).
 """
 from __future__ import annotations
 
