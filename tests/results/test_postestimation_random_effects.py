@@ -117,3 +117,24 @@ def test_frequency_weights_give_the_effects_of_the_expanded_data():
         np.testing.assert_allclose(weighted.random_effects(kind).to_numpy(),
                                    expanded.random_effects(kind).to_numpy(),
                                    atol=1e-9)                                  # seen 2e-15
+
+
+def test_nested_new_data_uses_the_known_school_and_integrates_the_new_class():
+    rng = np.random.default_rng(4)
+    school, klass = np.repeat(np.arange(5), 80), np.repeat(np.arange(20), 20)
+    eta = -0.2 + rng.normal(size=5)[school] + 1.2 * rng.normal(size=20)[klass]
+    d = pd.DataFrame({"y": (rng.random(400) < 1 / (1 + np.exp(-eta))).astype(float),
+                      "school": school, "klass": klass})
+    fit = mc.meglm("y ~ 1 + (1 | school/klass)", data=d, family="bernoulli")
+    re = fit.random_effects()["_cons"]
+    new = pd.DataFrame({"school": [2, 2], "klass": [8, 99]})     # class 8 is in school 2
+    u_school, u_class = re.loc[("school", 2)], re.loc[("school>klass", "2>8")]
+    b0 = fit.b["y:_cons"]
+    got = fit.predict(new, which="eta")
+    np.testing.assert_allclose(got, [b0 + u_school + u_class, b0 + u_school], rtol=1e-12)
+    s2 = fit.b["school>klass:var(_cons)"]
+    z, w = np.polynomial.hermite_e.hermegauss(60)
+    want = (w / w.sum()) @ (1 / (1 + np.exp(-(b0 + u_school + np.sqrt(s2) * z))))
+    marginal = fit.predict(new, new_groups="marginal")
+    assert marginal.iloc[1] == pytest.approx(want, abs=1e-10)
+    assert marginal.iloc[0] == pytest.approx(1 / (1 + np.exp(-got.iloc[0])), rel=1e-12)
