@@ -62,3 +62,37 @@ def residual_plot(fitted, resid, kind, ax=None):
     ax.set_xlabel("fitted mean")
     ax.set_ylabel(f"{kind} residual")
     return ax
+
+
+def mcla_plot(v, path=None, ax=None):
+    """The importance weights of an MCLA fit: a histogram of log10(m v_k) per block (v (m,) or
+    (m, B), each column summing to 1) titled with its effective sample size 1 / sum v_k^2,
+    and, given the trust path (log likelihood per iteration), a second panel with it."""
+    plt = pyplot()
+    v = v[:, None] if v.ndim == 1 else v
+    n_panels = 1 + (path is not None)
+    if ax is None:
+        _, axes = plt.subplots(1, n_panels, figsize=(5.0 * n_panels, 4.0), squeeze=False)
+        axes = axes[0]
+    else:
+        axes = np.atleast_1d(ax)
+        if len(axes) != n_panels:
+            raise ValueError(bad_value("ax", f"{n_panels} Axes", f"{len(axes)} Axes"))
+    m = v.shape[0]
+    ess = 1.0 / (v * v).sum(axis=0)
+    with np.errstate(divide="ignore"):
+        logw = np.log10(m * v)
+    for b in range(v.shape[1]):
+        finite = np.isfinite(logw[:, b])
+        axes[0].hist(logw[finite, b], bins=50, histtype="step",
+                     label=f"block {b + 1}: ESS {ess[b]:.1f}")
+    axes[0].set_xlabel("log10(m x weight)")
+    axes[0].set_ylabel("draws")
+    axes[0].set_title(f"importance weights, m = {m}, min ESS {ess.min():.1f}")
+    if v.shape[1] <= 10:
+        axes[0].legend(fontsize=7)
+    if path is not None:
+        axes[1].plot(np.arange(len(path)), path, marker="o")
+        axes[1].set_xlabel("trust iteration")
+        axes[1].set_ylabel("MCLA log likelihood")
+    return axes[0] if n_panels == 1 else axes

@@ -305,6 +305,23 @@ class Postestimation:
         from .plots import caterpillar
         return caterpillar(self.random_effects(kind=kind, se=True), level, ax)
 
+    def plot_mcla(self, ax=None):
+        """An MCLA fit's importance weights at the MCMLE (histogram per block, with the
+        effective sample size) and, for a fit with ``debug=True``, the trust path (the log
+        likelihood at the start of each trust iteration); the Axes."""
+        from .plots import mcla_plot
+        src = _source(self)
+        if src.importance is None:
+            raise ValueError(bad_value("the fit", "an MCLA fit (glmm)", src.front))
+        U, v = src.importance()
+        v = np.asarray(v)
+        if v.ndim == 2:                                  # one column per effect: per block
+            v = np.unique(v, axis=1)
+        debug = getattr(self, "debug", None)
+        steps = debug.get("trust_path") if isinstance(debug, dict) else None
+        path = None if steps is None else np.array([step.value for step in steps])
+        return mcla_plot(v, path, ax)
+
     def plot_residuals(self, kind="pearson", ax=None):
         """Residuals against the fitted means; the Axes."""
         from .plots import residual_plot

@@ -1,8 +1,11 @@
 """Plots on the Agg backend: what is drawn (points, intervals, labels), and the missing extra."""
 import builtins
+import warnings
 
 import numpy as np
 import pytest
+
+import mcglmm as mc
 
 matplotlib = pytest.importorskip("matplotlib")
 matplotlib.use("Agg")
@@ -59,4 +62,31 @@ def test_glmm_caterpillar_has_one_panel_per_component(glmm_fit):
     axes = glmm_fit.plot_random_effects()
     assert [a.get_ylabel() for a in axes] == ["F", "M"]
     assert [len(a.lines[0].get_xdata()) for a in axes] == [60, 60]
+    matplotlib.pyplot.close("all")
+
+
+def test_mcla_plot_shows_the_weights_and_the_trust_path(glmm_fit, pig_fit):
+    ax = glmm_fit.plot_mcla()
+    counts = sum(patch.get_path().vertices.shape[0] > 0 for patch in ax.patches)
+    assert counts >= 1
+    v = np.asarray(glmm_fit._post.importance()[1])
+    v = np.unique(v[:, None] if v.ndim == 1 else v, axis=1)      # one column per block
+    ess = (1 / (v ** 2).sum(axis=0)).min()
+    assert ax.get_title() == f"importance weights, m = 200, min ESS {ess:.1f}"
+    assert ax.get_xlabel() == "log10(m x weight)"
+    with pytest.raises(ValueError, match="an MCLA fit"):
+        pig_fit.plot_mcla()
+    matplotlib.pyplot.close("all")
+
+
+def test_mcla_plot_with_debug_draws_the_trust_path():
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        fit = mc.glmm("Mate ~ 0 + Cross", ["0 + Female", "0 + Male"], ["F", "M"],
+                      mc.datasets.load("salamander"), mc.bernoulli_glmm, m=200, seed=1,
+                      debug=True)
+    axes = fit.plot_mcla()
+    values = [step.value for step in fit.debug["trust_path"]]
+    np.testing.assert_allclose(axes[1].lines[0].get_ydata(), values)
+    assert axes[1].get_xlabel() == "trust iteration"
     matplotlib.pyplot.close("all")
