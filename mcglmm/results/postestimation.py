@@ -251,13 +251,23 @@ def simulate(src, n_sims=1, seed=None):
 def _source(fit):
     src = getattr(fit, "_post", None)
     if src is None:
+        why = (" (an unpickled fit: the model's arrays are not pickled; refit)"
+               if isinstance(fit, Postestimation) else "")
         raise ValueError(bad_value("the fit", "a result of glmm, meglm, lr2 or lr3 (it carries "
-                                   "the model's data)", type(fit).__name__))
+                                   "the model's data)", type(fit).__name__ + why))
     return src
 
 
 class Postestimation:
-    """Methods every front's result shares (module docstring); the data come from ``_post``."""
+    """Methods every front's result shares (module docstring); the data come from ``_post``.
+
+    ``_post`` holds the model's arrays and functions (family rows, patsy design infos) and is
+    left out when the result is pickled: an unpickled fit keeps its estimates and tables."""
+
+    def __getstate__(self):
+        state = dict(self.__dict__)
+        state.pop("_post", None)
+        return state
 
     def random_effects(self, kind="mean", se=True):
         """Predicted random effects: a DataFrame indexed by (level, group), one column per

@@ -60,3 +60,13 @@ def test_estat_group(contraception_i, salamander_laplace):
     table = contraception_i.estat_group()
     assert table.loc["district"].tolist() == [60, 2, pytest.approx(1934 / 60), 118]
     assert list(salamander_laplace.estat_group().index) == ["male", "female"]
+
+
+def test_fits_still_pickle_without_their_postestimation_data(pig_fit, glmm_fit, lr2_fit):
+    import pickle
+    for fit in (pig_fit, glmm_fit, lr2_fit):
+        back = pickle.loads(pickle.dumps(fit))
+        assert back.llf == fit.llf and back.params.equals(fit.params)
+        with pytest.raises(ValueError, match="an unpickled fit"):
+            back.random_effects()
+        assert fit.random_effects() is not None           # the original keeps its data
