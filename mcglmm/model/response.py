@@ -18,8 +18,8 @@ the constant-dispersion negative binomial no unit deviance (mu = y does not maxi
 likelihood, so 2 (l(y; y) - l(y; mu)) can be negative);
 ``sample`` draws a category from the latent-variable form y = #{cuts c_k < eta + e}, e ~ F.
 
-One row per (family, link); ``response_of(family)`` looks the row up for a meglm family
-(``links.MEFamily``) or a glmm family (``families.CanonicalFamily``).
+One ``Pieces`` per family class, the mean through the row's link; ``response_of(family)``
+gives them for any row of ``families.FAMILIES`` (meglm's and glmm's families alike).
 """
 from __future__ import annotations
 
@@ -27,31 +27,13 @@ from dataclasses import dataclass
 from typing import Callable
 
 import numpy as np
-from scipy.special import beta as beta_fn, betainc, expit, hyp2f1, ndtr, ndtri, xlogy
+from scipy.special import beta as beta_fn, betainc, hyp2f1, ndtri, xlogy
 
 from ..exceptions import bad_value
+from .aux_families import Gamma, Gaussian, NBinomialConstant, NBinomialMean, Ordinal
+from .families import Binomial, Poisson
 
 
-def _d_expit(eta):
-    p = expit(eta)
-    return p * (1.0 - p)
-
-
-def _normal_pdf(eta):
-    return np.exp(-0.5 * eta * eta) / np.sqrt(2.0 * np.pi)
-
-
-def _cloglog_inv(eta):
-    return -np.expm1(-np.exp(eta))
-
-
-def _d_cloglog_inv(eta):
-    return np.exp(eta - np.exp(eta))
-
-
-_INVERSE = {"identity": (lambda e: e, np.ones_like), "log": (np.exp, np.exp),
-            "logit": (expit, _d_expit), "probit": (ndtr, _normal_pdf),
-            "cloglog": (_cloglog_inv, _d_cloglog_inv)}
 _QUANTILE = {"logit": lambda p: np.log(p) - np.log1p(-p), "probit": ndtri,
              "cloglog": lambda p: np.log(-np.log1p(-p))}
 
@@ -130,24 +112,39 @@ def _draw_gamma(rng, mu, n, a):
 
 
 @dataclass(frozen=True)
-class Response:
-    """One (family, link) row of the pieces above (module docstring)."""
+class Pieces:
+    """The response pieces of one family class (module docstring); name for messages."""
 
     name: str
-    link: str
     variance_fn: Callable | None
     deviance_fn: Callable | None
     anscombe_fn: Callable | None
-    draw: Callable
+    draw: Callable | None
     has_mean: bool = True
+
+
+@dataclass(frozen=True)
+class Response:
+    """A family row's pieces: its link (``links.Link``) and its class's ``Pieces``."""
+
+    pieces: Pieces
+    link: object
+
+    @property
+    def name(self):
+        return self.pieces.name
+
+    @property
+    def has_mean(self):
+        return self.pieces.has_mean
 
     def mean(self, eta, n=1.0):
         """mu = n g^-1(eta)."""
-        return n * _INVERSE[self.link][0](eta)
+        return n * self.link.inverse(eta)
 
     def dmu_deta(self, eta, n=1.0):
         """d mu / d eta = n (g^-1)'(eta)."""
-        return n * _INVERSE[self.link][1](eta)
+        return n * self.link.inverse_derivs(eta)[1]
 
     def _need(self, fn, what):
         if fn is None:
@@ -156,69 +153,40 @@ class Response:
         return fn
 
     def variance(self, mu, n, a):
-        return self._need(self.variance_fn, "variance function")(mu, n, a)
+        return self._need(self.pieces.variance_fn, "variance function")(mu, n, a)
 
     def deviance(self, y, mu, n, a):
-        return self._need(self.deviance_fn, "deviance")(y, mu, n, a)
+        return self._need(self.pieces.deviance_fn, "deviance")(y, mu, n, a)
 
     def anscombe(self, y, mu, n, a):
-        return self._need(self.anscombe_fn, "Anscombe residual")(y, mu, n, a)
+        return self._need(self.pieces.anscombe_fn, "Anscombe residual")(y, mu, n, a)
 
     def sample(self, rng, eta, n, a):
         """One draw of y per entry of eta (n, a broadcast)."""
         if not self.has_mean:
-            e = _QUANTILE[self.link](rng.random(eta.shape))
+            e = _QUANTILE[self.link.name](rng.random(eta.shape))
             return (np.asarray(a)[None, :] < (eta + e)[..., None]).sum(axis=-1).astype(float)
-        return self.draw(rng, self.mean(eta, n), n, a)
+        return self.pieces.draw(rng, self.mean(eta, n), n, a)
 
 
-def _ordinal(link):
-    return Response("ordinal", link, None, None, None, None, has_mean=False)
-
-
-def _binary(link):
-    return Response("binomial", link, lambda mu, n, a: mu * (1.0 - mu / n), _binomial_deviance,
-                    _binomial_anscombe, _draw_binomial)
-
-
-_GAUSSIAN = {link: Response("gaussian", link, lambda mu, n, a: np.ones_like(mu),
-                            lambda y, mu, n, a: (y - mu) ** 2, lambda y, mu, n, a: y - mu,
-                            _draw_gaussian) for link in ("identity", "log")}
-_ROWS = {("gaussian", link): row for link, row in _GAUSSIAN.items()}
-_ROWS.update({("binomial", link): _binary(link) for link in ("logit", "probit", "cloglog")})
-_ROWS.update({("ordinal", link): _ordinal(link) for link in ("logit", "probit", "cloglog")})
-_ROWS[("poisson", "log")] = Response("poisson", "log", lambda mu, n, a: mu, _poisson_deviance,
-                                     _poisson_anscombe, _draw_poisson)
-_ROWS[("nbinomial-mean", "log")] = Response(
-    "nbinomial", "log", lambda mu, n, a: mu * (1.0 + np.exp(a[0]) * mu), _nbmean_deviance,
-    _nbmean_anscombe, _draw_nbmean)
-_ROWS[("nbinomial-constant", "log")] = Response(
-    "nbinomial", "log", lambda mu, n, a: mu * (1.0 + np.exp(a[0])), None,
-    _nbconst_anscombe, _draw_nbconst)
-_ROWS[("gamma", "log")] = Response("gamma", "log", lambda mu, n, a: mu * mu, _gamma_deviance,
-                                   _gamma_anscombe, _draw_gamma)
-
-_GLMM_NAMES = {"bernoulli.glmm": ("binomial", "logit"), "binomial.glmm": ("binomial", "logit"),
-               "poisson.glmm": ("poisson", "log")}
+_PIECES = {
+    Gaussian: Pieces("gaussian", lambda mu, n, a: np.ones_like(mu),
+                     lambda y, mu, n, a: (y - mu) ** 2, lambda y, mu, n, a: y - mu,
+                     _draw_gaussian),
+    Binomial: Pieces("binomial", lambda mu, n, a: mu * (1.0 - mu / n), _binomial_deviance,
+                     _binomial_anscombe, _draw_binomial),
+    Poisson: Pieces("poisson", lambda mu, n, a: mu, _poisson_deviance, _poisson_anscombe,
+                    _draw_poisson),
+    NBinomialMean: Pieces("nbinomial", lambda mu, n, a: mu * (1.0 + np.exp(a[0]) * mu),
+                          _nbmean_deviance, _nbmean_anscombe, _draw_nbmean),
+    NBinomialConstant: Pieces("nbinomial", lambda mu, n, a: mu * (1.0 + np.exp(a[0])), None,
+                              _nbconst_anscombe, _draw_nbconst),
+    Gamma: Pieces("gamma", lambda mu, n, a: mu * mu, _gamma_deviance, _gamma_anscombe,
+                  _draw_gamma),
+    Ordinal: Pieces("ordinal", None, None, None, None, has_mean=False),
+}
 
 
 def response_of(family):
-    """The ``Response`` row of a meglm family (``links.MEFamily``) or a glmm family."""
-    name = getattr(family, "family", None)
-    if name is None:
-        return _ROWS[_GLMM_NAMES[family.name]]
-    if name == "bernoulli":
-        name = "binomial"
-    if name == "nbinomial":
-        name = "nbinomial-constant" if family.aux_kind == "lndelta" else "nbinomial-mean"
-    return _ROWS[(name, family.link)]
-
-
-_GLMM_TO_MEGLM = {"bernoulli.glmm": "bernoulli", "binomial.glmm": "binomial",
-                  "poisson.glmm": "poisson"}
-
-
-def meglm_family_of(family):
-    """The meglm (family, link) row (``links.MEFamily``) of a glmm canonical family."""
-    from .links import me_family
-    return me_family(_GLMM_TO_MEGLM[family.name])
+    """The ``Response`` of a family row (``families.FAMILIES``, meglm's or glmm's)."""
+    return Response(_PIECES[type(family)], family.link)

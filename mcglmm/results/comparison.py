@@ -73,8 +73,9 @@ def _mixture(n_var, n_cov, chi2):
 
 def _check_comparable(small, big):
     if "glmm" in (small.front, big.front) and small.front != big.front:
-        raise ValueError(bad_value("fit_big", "a fit of the same front as fit_small (glmm's MCLA "
-                                   "log likelihood leaves out the data-only constants)",
+        raise ValueError(bad_value("fit_big", "a fit of the same front as fit_small (an MCLA "
+                                   "and a quadrature log likelihood are different "
+                                   "approximations)",
                                    f"a {big.front} and a {small.front} fit"))
     ms, mb = small.model, big.model
     if ms is None or mb is None:

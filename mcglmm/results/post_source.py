@@ -263,7 +263,6 @@ def glmm_source(res, design, fixed, frame, importance):
     the log likelihood log((1/m) sum_k exp(b_k)) is sqrt(1/ESS - 1/m) (delta method),
     summed in variance over the blocks."""
     from ..model import covariance as quad_cov
-    from ..model.response import meglm_family_of
     from ..model.spec import MEModel
     made = [_component_level(design, t, name) for t, name in enumerate(design.varcomps_names)]
     p = design.p
@@ -273,9 +272,10 @@ def glmm_source(res, design, fixed, frame, importance):
     if all(level is not None for level, _ in made):
         levels = tuple(level for level, _ in made)
         from ..design.levels import joint_z
-        model = MEModel(design.y, design.ntrials, np.zeros(design.n), design.X,
-                        meglm_family_of(res.family_glmm), levels,
-                        ("independent",) * len(levels), 0, len(levels) == 1, joint_z(levels))
+        family = res.family_glmm
+        model = MEModel(design.y, design.ntrials, np.zeros(design.n), design.X, family, levels,
+                        tuple(quad_cov.Independent(1) for _ in levels), 0, len(levels) == 1,
+                        joint_z(levels), family.data_constant(design.y, design.ntrials))
     recipe = None
     if model is not None and all(lev.factors[0] is not None for lev in model.levels):
         rhs = fixed.split("~", 1)[1]

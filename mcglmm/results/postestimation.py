@@ -29,7 +29,7 @@ from ..engines.quadrature.posterior import posterior_means, posterior_modes
 from ..engines.quadrature.rules import gh_rule
 from ..exceptions import MCGLMMWarning, bad_value
 from ..model.response import response_of
-from ..model.spec import sigmas, unpack
+from ..model.params import sigmas, unpack
 from .post_source import label_strings
 
 MARGINAL_POINTS = 40

@@ -30,7 +30,8 @@ import numpy as np
 import scipy.sparse as sp
 import scipy.sparse.linalg as spla
 
-from ...model.spec import cumulative_weights, linear_predictor, sigmas, unpack
+from ...model.params import sigmas, unpack
+from ...model.spec import cumulative_weights, linear_predictor
 from .laplace import _Algebra, find_mode, prior_precision
 from .nested import aghq
 from .objective import Objective
