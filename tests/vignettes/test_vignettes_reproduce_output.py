@@ -2,14 +2,15 @@
 stated relative tolerance (plus one unit in its last printed digit, see ``printed``).
 
 Tolerances, with the reason for each:
-- lr3_guatemala, meglm_examples, postestimation: deterministic quadrature and Newton to
-  convergence (postestimation's simulated data sets come from a seeded numpy Generator and
-  are 0/1 counts, printed as means to 5 decimals). What may differ across machines is floating-point summation order (processor, BLAS, numpy),
+- lr3_guatemala, meglm_examples: deterministic quadrature and Newton to convergence. What
+  may differ across machines is floating-point summation order (processor, BLAS, numpy),
   which moves a converged estimate far below 1e-9 relative; seen: 0 on this machine with
   OPENBLAS_CORETYPE unset and with the oldest numpy/scipy pyproject.toml allows.
 - salamander: Monte Carlo, but every random number comes from the seed; the draws pass
   through log/exp of the platform's libm and the trust region's path through BLAS sums,
   so a converged MCMLE may move by rounding amplified by the optimiser; 1e-7 relative.
+- postestimation: quadrature fits as above, seeded simulations (0/1 counts, printed as means
+  to 5 decimals) and an MCLA fit as salamander's: 1e-7 relative.
 """
 import os
 import subprocess
@@ -22,7 +23,7 @@ from printed import assert_output_matches
 
 ROOT = Path(__file__).resolve().parents[2]
 RTOL = {"lr3_guatemala": 1e-9, "meglm_examples": 1e-9, "salamander": 1e-7,
-        "postestimation": 1e-9}
+        "postestimation": 1e-7}
 
 
 @pytest.mark.slow

@@ -32,7 +32,7 @@ import scipy.sparse.linalg as spla
 
 from ...model.params import sigmas, unpack
 from ...model.spec import cumulative_weights, linear_predictor
-from .laplace import _Algebra, find_mode, prior_precision
+from .laplace import algebra, find_mode, prior_precision
 from .nested import aghq
 from .objective import Objective
 
@@ -77,11 +77,13 @@ def posterior_modes(model, theta, u0=None):
     beta, aux, psis = unpack(model, theta)
     c_lev, c_obs = cumulative_weights(model)
     weighted = model.weights is not None
-    P, _ = prior_precision(model, sigmas(model, psis), c_lev if weighted else None)
-    alg = _Algebra(model.Zj, P, False)   # sparse path, as curvature_adapt
+    covs = sigmas(model, psis)
+    alg, _ = algebra(model, covs, c_lev if weighted else None)
     u, _, der = find_mode(model, alg, linear_predictor(model, beta), aux, u0,
                           w_obs=c_obs if weighted else None)
-    H = alg.hessian(np.maximum(-der.d2, 0.0))
+    P, _ = prior_precision(model, covs, c_lev if weighted else None)
+    Z = model.Zj
+    H = Z.T @ Z.multiply(np.maximum(-der.d2, 0.0)[:, None]).tocsc() + P     # as curvature_adapt
     blocks = _inverse_blocks(H.tocsc(), model.levels)
     means, start = [], 0
     for lev in model.levels:
