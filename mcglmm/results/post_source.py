@@ -18,7 +18,9 @@ import numpy as np
 import pandas as pd
 import patsy
 
-from ..exceptions import bad_value
+from ..design.evaluate import dmatrix
+from ..design.missing import complete_rows
+from ..exceptions import FormulaError, bad_value
 
 
 @dataclass(frozen=True)
@@ -44,11 +46,9 @@ def _build(info, data, rows):
 
 def _cbind_trials(lhs, data):
     """Row sums of the cbind(...) response on new data; 1 (a mean per trial) without it."""
-    from ..design.fixed import cbind
     try:
-        Y = patsy.dmatrix(f"0 + {lhs}", data, eval_env=patsy.EvalEnvironment([{"cbind": cbind}]),
-                          NA_action="raise", return_type="matrix")
-    except (patsy.PatsyError, NameError, KeyError):
+        Y = dmatrix(f"0 + {lhs}", data)
+    except FormulaError:
         return np.ones(len(data))
     return np.asarray(Y, dtype=float).sum(axis=1)
 
@@ -171,14 +171,14 @@ def z_infos_for(terms, frame, levels):
     out = []
     for lev in levels:
         exprs = [t.expr for t in terms if t.group == lev.factors]
-        out.append(tuple(patsy.dmatrix(e, frame, NA_action="raise").design_info for e in exprs))
+        out.append(tuple(dmatrix(e, frame).design_info for e in exprs))
     return tuple(out)
 
 
 def _x_info(fixed, frame, drop_constant):
     """Design info of the fixed part on the fitted frame (as ``design.levels.me_arrays``)."""
     rhs = fixed.split("~", 1)[1].strip() + (" - 1" if drop_constant else "")
-    return patsy.dmatrix(rhs, frame, NA_action="raise").design_info
+    return dmatrix(rhs, frame).design_info
 
 
 def _psi_kinds(res, model):
@@ -223,7 +223,7 @@ def lr_source(res, lr_frame):
     model, rows = lr_frame.model, lr_frame.rows
     p = model.p
     recipe = Recipe(x_info=_x_info(res.formula, rows, False),
-                    z_infos=tuple((patsy.dmatrix("1", rows).design_info,) for _ in model.levels),
+                    z_infos=tuple((dmatrix("1", rows).design_info,) for _ in model.levels),
                     factors=tuple(lev.factors for lev in model.levels),
                     labels=tuple(group_labels(rows, lev.factors) for lev in model.levels))
     return Source(model=model, theta=np.asarray(res.theta, dtype=float)[lr_frame.order],
@@ -279,8 +279,9 @@ def glmm_source(res, design, fixed, frame, importance):
     recipe = None
     if model is not None and all(lev.factors[0] is not None for lev in model.levels):
         rhs = fixed.split("~", 1)[1]
-        recipe = Recipe(x_info=patsy.dmatrix(rhs, frame, NA_action="drop").design_info,
-                        z_infos=tuple((patsy.dmatrix("1", frame).design_info,)
+        rows = frame.loc[complete_rows(frame, [fixed])]
+        recipe = Recipe(x_info=dmatrix(rhs, rows).design_info,
+                        z_infos=tuple((dmatrix("1", rows).design_info,)
                                       for _ in model.levels),
                         factors=tuple(lev.factors for lev in model.levels),
                         labels=tuple(lab for _, lab in made), as_text=True)

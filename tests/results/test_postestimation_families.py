@@ -60,3 +60,19 @@ def test_ordinal_simulation_and_refusals():
         fit.predict()
     with pytest.raises(ValueError, match="not ordinal"):
         fit.residuals("pearson")
+
+
+def test_binomial_counts_predict_n_times_p_on_new_data():
+    rng = np.random.default_rng(5)
+    g = np.repeat(np.arange(20), 6)
+    n = rng.integers(1, 9, size=120)
+    x = rng.normal(size=120)
+    s = rng.binomial(n, 1 / (1 + np.exp(-(0.3 * x + 0.5 * rng.normal(size=20)[g]))))
+    d = pd.DataFrame({"s": s, "f": n - s, "x": x, "g": g})
+    fit = mc.meglm("cbind(s, f) ~ x + (1 | g)", data=d, family="binomial")
+    p = fit.predict(d.head(4), which="fixed") / n[:4]
+    b = fit.b
+    np.testing.assert_allclose(p, 1 / (1 + np.exp(-(b["s:_cons"] + b["s:x"] * x[:4]))),
+                               rtol=1e-12)
+    np.testing.assert_allclose(fit.predict(d.head(4).drop(columns=["s", "f"]), which="fixed"),
+                               p, rtol=1e-12)       # without the response: a mean per trial
