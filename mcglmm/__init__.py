@@ -25,3 +25,5 @@ __all__ += ["lr2", "lr3"]
 __all__ += ["ArgumentError", "ArgumentTypeError", "DesignWarning", "WorkTooLargeError"]
 from .api.meglm import meglm
 __all__ += ["meglm"]
+from .results.comparison import estat_ic, lrtest
+__all__ += ["lrtest", "estat_ic"]

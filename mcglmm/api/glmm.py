@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import numbers
 import warnings
+from dataclasses import replace
 
 import numpy as np
 import pandas as pd
@@ -29,6 +30,7 @@ from ..engines.mcla.pql import pql_start
 from ..results.covariance import covariance_from_hessian, not_negative_definite
 from ..results.diagnostics import boundary_messages
 from ..results.glmm import GLMMResults
+from ..results.post_source import attach, glmm_source
 from .glmm_rounds import RoundRunner, memory_cap, run_rounds
 
 RINIT = 10.0
@@ -361,7 +363,7 @@ def glmm(fixed, random, varcomps_names, data, family_glmm, m=None, varcomps_equa
     extra = {k: v for k, v in dict(varcomps_equal=varcomps_equal, seed=seed).items() if v is not None}
     extra["method"] = method
     final, p = opt.evaluation, design.p
-    return GLMMResults(
+    res = GLMMResults(
         beta=pd.Series(opt.argument[:p], index=list(design.x_names)),
         nu=pd.Series(opt.argument[p:], index=list(design.varcomps_names)),
         likelihood_value=final.value, likelihood_gradient=final.gradient,
@@ -376,3 +378,17 @@ def glmm(fixed, random, varcomps_names, data, family_glmm, m=None, varcomps_equa
         n_dropped=design.n_dropped, debug=debug_info, trust_message=opt.message, warnings=issues,
         omitted=design.omitted, method=method, blocks=fit["blocks"], rounds=fit["rounds"],
         m_path=fit["m_path"])
+    return attach(res, glmm_source(res, design, fixed, data, _importance_at(
+        fit["objective"], opt, fit["blocks"].col_block)))
+
+
+def _importance_at(objective, opt, col_block=None):
+    """() -> (draws U (m, q), self-normalised weights at the MCMLE: (m,), or (m, q) when the
+    objective weighs each block of random effects separately (``col_block`` (q,) maps
+    effects to blocks)), evaluated when first asked for."""
+    light = replace(objective, zu_atoms=None)
+
+    def draws():
+        v = np.asarray(light.weights(opt.argument))
+        return light.U, (v[col_block].T if v.ndim == 2 else v)
+    return draws

@@ -38,8 +38,11 @@ from ..optim.newton import Criterion, newton_maximize
 from ..optim.trust import maximize
 from ..parallel import single_threaded_blas
 from ..results.lr import LRFit
+from ..progress import ConvergenceBar
+from ..results.post_source import attach, lr_source
 
 DEFAULT_SIGMA = 0.6
+LR_DIGITS = 1e-10          # the progress bar's target: logL settled to 10 digits, as printed
 RINIT, RMAX = 1.0, 100.0   # trust radius in (beta, log sigma): start and bound
 
 
@@ -62,6 +65,7 @@ class LRFrame:
     x_names: tuple
     n_dropped: int
     model: MEModel
+    rows: pd.DataFrame | None = None   # the complete rows, sorted as y and X (postestimation)
 
     @property
     def levels(self):
@@ -83,7 +87,7 @@ class LRFrame:
 
 
 def lr2(formula, id, data, quad_pts=12, beta=None, sigma=None, frame=False, trace=False,
-        sort=False):
+        sort=False, progress=False):
     """Fit a two-level logit model with a random intercept for ``id`` by Gauss-Hermite quadrature.
 
     Parameters
@@ -97,6 +101,8 @@ def lr2(formula, id, data, quad_pts=12, beta=None, sigma=None, frame=False, trac
     frame : return the ``LRFrame`` without fitting.
     trace : print the log likelihood at each iteration.
     sort : sort the rows by id instead of raising when they are not grouped.
+    progress : a tqdm bar of the digits to which the log likelihood has settled
+        (``mcglmm.progress``).
 
     Returns
     -------
@@ -105,11 +111,11 @@ def lr2(formula, id, data, quad_pts=12, beta=None, sigma=None, frame=False, trac
     """
     data, quad_pts = lr_arguments("lr2", formula, {"id": id}, data, quad_pts, sigma, frame, trace,
                                   sort)
-    return _lr(formula, (("id", id),), data, quad_pts, beta, sigma, frame, trace, sort)
+    return _lr(formula, (("id", id),), data, quad_pts, beta, sigma, frame, trace, sort, progress)
 
 
 def lr3(formula, level2, level3, data, quad_pts=12, beta=None, sigma=None, frame=False,
-        trace=False, sort=False):
+        trace=False, sort=False, progress=False):
     """Fit a three-level logit model (``level2`` units nested in ``level3`` units) by quadrature.
 
     As ``lr2``, except that ``sigma`` holds two standard deviations (level 2,
@@ -119,12 +125,12 @@ def lr3(formula, level2, level3, data, quad_pts=12, beta=None, sigma=None, frame
     data, quad_pts = lr_arguments("lr3", formula, {"level2": level2, "level3": level3}, data,
                                   quad_pts, sigma, frame, trace, sort)
     return _lr(formula, (("level2", level2), ("level3", level3)), data, quad_pts, beta, sigma,
-               frame, trace, sort)
+               frame, trace, sort, progress)
 
 
-def _lr(formula, ids, data, quad_pts, beta, sigma, frame, trace, sort):
+def _lr(formula, ids, data, quad_pts, beta, sigma, frame, trace, sort, progress):
     """Shared body of lr2 and lr3: check, build the frame, start, maximise, wrap."""
-    _check_arguments(formula, ids, data, quad_pts, frame, trace, sort)
+    _check_arguments(formula, ids, data, quad_pts, frame, trace, sort, progress)
     sigma0 = _check_sigma(sigma, len(ids) + 1)
     lr_frame = _prepare_frame(formula, ids, data, sort)
     if frame:
@@ -135,19 +141,36 @@ def _lr(formula, ids, data, quad_pts, beta, sigma, frame, trace, sort):
     theta0 = np.r_[beta0, np.log(sigma0)]
     if trace:
         print(f"iter   0  logL = {lr_frame.evaluate(theta0, quad_pts).value:.10g}")
+    bar = ConvergenceBar(LR_DIGITS, desc="lr") if progress else None
     with single_threaded_blas():
         fit = maximize(lambda t: lr_frame.evaluate(t, quad_pts), theta0, rinit=RINIT,
-                       rmax=RMAX, callback=_report if trace else None)
-    return LRFit.from_maximum(fit, formula=formula, x_names=lr_frame.x_names,
-                              n_units=_n_units(lr_frame), quad_pts=int(quad_pts),
-                              n_dropped=lr_frame.n_dropped,
-                              group_names=tuple(column for _, column in ids))
+                       rmax=RMAX, callback=_callback(trace, bar))
+    if bar is not None:
+        bar.close(fit.converged)
+    res = LRFit.from_maximum(fit, formula=formula, x_names=lr_frame.x_names,
+                             n_units=_n_units(lr_frame), quad_pts=int(quad_pts),
+                             n_dropped=lr_frame.n_dropped,
+                             group_names=tuple(column for _, column in ids))
+    return attach(res, lr_source(res, lr_frame))
 
 
 def logit_start(model):
     """Ordinary logit MLE (the notes' glm start) by Newton on ``engines.fixed``: beta (p,)."""
     crit = Criterion(lambda b: fixed.loglik(model, b), lambda b: fixed.hessian(model, b))
     return newton_maximize(lambda b, final: crit, np.zeros(model.p)).x
+
+
+def _callback(trace, bar):
+    """The trust region's callback: the trace lines and/or the progress bar, or None."""
+    if not (trace or bar):
+        return None
+
+    def callback(step):
+        if trace:
+            _report(step)
+        if bar is not None and step.accepted:
+            bar.update(step.number + 1, step.trial_value)
+    return callback
 
 
 def _report(step):
@@ -177,7 +200,7 @@ def _prepare_frame(formula, ids, data, sort):
     return _build_frame(formula, data, ids, int((~keep).sum()))
 
 
-def _check_arguments(formula, ids, data, quad_pts, frame, trace, sort):
+def _check_arguments(formula, ids, data, quad_pts, frame, trace, sort, progress=False):
     """Type and range checks that need no data work."""
     if not isinstance(formula, str) or "~" not in formula:
         raise FormulaError(bad_value("formula", 'a two-sided formula string such as "y ~ x"',
@@ -189,7 +212,8 @@ def _check_arguments(formula, ids, data, quad_pts, frame, trace, sort):
             raise ValueError(bad_value(name, "the name of a column of data", column))
     if isinstance(quad_pts, bool) or not isinstance(quad_pts, (int, np.integer)) or quad_pts < 1:
         raise ValueError(bad_value("quad_pts", "an integer >= 1", quad_pts))
-    for name, flag in (("frame", frame), ("trace", trace), ("sort", sort)):
+    for name, flag in (("frame", frame), ("trace", trace), ("sort", sort),
+                       ("progress", progress)):
         if not isinstance(flag, (bool, np.bool_)):
             raise ValueError(bad_value(name, "True or False", flag))
 
@@ -294,16 +318,18 @@ def _build_frame(formula, data, ids, n_dropped):
     bernoulli_glmm.check_response(fixed_design.y, fixed_design.ntrials)
     columns = [column for _, column in ids][::-1]          # outermost first
     terms = [RandomTerm("1", tuple(columns[:j + 1])) for j in range(len(columns))]
-    levels, nested = build_levels(terms, data.reset_index(drop=True), formula)
+    rows = data.reset_index(drop=True)
+    levels, nested = build_levels(terms, rows, formula)
     model = _model(fixed_design, levels, nested)
     top, bottom = levels[0], levels[-1]
     n12 = bottom.sizes[_in_row_order(bottom.index)]
     if len(levels) == 1:
-        return LRFrame(model.y, model.X, n12, None, None, fixed_design.x_names, n_dropped, model)
+        return LRFrame(model.y, model.X, n12, None, None, fixed_design.x_names, n_dropped, model,
+                       rows)
     units = _in_row_order(top.index)
     n23 = np.bincount(bottom.parent, minlength=top.n_groups)[units]
     return LRFrame(model.y, model.X, n12, top.sizes[units], n23, fixed_design.x_names,
-                   n_dropped, model)
+                   n_dropped, model, rows)
 
 
 def _model(fixed_design, levels, nested):

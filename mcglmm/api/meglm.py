@@ -27,8 +27,10 @@ from ..exceptions import ConvergenceWarning, bad_value
 from ..formula import split_formula
 from ..model.families import get_family
 from ..parallel import single_threaded_blas
+from ..progress import ConvergenceBar
 from ..results.base import FitWarnings
 from ..results.meglm import MEGLMResults, start_values_series
+from ..results.post_source import attach, meglm_source
 from .meglm_start import fixed_start, from_vector, grid_search, start_theta
 
 INTMETHODS = ("mvaghermite", "mcaghermite", "ghermite", "laplace")
@@ -140,7 +142,7 @@ def meglm(formula, data, family="gaussian", link=None, *, covariance="independen
           trials=None, dispersion="mean", fweight=None, iweight=None, pweight=None,
           constraints=None, startvalues="fixedonly", startgrid=None, from_=None,
           noestimate=False, vce="oim", level=95, eform=False, or_=False, irr=False,
-          iterate=100, tolerance=1e-8, log=False, collinear=False, asis=False):
+          iterate=100, tolerance=1e-8, log=False, collinear=False, asis=False, progress=False):
     """Fit a multilevel generalized linear model by maximum likelihood, as Stata's meglm.
 
     Parameters
@@ -189,6 +191,9 @@ def meglm(formula, data, family="gaussian", link=None, *, covariance="independen
         covariate that predicts a binary response perfectly (by default a two-valued one is
         omitted with the rows it determines, as Stata's logit, and complete separation by a
         continuous one is refused).
+    progress : bool
+        A tqdm bar of the full model's fit: the digits to which the log likelihood has
+        settled, against those the tolerance asks for (``mcglmm.progress``).
 
     Returns
     -------
@@ -208,7 +213,8 @@ def meglm(formula, data, family="gaussian", link=None, *, covariance="independen
                 constraints=constraints, startvalues=startvalues, startgrid=startgrid,
                 from_=from_, noestimate=noestimate, vce=vce, level=level, eform=eform, or_=or_,
                 irr=irr, iterate=iterate, tolerance=tolerance, log=log,
-                collinear=flag("collinear", collinear), asis=flag("asis", asis))
+                collinear=flag("collinear", collinear), asis=flag("asis", asis),
+                progress=flag("progress", progress))
     with single_threaded_blas(), FitWarnings() as record:
         return _meglm(formula, data, record=record, **opts)
 
@@ -253,7 +259,7 @@ def _check_laplace_size(model, intmethod):
 def _meglm(formula, data, *, family, link, covariance, intmethod, intpoints, noconstant, offset,
            exposure, trials, dispersion, weights, constraints, startvalues, startgrid, from_,
            noestimate, vce, level, eform, or_, irr, iterate, tolerance, log, collinear, asis,
-           record):
+           progress, record):
     """The stages of meglm(), in order; ``record`` the open ``results.base.FitWarnings``."""
     _check_options(intmethod, intpoints, vce, level, iterate, tolerance, startvalues, startgrid)
     wkind, wspec = weight_spec(*weights)
@@ -299,14 +305,19 @@ def _meglm(formula, data, *, family, link, covariance, intmethod, intpoints, noc
     if log:
         print("Fitting full model:")
     objective = Objective(model, intmethod, k, search.state)
+    bar = ConvergenceBar(tolerance, echo=print if log else None) if progress else None
     fit = maximize(objective.refresh, theta0, theta_lower(model), cns, iterate=iterate,
-                   tolerance=tolerance, log=log)
+                   tolerance=tolerance, log=log or bool(progress),
+                   **({"printer": bar} if bar else {}))
+    if bar:
+        bar.close(fit.converged)
     scores = objective.scores(fit.theta) if clusters is not None else None
-    return MEGLMResults.from_fit(model=model, arrays=arr, fit=fit, fixed_fit=fixed_fit,
-                                 intmethod=intmethod, n_quad=k, names=names, notes=tuple(notes),
-                                 vce=(vce_kind, clustvar), scores=scores, clusters=clusters,
-                                 level=level, eform=_eform_label(eform, or_, irr), cns=cns,
-                                 record=record)
+    res = MEGLMResults.from_fit(model=model, arrays=arr, fit=fit, fixed_fit=fixed_fit,
+                                intmethod=intmethod, n_quad=k, names=names, notes=tuple(notes),
+                                vce=(vce_kind, clustvar), scores=scores, clusters=clusters,
+                                level=level, eform=_eform_label(eform, or_, irr), cns=cns,
+                                record=record)
+    return attach(res, meglm_source(res, model, arr, formula, noconstant, offset, exposure, trials))
 
 
 def _eform_label(eform, or_, irr):

@@ -18,10 +18,11 @@ from scipy.stats import norm
 
 from .base import FitResults
 from .format import SIGNIF_LEGEND, coef_table_text, html_summary
+from .postestimation import Postestimation
 
 
 @dataclass(frozen=True, repr=False, eq=False)
-class GLMMResults(FitResults):
+class GLMMResults(FitResults, Postestimation):
     """What glmm() returns. Arrays: x (n, p), y (n,), z (n, q) sparse, umat (m, q).
 
     The contract of ``results.base`` (params = fixed effects then variance components,

@@ -17,6 +17,7 @@ from .base import FitResults, FitWarnings
 from .covariance import covariance_from_hessian
 from .diagnostics import boundary_messages
 from .format import html_summary
+from .postestimation import Postestimation
 
 _LINE_WIDTH = 80
 LR_ADVICE = "Try more quadrature points or other starting values."
@@ -49,7 +50,7 @@ class LRSummary:
 
 
 @dataclass(frozen=True, repr=False, eq=False)
-class LRFit(FitResults):
+class LRFit(FitResults, Postestimation):
     """A fitted lr2/lr3 model.
 
     theta: (P,) estimates of (beta, log sigma...); cov: (P, P) their covariance;

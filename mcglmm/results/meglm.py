@@ -27,6 +27,7 @@ from .base import FitResults, FitWarnings
 from .covariance import cluster_sandwich, covariance_from_hessian
 from .diagnostics import boundary_messages
 from .stata_text import MEGLMSummary
+from .postestimation import Postestimation
 
 HESSIAN_ADVICE = ("Try other starting values (startvalues=, startgrid=), more integration "
                   "points, or a simpler covariance structure.")
@@ -140,7 +141,7 @@ def _vce_fields(vce, scores, clusters, model, cns):
 
 
 @dataclass(frozen=True, repr=False, eq=False)
-class MEGLMResults(FitResults):
+class MEGLMResults(FitResults, Postestimation):
     """A fitted meglm model; stored results are fields named as Stata's e().
 
     The contract of ``results.base`` under Stata's names: params = ``b`` (e(b)),
