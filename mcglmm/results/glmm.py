@@ -66,6 +66,7 @@ class GLMMResults(FitResults, Postestimation):
     blocks: object = None     # design.blocks.Blocks
     rounds: tuple = ()        # per round: m, role ("pilot"/"final"), estimates, loglik, min_ess
     m_path: tuple = ()        # m="auto": (m, max MCSE / SE) per final round
+    post: object = field(default=None, repr=False)   # postestimation source (results.post_source)
 
     front = "glmm"
 

@@ -7,7 +7,7 @@ delta method, se(sigma) = sigma se(log sigma), as the notes do.
 from __future__ import annotations
 
 import warnings
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 import pandas as pd
@@ -73,6 +73,7 @@ class LRFit(FitResults, Postestimation):
     n_dropped: int
     warnings: tuple = ()
     group_names: tuple = ()
+    post: object = field(default=None, repr=False)   # postestimation source (results.post_source)
 
     @classmethod
     def from_estimates(cls, theta, gradient, hessian, loglik, converged, n_iter, message, *,

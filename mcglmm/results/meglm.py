@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import contextlib
 import warnings
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 import pandas as pd
@@ -197,6 +197,7 @@ class MEGLMResults(FitResults, Postestimation):
     level_names: tuple
     warnings: tuple = ()
     omitted: tuple = ()          # fixed-effects columns omitted (collinear, perfect predictors)
+    post: object = field(default=None, repr=False)   # postestimation source (results.post_source)
 
     front = "meglm"
 

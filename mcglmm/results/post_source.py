@@ -12,7 +12,7 @@ are read-only; the fronts call this once, after building the result).
 """
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, replace
 
 import numpy as np
 import pandas as pd
@@ -157,13 +157,11 @@ class Source:
     labels: tuple = ()             # per level, the fitted groups in code order
     importance: object = None      # glmm: () -> (U (m, q), v (m,) or (m, q)) at the MCMLE
     z_component: np.ndarray | None = None   # glmm: (q,) variance component of each column
-    cache: dict = field(default_factory=dict, compare=False, repr=False)
 
 
 def attach(result, source):
-    """Store ``source`` on a (read-only) result object and return the result."""
-    object.__setattr__(result, "_post", source)
-    return result
+    """A copy of the frozen ``result`` whose ``post`` field is ``source`` (nothing mutated)."""
+    return replace(result, post=source)
 
 
 def z_infos_for(terms, frame, levels):

@@ -68,19 +68,15 @@ def _importance_effects(src):
 
 
 def effects(src, kind):
-    """([u~_l (G_l, d)], [Var (G_l, d, d)], [MC error (G_l, d)] or None) per level, cached."""
-    key = ("effects", kind)
+    """([u~_l (G_l, d)], [Var (G_l, d, d)], [MC error (G_l, d)] or None) per level."""
     if src.model is None:
         raise ValueError(bad_value("the fit", "a glmm fit whose random formulas are grouping "
                                    "factors (one nonzero per row and component)", "another Z"))
-    if key not in src.cache:
-        if src.importance is not None and kind == "mean":
-            src.cache[key] = _importance_effects(src)
-        elif kind == "mode" or src.intmethod == "laplace":
-            src.cache[key] = (*posterior_modes(src.model, src.theta), None)
-        else:
-            src.cache[key] = (*posterior_means(src.model, src.theta, src.intmethod, src.k), None)
-    return src.cache[key]
+    if src.importance is not None and kind == "mean":
+        return _importance_effects(src)
+    if kind == "mode" or src.intmethod == "laplace":
+        return (*posterior_modes(src.model, src.theta), None)
+    return (*posterior_means(src.model, src.theta, src.intmethod, src.k), None)
 
 
 def _random_effects_frame(src, kind, se):
@@ -249,7 +245,7 @@ def simulate(src, n_sims=1, seed=None):
 
 
 def _source(fit):
-    src = getattr(fit, "_post", None)
+    src = getattr(fit, "post", None)
     if src is None:
         why = (" (an unpickled fit: the model's arrays are not pickled; refit)"
                if isinstance(fit, Postestimation) else "")
@@ -259,14 +255,15 @@ def _source(fit):
 
 
 class Postestimation:
-    """Methods every front's result shares (module docstring); the data come from ``_post``.
+    """Methods every front's result shares (module docstring); the data come from ``post``.
 
-    ``_post`` holds the model's arrays and functions (family rows, patsy design infos) and is
-    left out when the result is pickled: an unpickled fit keeps its estimates and tables."""
+    ``post`` (a field of each result, set when the front builds it) holds the model's arrays
+    and functions (family rows, patsy design infos) and is left out when the result is
+    pickled: an unpickled fit keeps its estimates and tables."""
 
     def __getstate__(self):
         state = dict(self.__dict__)
-        state.pop("_post", None)
+        state["post"] = None
         return state
 
     def random_effects(self, kind="mean", se=True):

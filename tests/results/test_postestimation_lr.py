@@ -29,7 +29,7 @@ def data3():
 
 def test_lr3_model_reproduces_its_log_likelihood(data3):
     fit = mc.lr3("y ~ x", level2="mom", level3="comm", data=data3, quad_pts=8)
-    src = fit._post
+    src = fit.post
     assert aghq(src.model, src.theta, None, 8).value == pytest.approx(fit.loglik, rel=1e-12)
     re = fit.random_effects()
     assert re.index.get_level_values("level").unique().tolist() == ["comm", "comm>mom"]

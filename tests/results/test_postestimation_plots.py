@@ -69,7 +69,7 @@ def test_mcla_plot_shows_the_weights_and_the_trust_path(glmm_fit, pig_fit):
     ax = glmm_fit.plot_mcla()
     counts = sum(patch.get_path().vertices.shape[0] > 0 for patch in ax.patches)
     assert counts >= 1
-    v = np.asarray(glmm_fit._post.importance()[1])
+    v = np.asarray(glmm_fit.post.importance()[1])
     v = np.unique(v[:, None] if v.ndim == 1 else v, axis=1)      # one column per block
     ess = (1 / (v ** 2).sum(axis=0)).min()
     assert ax.get_title() == f"importance weights, m = 200, min ESS {ess:.1f}"
