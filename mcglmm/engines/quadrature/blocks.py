@@ -10,10 +10,11 @@ of its groups at every level.
 """
 from __future__ import annotations
 
-import weakref
 from dataclasses import dataclass, replace
 
 import numpy as np
+
+from .memo import once_per_object
 
 ROW_BLOCK = 32768
 
@@ -93,15 +94,7 @@ def _cut(model):
     return tuple(blocks)
 
 
-_CACHE = {}
-
-
+@once_per_object
 def row_blocks(model):
     """``Block``s of the model, cut once per model object."""
-    key = id(model)
-    hit = _CACHE.get(key)
-    if hit is not None and hit[0]() is model:
-        return hit[1]
-    blocks = _cut(model)
-    _CACHE[key] = (weakref.ref(model, lambda _, c=_CACHE, k=key: c.pop(k, None)), blocks)
-    return blocks
+    return _cut(model)

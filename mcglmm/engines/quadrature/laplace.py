@@ -216,6 +216,25 @@ def _laplace_gradient(model, alg, der, u, fac, psis):
     return np.concatenate([g_beta, g_aux] + g_psi)
 
 
+def mode_and_curvature(model, theta, u0=None):
+    """(u^ (q,), h(u^), K (q, q) CSR, c_lev): the joint mode of u given y at theta and the
+    curvature K = Z' diag(-d2 log f) Z + P there (P the prior precision, weighted per level);
+    K is None where h is not finite (an infeasible theta)."""
+    beta, aux, psis = unpack(model, theta)
+    c_lev, c_obs = cumulative_weights(model)
+    weighted = model.weights is not None
+    covs = sigmas(model, psis)
+    alg, _ = algebra(model, covs, c_lev if weighted else None)
+    u, h, der = find_mode(model, alg, linear_predictor(model, beta), aux, u0,
+                          w_obs=c_obs if weighted else None)
+    if not np.isfinite(h):
+        return u, h, None, c_lev
+    P, _ = prior_precision(model, covs, c_lev if weighted else None)
+    Z = model.Zj
+    K = (Z.T @ Z.multiply(np.maximum(-der.d2, 0.0)[:, None]).tocsc() + P).tocsr()
+    return u, h, K, c_lev
+
+
 def curvature_adapt(model, theta, u0=None):
     """Adaptation from the joint mode u^ and the curvature H there, and the mode; None for
     the adaptation of an infeasible theta (h(u0) not finite).
@@ -230,18 +249,9 @@ def curvature_adapt(model, theta, u0=None):
     of the weighted integrands, and group g's block of K is c_l[g] times its curvature,
     so C = chol(c_l[g] K_gg^-1) (B is unchanged).
     """
-    beta, aux, psis = unpack(model, theta)
-    c_lev, c_obs = cumulative_weights(model)
-    weighted = model.weights is not None
-    covs = sigmas(model, psis)
-    alg, _ = algebra(model, covs, c_lev if weighted else None)
-    u, h, der = find_mode(model, alg, linear_predictor(model, beta), aux, u0,
-                          w_obs=c_obs if weighted else None)
-    if not np.isfinite(h):
+    u, h, K, c_lev = mode_and_curvature(model, theta, u0)
+    if K is None:
         return None, u
-    P, _ = prior_precision(model, covs, c_lev if weighted else None)
-    Z = model.Zj
-    K = (Z.T @ Z.multiply(np.maximum(-der.d2, 0.0)[:, None]).tocsc() + P).tocsr()
     offsets = np.cumsum([0] + [lev.n_groups * lev.d for lev in model.levels])
     index = [off + np.arange(lev.n_groups * lev.d).reshape(lev.n_groups, lev.d)
              for off, lev in zip(offsets, model.levels)]

@@ -27,7 +27,6 @@ mean-variance adaptation step (``QuadEval.adapt_next``).
 """
 from __future__ import annotations
 
-import weakref
 from dataclasses import dataclass
 
 import numpy as np
@@ -37,6 +36,7 @@ from .hessian import louis_hessian, supports_exact_hessian
 from ...model.params import sigmas, unpack
 from ...model.spec import aux_gradient, cumulative_weights, level_weights, linear_predictor, times
 from .blocks import row_blocks
+from .memo import once_per_object
 from .nodes import (Adapt, build_nodes, cholesky_and_grad, next_adapt, prior_adapt,
                          product_rule)
 
@@ -53,19 +53,11 @@ class QuadEval:
     hess: np.ndarray | None = None
 
 
+@once_per_object
 def indicator(index, n_groups):
     """Sparse (G, n) matrix summing rows into groups; built once per index array."""
-    key = (id(index), n_groups)
-    hit = _INDICATORS.get(key)
-    if hit is not None and hit[0]() is index:
-        return hit[1]
     n = len(index)
-    ind = sp.csr_matrix((np.ones(n), (index, np.arange(n))), shape=(n_groups, n))
-    _INDICATORS[key] = (weakref.ref(index, lambda _, c=_INDICATORS, k=key: c.pop(k, None)), ind)
-    return ind
-
-
-_INDICATORS = {}
+    return sp.csr_matrix((np.ones(n), (index, np.arange(n))), shape=(n_groups, n))
 
 
 def _axis_shape(L, l, shape):
@@ -87,7 +79,7 @@ def _chain_psi(model, covs, k, pi_d1):
 
     d eta_ik / d psi_r = Z_i . (dL_r z_k), so the term is sum_k pi_ik d1_ik Z_i . (dL_r z_k).
     """
-    out, L, n = [], len(model.levels), len(model.y)
+    out, n = [], len(model.y)
     for l, (lev, (S, dS)) in enumerate(zip(model.levels, covs)):
         z, _ = product_rule(k, lev.d)
         R = np.moveaxis(pi_d1, l + 1, -1).reshape(n, -1, z.shape[0]).sum(axis=1)

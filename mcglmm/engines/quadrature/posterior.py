@@ -30,9 +30,7 @@ import numpy as np
 import scipy.sparse as sp
 import scipy.sparse.linalg as spla
 
-from ...model.params import sigmas, unpack
-from ...model.spec import cumulative_weights, linear_predictor
-from .laplace import algebra, find_mode, prior_precision
+from .laplace import mode_and_curvature
 from .nested import aghq
 from .objective import Objective
 
@@ -74,16 +72,7 @@ def _posterior_covariances(levels, moments):
 
 def posterior_modes(model, theta, u0=None):
     """([u~_g (G_l, d)], [(H^-1)_gg (G_l, d, d)]) per level at theta: joint mode and curvature."""
-    beta, aux, psis = unpack(model, theta)
-    c_lev, c_obs = cumulative_weights(model)
-    weighted = model.weights is not None
-    covs = sigmas(model, psis)
-    alg, _ = algebra(model, covs, c_lev if weighted else None)
-    u, _, der = find_mode(model, alg, linear_predictor(model, beta), aux, u0,
-                          w_obs=c_obs if weighted else None)
-    P, _ = prior_precision(model, covs, c_lev if weighted else None)
-    Z = model.Zj
-    H = Z.T @ Z.multiply(np.maximum(-der.d2, 0.0)[:, None]).tocsc() + P     # as curvature_adapt
+    u, _, H, _ = mode_and_curvature(model, theta, u0)
     blocks = _inverse_blocks(H.tocsc(), model.levels)
     means, start = [], 0
     for lev in model.levels:

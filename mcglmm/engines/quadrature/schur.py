@@ -21,7 +21,6 @@ the pattern of S (``factor.Factor.selected``).
 """
 from __future__ import annotations
 
-import weakref
 from dataclasses import dataclass
 
 import numpy as np
@@ -29,6 +28,7 @@ import scipy.sparse as sp
 import scipy.sparse.linalg as spla
 
 from ...exceptions import bad_value
+from .memo import once_per_object
 
 DENSE_S = 3000          # S of at most this order is dense; larger is dense only when filled
 DENSE_FILL = 0.1        # fraction of S's pattern above which a larger S is dense too
@@ -205,15 +205,7 @@ def _sparse_order(keys, q_b):
     permuted.sort_indices()
     return permuted.indptr, permuted.indices, p, permuted.data.astype(np.int64) - 1, keys
 
-_CACHE = {}
-
-
+@once_per_object
 def structure(model):
     """``Structure.build`` of the model's levels, once per model object."""
-    key = id(model)
-    hit = _CACHE.get(key)
-    if hit is not None and hit[0]() is model:
-        return hit[1]
-    st = Structure.build(model.levels)
-    _CACHE[key] = (weakref.ref(model, lambda _, c=_CACHE, k=key: c.pop(k, None)), st)
-    return st
+    return Structure.build(model.levels)
