@@ -35,6 +35,7 @@ from ...exceptions import ConvergenceWarning
 from ...model.params import sigmas, unpack
 from ...optim.linesearch import halve_step
 from ...model.spec import cumulative_weights, linear_predictor
+from ..base import Evaluation
 from .nodes import Adapt, ancestors
 from .factor import Factor, Prior
 from .schur import Structure, structure
@@ -88,15 +89,6 @@ def algebra(model, covs, c_lev=None):
                  for lev, (S, _) in zip(model.levels, covs))
     scale = tuple(c_lev) if c_lev is not None else (None,) * len(covs)
     return Algebra(model, Prior(inv, scale), structure(model)), logdet
-
-
-@dataclass(frozen=True)
-class LaplaceEval:
-    """value; grad (dim,) or None; mode u^ (q,)."""
-
-    value: float
-    grad: np.ndarray | None
-    mode: np.ndarray
 
 
 def prior_precision(model, covs, c_lev=None):
@@ -185,11 +177,11 @@ def laplace(model, theta, u0=None, gradient=True):
     u, h, der = find_mode(model, alg, linear_predictor(model, beta), aux, u0)
     fac = alg.factor(-der.d2) if np.isfinite(h) else None
     if fac is None:
-        return LaplaceEval(-np.inf, np.full(model.dim, np.nan) if gradient else None, u)
+        return Evaluation(-np.inf, np.full(model.dim, np.nan) if gradient else None, mode=u)
     value = h - 0.5 * logdet_S - 0.5 * fac.logdet + model.ll_const
     if not gradient:
-        return LaplaceEval(value, None, u)
-    return LaplaceEval(value, _laplace_gradient(model, alg, der, u, fac, psis), u)
+        return Evaluation(value, mode=u)
+    return Evaluation(value, _laplace_gradient(model, alg, der, u, fac, psis), mode=u)
 
 
 def _laplace_gradient(model, alg, der, u, fac, psis):
