@@ -9,9 +9,10 @@ concave for canonical families.  ``conditional_mode`` maximises it over s (beta
 held: the mode of u given y at (beta, nu), the centre of the MCLA's per-block
 proposals) or over (beta, s) jointly (PQL's inner problem).  The Newton systems
 are sparse: H_ss = A Z'WZ A + I (W = w c''(eta)) is factorised by sparse LU, and
-beta's step comes from the p x p Schur complement.  A step is halved until the
-value is finite and not below the current one; if 40 halvings find no such point
-the search stops where it is (never accepting a worse or non-finite point).
+beta's step comes from the p x p Schur complement.  A step is halved by
+``optim.linesearch.halve_step`` until the value is finite and not below the current one;
+if 40 halvings find no such point the search stops where it is (never accepting a worse
+or non-finite point).
 """
 from __future__ import annotations
 
@@ -21,9 +22,10 @@ import numpy as np
 import scipy.sparse as sp
 import scipy.sparse.linalg as spla
 
+from ..optim.linesearch import halve_step
+
 TOL = 1e-12
 MAXIT = 100
-MAX_HALVINGS = 40
 ROUNDING = 1e-9         # a predicted increase step halving may fail to realise
 
 
@@ -72,19 +74,6 @@ def newton_step(design, gram, a, resid, W, s, free_beta):
     step_b = np.linalg.solve(schur, g_b - H_sb.T @ solved[:, -1])
     step_s = solved[:, -1] - solved[:, :-1] @ step_b
     return step_b, step_s, 0.5 * (g_b @ step_b + g_s @ step_s), lu
-
-
-def halve_step(value_at, value, max_halvings=MAX_HALVINGS):
-    """The step-halving rule: the first t in 1, 1/2, 1/4, ... whose ``value_at(t)`` (a tuple
-    whose first entry is the value) is finite and at least ``value``; (t, that tuple),
-    or None when ``max_halvings`` halvings find no such point."""
-    t = 1.0
-    for _ in range(max_halvings + 1):
-        new = value_at(t)
-        if np.isfinite(new[0]) and new[0] >= value:
-            return t, new
-        t /= 2.0
-    return None
 
 
 def conditional_mode(design, family, gram, a, beta, s, free_beta=False, tol=TOL, maxit=MAXIT):

@@ -28,4 +28,4 @@ def test_nodes_past_exp_range_have_weight_zero_not_nan(family, aux):
     with warnings.catch_warnings():
         warnings.simplefilter("error")                                  # no RuntimeWarning either
         ev = aghq(model, theta, None, 7)
-    assert np.isfinite(ev.value) and np.all(np.isfinite(ev.grad))
+    assert np.isfinite(ev.value) and np.all(np.isfinite(ev.gradient))

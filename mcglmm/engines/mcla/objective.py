@@ -35,24 +35,13 @@ import numpy as np
 import scipy.sparse as sp
 
 from ...design.blocks import Blocks
+from ..base import Evaluation
 from ...parallel import effective_jobs, run_ordered, shares_memory, split_evenly
 
 ATOM_BYTES = 2 ** 20         # one n x atom array of float64: stays in cache
 MIN_ATOM, MAX_ATOM = 16, 1024
 NEGLIGIBLE = 2.0 ** -60      # weight, relative to the block's largest, below which a draw is skipped
 ROW_BLOCK = 8192             # observations per block of an atom's arrays
-
-
-@dataclass(frozen=True)
-class Evaluation:
-    """value: float; gradient: (P,); hessian: (P, P); ess: (B,) 1 / sum_k v_bk^2 per block;
-    v2: (P, P) the Monte Carlo variance V of the gradient (module docstring)."""
-
-    value: float
-    gradient: np.ndarray | None = None
-    hessian: np.ndarray | None = None
-    ess: np.ndarray | None = None
-    v2: np.ndarray | None = None
 
 
 @dataclass(frozen=True)
@@ -302,7 +291,7 @@ class MCLAObjective:
         hess = model_hess + s.s2 - gbar @ gbar.T
         cross = s.h1 @ gbar.T
         v2 = s.v2 - cross - cross.T + (gbar * s.e2) @ gbar.T
-        return Evaluation(value, grad, hess, 1.0 / s.e2, v2)
+        return Evaluation(value, grad, hess, ess=1.0 / s.e2, v2=v2)
 
     def weights(self, theta):
         """The normalised importance weights v (B, m) at theta (one row per block)."""

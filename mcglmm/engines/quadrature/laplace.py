@@ -33,11 +33,14 @@ import scipy.sparse as sp
 
 from ...exceptions import ConvergenceWarning
 from ...model.params import sigmas, unpack
+from ...optim.linesearch import halve_step
 from ...model.spec import cumulative_weights, linear_predictor
+from ..base import Evaluation
 from .nodes import Adapt, ancestors
 from .factor import Factor, Prior
 from .schur import Structure, structure
 
+MODE_HALVINGS = 26      # t down to 2^-26 (1.5e-8)
 MAX_Q_GRADIENT = 12000  # largest order of S (the levels but the largest) whose dense
                         # inverse the gradient forms (checked by meglm); 1.1 GiB
 
@@ -86,15 +89,6 @@ def algebra(model, covs, c_lev=None):
                  for lev, (S, _) in zip(model.levels, covs))
     scale = tuple(c_lev) if c_lev is not None else (None,) * len(covs)
     return Algebra(model, Prior(inv, scale), structure(model)), logdet
-
-
-@dataclass(frozen=True)
-class LaplaceEval:
-    """value; grad (dim,) or None; mode u^ (q,)."""
-
-    value: float
-    grad: np.ndarray | None
-    mode: np.ndarray
 
 
 def prior_precision(model, covs, c_lev=None):
@@ -164,14 +158,14 @@ def find_mode(model, alg, eta0, aux, u0, tol=1e-10, max_iter=100, w_obs=None):
 
 def _halving(model, alg, eta0, aux, u, h, step, w_obs):
     """(t, h(u + t step), derivatives) for the largest t in 1, 1/2, ..., 2^-26 with
-    h(u + t step) >= h(u) (to roundoff), or None when there is none."""
-    t = 1.0
-    while t > 1e-8:
-        h_new, der_new = _h_value(model, alg, eta0, aux, u + t * step, w_obs)
-        if h_new >= h - 1e-12 * abs(h):
-            return t, h_new, der_new
-        t *= 0.5
-    return None
+    h(u + t step) finite and >= h(u) (to roundoff, 1e-12 |h|), or None when there is none
+    (``optim.linesearch.halve_step``)."""
+    found = halve_step(lambda t: _h_value(model, alg, eta0, aux, u + t * step, w_obs), h,
+                       MODE_HALVINGS, 1e-12 * abs(h))
+    if found is None:
+        return None
+    t, (h_new, der_new) = found
+    return t, h_new, der_new
 
 
 def laplace(model, theta, u0=None, gradient=True):
@@ -183,11 +177,11 @@ def laplace(model, theta, u0=None, gradient=True):
     u, h, der = find_mode(model, alg, linear_predictor(model, beta), aux, u0)
     fac = alg.factor(-der.d2) if np.isfinite(h) else None
     if fac is None:
-        return LaplaceEval(-np.inf, np.full(model.dim, np.nan) if gradient else None, u)
+        return Evaluation(-np.inf, np.full(model.dim, np.nan) if gradient else None, mode=u)
     value = h - 0.5 * logdet_S - 0.5 * fac.logdet + model.ll_const
     if not gradient:
-        return LaplaceEval(value, None, u)
-    return LaplaceEval(value, _laplace_gradient(model, alg, der, u, fac, psis), u)
+        return Evaluation(value, mode=u)
+    return Evaluation(value, _laplace_gradient(model, alg, der, u, fac, psis), mode=u)
 
 
 def _laplace_gradient(model, alg, der, u, fac, psis):

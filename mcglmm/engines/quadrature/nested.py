@@ -23,15 +23,14 @@ the nodes held fixed (the adaptive parameters are inputs) the gradient is
 (j running over the node combinations of level l and its ancestors).
 
 The same weights give the posterior means and variances for the next
-mean-variance adaptation step (``QuadEval.adapt_next``).
+mean-variance adaptation step (``Evaluation.adapt_next``).
 """
 from __future__ import annotations
-
-from dataclasses import dataclass
 
 import numpy as np
 import scipy.sparse as sp
 
+from ..base import Evaluation
 from .hessian import louis_hessian, supports_exact_hessian
 from ...model.params import sigmas, unpack
 from ...model.spec import aux_gradient, cumulative_weights, level_weights, linear_predictor, times
@@ -39,18 +38,6 @@ from .blocks import row_blocks
 from .memo import once_per_object
 from .nodes import (Adapt, build_nodes, cholesky_and_grad, next_adapt, prior_adapt,
                          product_rule)
-
-
-@dataclass(frozen=True)
-class QuadEval:
-    """value: log likelihood; grad (dim,); adapt_next: posterior moments; scores (G_1, dim);
-    hess (dim, dim) when asked for and ``quad_hessian.supports_exact_hessian``."""
-
-    value: float
-    grad: np.ndarray
-    adapt_next: Adapt
-    scores: np.ndarray | None
-    hess: np.ndarray | None = None
 
 
 @once_per_object
@@ -102,8 +89,8 @@ def aghq(model, theta, adapt, k, scores=False, hessian=False):
     parts = [_aghq(b.model, theta, _adapt_of(adapt, b.groups), k, scores, hessian)
              for b in blocks]
     value = sum(ev.value for ev in parts) + model.ll_const
-    grad = np.sum([ev.grad for ev in parts], axis=0)
-    hess = None if parts[0].hess is None else np.sum([ev.hess for ev in parts], axis=0)
+    grad = np.sum([ev.gradient for ev in parts], axis=0)
+    hess = None if parts[0].hessian is None else np.sum([ev.hessian for ev in parts], axis=0)
     S = None
     if scores:
         S = np.zeros((model.levels[0].n_groups, model.dim))
@@ -113,7 +100,7 @@ def aghq(model, theta, adapt, k, scores=False, hessian=False):
     adapt_next = Adapt(*(tuple(_stack([getattr(a, f)[l] for a in nxt], blocks, l, lev.n_groups)
                                for l, lev in enumerate(model.levels))
                          for f in ("mu", "C", "B")))
-    return QuadEval(value, grad, adapt_next, S, hess)
+    return Evaluation(value, grad, hess, scores=S, adapt_next=adapt_next)
 
 
 def _adapt_of(adapt, groups):
@@ -177,7 +164,7 @@ def _aghq(model, theta, adapt, k, scores=False, hessian=False):
          else None)
     H = (louis_hessian(model, psis, covs, der, weights, pis_c, u_nodes, pi_obs, indicator,
                        (w_lev, w_obs), None if adaptive else k) if hessian else None)
-    return QuadEval(value, grad, next_adapt(pis, u_nodes, devs), S, H)
+    return Evaluation(value, grad, H, scores=S, adapt_next=next_adapt(pis, u_nodes, devs))
 
 
 def _second_moments(pi, u):

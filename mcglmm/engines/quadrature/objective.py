@@ -33,7 +33,7 @@ from .nested import aghq
 
 def _finite(ev):
     """(value, grad) with a non-finite value reported as -inf (an infeasible point)."""
-    return (ev.value if np.isfinite(ev.value) else -np.inf), ev.grad
+    return (ev.value if np.isfinite(ev.value) else -np.inf), ev.gradient
 
 
 def _infeasible(t):
@@ -51,7 +51,7 @@ def nonadaptive(model, k):
     def evaluate(theta):
         ev = aghq(model, theta, None, k, hessian=True)
         value = ev.value if np.isfinite(ev.value) else -np.inf
-        return Evaluation(value, ev.grad, ev.hess)
+        return Evaluation(value, ev.gradient, ev.hessian)
     return evaluate
 
 
@@ -120,23 +120,23 @@ class Objective:
         if not supports_exact_hessian(self.model):
             return Criterion(value_grad)
         return Criterion(value_grad, lambda t: aghq(self.model, t, adapt, self.k,
-                                                    hessian=True).hess)
+                                                    hessian=True).hessian)
 
     def _nonadaptive(self):
         model, k = self.model, self.k
         if not supports_exact_hessian(model, adaptive=False):
             return Criterion(lambda t: _finite(aghq(model, t, None, k)))
         return Criterion(lambda t: _finite(aghq(model, t, None, k)),
-                         lambda t: aghq(model, t, None, k, hessian=True).hess)
+                         lambda t: aghq(model, t, None, k, hessian=True).hessian)
 
     def _laplace(self, t):
         last = self.last
         if last is not None and last[1] == "laplace" and np.array_equal(last[0], t):
-            return last[2].value, last[2].grad
+            return last[2].value, last[2].gradient
         ev = laplace(self.model, t, self.state.mode)
         self.state = Adaptation(None, ev.mode)
         self.last = (np.array(t, copy=True), "laplace", ev)
-        return ev.value, ev.grad
+        return ev.value, ev.gradient
 
     def scores(self, theta):
         """Per top-level-group scores at theta (G_1, dim), with the adaptation settled there."""

@@ -99,14 +99,14 @@ def test_weighted_gradient_and_hessian_match_finite_differences(family):
     adapt = curvature_adapt(model, theta)[0]
     ev = aghq(model, theta, adapt, 4, hessian=True)
     num = _central(lambda t: aghq(model, t, adapt, 4).value, theta)
-    np.testing.assert_allclose(ev.grad, num, rtol=1e-5, atol=1e-5)   # seen 7.6e-9
-    hess = np.array([(aghq(model, theta + e, adapt, 4).grad - aghq(model, theta - e, adapt, 4).grad)
+    np.testing.assert_allclose(ev.gradient, num, rtol=1e-5, atol=1e-5)   # seen 7.6e-9
+    hess = np.array([(aghq(model, theta + e, adapt, 4).gradient - aghq(model, theta - e, adapt, 4).gradient)
                      / 2e-6 for e in 1e-6 * np.eye(len(theta))]).T
-    np.testing.assert_allclose(ev.hess, hess, rtol=1e-5,
+    np.testing.assert_allclose(ev.hessian, hess, rtol=1e-5,
                                atol=1e-6 * np.abs(hess).max())      # seen 5e-10
     nonadaptive = aghq(model, theta, None, 4)
     num = _central(lambda t: aghq(model, t, None, 4).value, theta)
-    np.testing.assert_allclose(nonadaptive.grad, num, rtol=1e-5, atol=1e-5)   # seen 6.7e-9
+    np.testing.assert_allclose(nonadaptive.gradient, num, rtol=1e-5, atol=1e-5)   # seen 6.7e-9
 
 
 def test_weighted_scores_sum_to_the_gradient():
@@ -115,7 +115,7 @@ def test_weighted_scores_sum_to_the_gradient():
     theta = np.random.default_rng(4).normal(0, 0.2, model.dim)
     adapt = curvature_adapt(model, theta)[0]
     ev = aghq(model, theta, adapt, 4, scores=True)
-    np.testing.assert_allclose(ev.scores.sum(axis=0), ev.grad, atol=1e-10)   # seen 5.7e-14
+    np.testing.assert_allclose(ev.scores.sum(axis=0), ev.gradient, atol=1e-10)   # seen 5.7e-14
 
 
 @pytest.mark.parametrize("intmethod", ["mcaghermite", "ghermite"])

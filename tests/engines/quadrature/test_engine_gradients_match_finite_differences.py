@@ -60,10 +60,10 @@ def _central(f, theta, h=1e-6):
 def _check(model, theta, adapt, k):
     ev = aghq(model, theta, adapt, k)
     num = _central(lambda t: aghq(model, t, adapt, k).value, theta)
-    np.testing.assert_allclose(ev.grad, num, rtol=1e-5, atol=1e-5)   # seen 5e-9 (rel. to 1+|fd|)
+    np.testing.assert_allclose(ev.gradient, num, rtol=1e-5, atol=1e-5)   # seen 5e-9 (rel. to 1+|fd|)
     lp = laplace(model, theta)
     num = _central(lambda t: laplace(model, t, lp.mode).value, theta)
-    np.testing.assert_allclose(lp.grad, num, rtol=1e-5, atol=1e-5)   # seen 7e-9
+    np.testing.assert_allclose(lp.gradient, num, rtol=1e-5, atol=1e-5)   # seen 7e-9
 
 
 @pytest.mark.parametrize("family,link", CASES)
@@ -102,7 +102,7 @@ def test_crossed_laplace():
     theta = _theta(model, np.random.default_rng(9))
     lp = laplace(model, theta)
     num = _central(lambda t: laplace(model, t, lp.mode).value, theta)
-    np.testing.assert_allclose(lp.grad, num, rtol=1e-5, atol=1e-5)   # seen 2e-8
+    np.testing.assert_allclose(lp.gradient, num, rtol=1e-5, atol=1e-5)   # seen 2e-8
 
 
 @pytest.mark.parametrize("covariance", ["independent", "unstructured"])
@@ -113,7 +113,7 @@ def test_nonadaptive_ghermite_gradient_runs_through_the_nodes(covariance):
     theta = _theta(model, np.random.default_rng(11))
     ev = aghq(model, theta, None, 5)
     num = _central(lambda t: aghq(model, t, None, 5).value, theta)
-    np.testing.assert_allclose(ev.grad, num, rtol=1e-5, atol=1e-5)   # seen 1.3e-9
+    np.testing.assert_allclose(ev.gradient, num, rtol=1e-5, atol=1e-5)   # seen 1.3e-9
 
 
 def test_ghermite_three_levels():
@@ -123,15 +123,15 @@ def test_ghermite_three_levels():
     theta = _theta(model, np.random.default_rng(13))
     ev = aghq(model, theta, None, 6)
     num = _central(lambda t: aghq(model, t, None, 6).value, theta)
-    np.testing.assert_allclose(ev.grad, num, rtol=1e-5, atol=1e-5)   # seen 1.3e-9
+    np.testing.assert_allclose(ev.gradient, num, rtol=1e-5, atol=1e-5)   # seen 1.3e-9
 
 
 def _assert_exact_hessian(model, theta, points):
     """The exact AGHQ Hessian against central differences (h = 1e-6) of the exact gradient."""
     adapt = curvature_adapt(model, theta)[0]
-    hess = aghq(model, theta, adapt, points, hessian=True).hess
-    num = np.array([(aghq(model, theta + e, adapt, points).grad
-                     - aghq(model, theta - e, adapt, points).grad) / 2e-6
+    hess = aghq(model, theta, adapt, points, hessian=True).hessian
+    num = np.array([(aghq(model, theta + e, adapt, points).gradient
+                     - aghq(model, theta - e, adapt, points).gradient) / 2e-6
                     for e in 1e-6 * np.eye(len(theta))]).T
     np.testing.assert_allclose(hess, num, rtol=1e-5, atol=1e-6 * np.abs(num).max())
 

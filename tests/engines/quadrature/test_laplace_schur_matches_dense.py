@@ -85,7 +85,7 @@ def test_schur_laplace_matches_dense_reference(formula, covariance, dense_c, mon
     value, grad = _dense_reference(model, theta)
     ev = laplace(model, theta)
     assert ev.value == pytest.approx(value, abs=1e-8)            # seen 3e-14
-    np.testing.assert_allclose(ev.grad, grad, rtol=0, atol=1e-8)  # seen 1e-14
+    np.testing.assert_allclose(ev.gradient, grad, rtol=0, atol=1e-8)  # seen 1e-14
 
 
 def test_sparse_schur_complement_matches_dense_reference(monkeypatch):
@@ -99,4 +99,4 @@ def test_sparse_schur_complement_matches_dense_reference(monkeypatch):
     value, grad = _dense_reference(model, theta)
     ev = laplace(model, theta)
     assert ev.value == pytest.approx(value, abs=1e-8)            # seen 3e-14
-    np.testing.assert_allclose(ev.grad, grad, rtol=0, atol=1e-8)  # seen 1e-14
+    np.testing.assert_allclose(ev.gradient, grad, rtol=0, atol=1e-8)  # seen 1e-14

@@ -18,8 +18,8 @@ from test_engine_gradients_match_finite_differences import _frame, _theta
 
 
 def _assert_exact(model, theta, k, tol):
-    hess = aghq(model, theta, None, k, hessian=True).hess
-    num = central_jacobian(lambda t: aghq(model, t, None, k).grad, theta, 1e-6)
+    hess = aghq(model, theta, None, k, hessian=True).hessian
+    num = central_jacobian(lambda t: aghq(model, t, None, k).gradient, theta, 1e-6)
     assert relative_error(hess, num) < tol
     np.testing.assert_allclose(hess, hess.T, rtol=0, atol=1e-12 * np.abs(hess).max())
 
@@ -61,4 +61,4 @@ def test_exchangeable_with_two_effects_has_no_exact_nonadaptive_hessian():
                            False, None, None, None)
     assert supports_exact_hessian(model, adaptive=True)
     assert not supports_exact_hessian(model, adaptive=False)
-    assert aghq(model, _theta(model, np.random.default_rng(3)), None, 5, hessian=True).hess is None
+    assert aghq(model, _theta(model, np.random.default_rng(3)), None, 5, hessian=True).hessian is None

@@ -45,10 +45,10 @@ def test_row_blocks_sum_to_the_whole(monkeypatch, weighted, adaptive):
     assert len(blocks.row_blocks(cut)) > 5 and (cut.weights is not None) == weighted
     ev = aghq(cut, theta, adapt, 5, scores=True, hessian=True)
     assert ev.value == pytest.approx(ref.value, rel=1e-13)              # seen 0
-    np.testing.assert_allclose(ev.grad, ref.grad, rtol=0, atol=1e-10)   # seen 9e-14
+    np.testing.assert_allclose(ev.gradient, ref.gradient, rtol=0, atol=1e-10)   # seen 9e-14
     np.testing.assert_allclose(ev.scores, ref.scores, rtol=0, atol=1e-12)
     if adaptive:
-        np.testing.assert_allclose(ev.hess, ref.hess, rtol=0, atol=1e-9)  # seen 6e-13
+        np.testing.assert_allclose(ev.hessian, ref.hessian, rtol=0, atol=1e-9)  # seen 6e-13
     for field in ("mu", "C", "B"):
         for a, b in zip(getattr(ev.adapt_next, field), getattr(ref.adapt_next, field)):
             np.testing.assert_allclose(a, b, rtol=0, atol=1e-12)
