@@ -7,6 +7,7 @@ Laplace log likelihood -> ``MEGLMResults``.
 """
 from __future__ import annotations
 
+import inspect
 import numbers
 import warnings
 
@@ -31,6 +32,7 @@ from ..progress import ConvergenceBar
 from ..results.base import FitWarnings
 from ..results.meglm import MEGLMResults, start_values_series
 from ..results.post_source import attach, meglm_source
+from ..results.meglm_stored import cmdline, offset_label
 from .meglm_start import fixed_start, from_vector, grid_search, start_theta
 
 INTMETHODS = ("mvaghermite", "mcaghermite", "ghermite", "laplace")
@@ -203,6 +205,7 @@ def meglm(formula, data, family="gaussian", link=None, *, covariance="independen
     BLAS runs on one thread: the products here are small, and OpenBLAS's threads
     make them many times slower on a busy 2-core machine (see ``parallel``).
     """
+    typed = {k: v for k, v in locals().items() if k not in ("formula", "data")}
     (data, intpoints, level, iterate, tolerance, noconstant, noestimate, eform, or_, irr,
      log) = meglm_arguments(formula, data, family, link, intmethod, intpoints, startvalues,
                             dispersion, level, iterate, tolerance, noconstant, noestimate, eform,
@@ -215,8 +218,23 @@ def meglm(formula, data, family="gaussian", link=None, *, covariance="independen
                 irr=irr, iterate=iterate, tolerance=tolerance, log=log,
                 collinear=flag("collinear", collinear), asis=flag("asis", asis),
                 progress=flag("progress", progress))
+    info = dict(cmdline=cmdline(formula, _given(typed)), offset=offset_label(offset, exposure))
     with single_threaded_blas(), FitWarnings() as record:
-        return _meglm(formula, data, record=record, **opts)
+        return _meglm(formula, data, record=record, info=info, **opts)
+
+
+def _given(opts):
+    """The options as typed (name -> value) differing from meglm's defaults (e(cmdline) lists only those)."""
+    defaults = {k: v.default for k, v in inspect.signature(meglm).parameters.items()}
+    return {k: v for k, v in opts.items() if not _same(v, defaults.get(k))}
+
+
+def _same(a, b):
+    """Whether an option equals its default (False for arrays and other uncomparable values)."""
+    try:
+        return bool(a == b)
+    except (TypeError, ValueError):
+        return False
 
 
 def _integration(model, intmethod, intpoints):
@@ -259,7 +277,7 @@ def _check_laplace_size(model, intmethod):
 def _meglm(formula, data, *, family, link, covariance, intmethod, intpoints, noconstant, offset,
            exposure, trials, dispersion, weights, constraints, startvalues, startgrid, from_,
            noestimate, vce, level, eform, or_, irr, iterate, tolerance, log, collinear, asis,
-           progress, record):
+           progress, record, info=None):
     """The stages of meglm(), in order; ``record`` the open ``results.base.FitWarnings``."""
     _check_options(intmethod, intpoints, vce, level, iterate, tolerance, startvalues, startgrid)
     wkind, wspec = weight_spec(*weights)
@@ -312,11 +330,12 @@ def _meglm(formula, data, *, family, link, covariance, intmethod, intpoints, noc
     if bar:
         bar.close(fit.converged)
     scores = objective.scores(fit.theta) if clusters is not None else None
+    g_theta = None if cns is None else objective.refresh(fit.theta, True).value_grad(fit.theta)[1]
     res = MEGLMResults.from_fit(model=model, arrays=arr, fit=fit, fixed_fit=fixed_fit,
                                 intmethod=intmethod, n_quad=k, names=names, notes=tuple(notes),
                                 vce=(vce_kind, clustvar), scores=scores, clusters=clusters,
                                 level=level, eform=_eform_label(eform, or_, irr), cns=cns,
-                                record=record)
+                                record=record, gradient=g_theta, info=info)
     return attach(res, meglm_source(res, model, arr, formula, noconstant, offset, exposure, trials))
 
 

@@ -26,6 +26,7 @@ from ..exceptions import BoundaryWarning, ConvergenceWarning
 from .base import FitResults, FitWarnings
 from .covariance import cluster_sandwich, covariance_from_hessian
 from .diagnostics import boundary_messages
+from .meglm_stored import TITLE, stored_fields
 from .stata_text import MEGLMSummary
 from .postestimation import Postestimation
 
@@ -44,10 +45,11 @@ def _covariance(hess, scores, clusters, K=None):
         V = c/(c-1) A (sum_c s_c s_c') A,  s_c = sum of the scores in cluster c;
 
     NaN with a HessianWarning when -hess is not positive definite (``results.covariance``).
+    Returns (V, A): A is the model-based (oim) part, Stata's e(V_modelbased) in theta.
     """
     Vg = covariance_from_hessian(hess, HESSIAN_ADVICE, stacklevel=6)
     A = Vg if K is None else K @ Vg @ K.T
-    return A if scores is None else cluster_sandwich(A, scores, clusters)
+    return (A if scores is None else cluster_sandwich(A, scores, clusters)), A
 
 
 def _wald(b, V):
@@ -198,18 +200,42 @@ class MEGLMResults(FitResults, Postestimation):
     warnings: tuple = ()
     omitted: tuple = ()          # fixed-effects columns omitted (collinear, perfect predictors)
     post: object = field(default=None, repr=False)   # postestimation source (results.post_source)
+    # the rest of Stata's e() list (``results.meglm_stored``)
+    k_dv: int = 1
+    k_eq: int = None
+    k_eq_model: int = 1
+    k_cat: object = None
+    k_f: int = None
+    k_r: int = None
+    k_rs: int = None
+    k_rc: int = None
+    rc: int = 0
+    cat: object = None
+    gradient: pd.Series = None
+    V_modelbased: pd.DataFrame = None
+    sample: np.ndarray = None
+    cmdline: str = None
+    title: str = TITLE
+    model: str = None
+    offset: object = None
+    technique: str = "nr"
+    properties: str = "b V"
 
     front = "meglm"
 
     @classmethod
     def from_fit(cls, model, arrays, fit, fixed_fit, intmethod, n_quad, names, notes, vce,
-                 scores, level, eform, clusters=None, cns=None, record=None):
+                 scores, level, eform, clusters=None, cns=None, record=None, gradient=None,
+                 info=None):
         """Build the result once from the optimiser's output.  ``record``: the front's open
-        ``FitWarnings`` (its messages become ``warnings``); None records only these."""
+        ``FitWarnings`` (its messages become ``warnings``); None records only these.
+        ``gradient``: the log likelihood's gradient in theta at the estimate (default
+        ``fit.grad``, which is it without constraints); ``info``: the front's cmdline,
+        offset and technique (``meglm_stored.stored_fields``)."""
         rows = reported(model, arrays.x_names, arrays.y_name, fit.theta)
         with (FitWarnings() if record is None else contextlib.nullcontext(record)) as rec:
             _fit_warnings(model, fit, rows)
-            V_int = _covariance(fit.hess, scores, clusters, None if cns is None else cns.K)
+            V_int, V_oim = _covariance(fit.hess, scores, clusters, None if cns is None else cns.K)
         J = np.array([r.jac for r in rows])
         b = np.array([r.value for r in rows])
         V_nat = J @ V_int @ J.T
@@ -220,8 +246,10 @@ class MEGLMResults(FitResults, Postestimation):
         chi2_c, df_c, p_c = _lr_comparison(model, fit, fixed_fit)
         groups = group_table(model.levels)
         cols = list(table.columns)
+        g_theta = fit.grad if gradient is None else gradient
         return cls(
             **_vce_fields(vce, scores, clusters, model, cns),
+            **stored_fields(model, arrays, fit, rows, J, g_theta, V_oim, info),
             k=len(fit.theta), rank=fit.hess.shape[0], ll=fit.value, chi2=chi2, df_m=df_m,
             p=float(stats.chi2.sf(chi2, df_m)) if df_m else np.nan,
             ll_c=fixed_fit.value, chi2_c=chi2_c, df_c=df_c, p_c=p_c,
