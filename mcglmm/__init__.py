@@ -27,3 +27,5 @@ from .api.meglm import meglm
 __all__ += ["meglm"]
 from .results.comparison import estat_ic, lrtest
 __all__ += ["lrtest", "estat_ic"]
+from .results.wald import lincom, nlcom, test
+__all__ += ["lincom", "nlcom", "test"]

@@ -57,8 +57,13 @@ def _number(text):
         return None
 
 
-def _side(text, lookup, expr):
-    """(coefficient vector over the parameters, constant) of one side of an equation."""
+def linear_form(text, lookup, expr):
+    """(coefficient vector over the parameters, constant) of a Stata linear expression
+    such as ``"2*x1 - [y]x2 + 1"``: terms ``[number*]name`` or numbers joined by + and -.
+
+    ``lookup``: ``lookup.names`` (the parameters) and ``lookup(name, expr)`` -> the index
+    of ``name`` (raising a ValueError that quotes ``expr`` when it names none).  Shared by
+    constraints() here and ``results.wald`` (test, lincom)."""
     coef, const = np.zeros(len(lookup.names)), 0.0
     for raw in _SPLIT.split(text.replace(" ", "")):
         if not raw:
@@ -127,8 +132,8 @@ def parse_constraints(constraints, x_names, aux_names, depvar, dim):
             raise ValueError(bad_value("constraints", "strings 'lhs = rhs' such as 'x = 0.5'",
                                        expr))
         left, right = expr.split("=")
-        a, ca = _side(left, lookup, expr)
-        b, cb = _side(right, lookup, expr)
+        a, ca = linear_form(left, lookup, expr)
+        b, cb = linear_form(right, lookup, expr)
         if not np.any(a - b):
             raise ValueError(bad_value("constraints", "equations involving a parameter", expr))
         rows.append(a - b)
@@ -183,4 +188,4 @@ def maximize(refresh, theta0, lower, cns, **kw):
     return replace(fit, x=theta_c + K @ fit.x)
 
 
-__all__ = ["Constraints", "constrained", "maximize", "parse_constraints"]
+__all__ = ["Constraints", "constrained", "linear_form", "maximize", "parse_constraints"]

@@ -33,13 +33,15 @@ from scipy.stats import norm
 
 from ..exceptions import MCGLMMWarning, bad_value
 from .format import quantile_label
+from .wald import WaldMethods
 
 TIDY_COLUMNS = ("term", "group", "estimate", "std_error", "statistic", "p_value", "conf_low",
                 "conf_high")
 
 
-class FitResults:
-    """Base of every result type: what is computed from the contract (see the module doc)."""
+class FitResults(WaldMethods):
+    """Base of every result type: what is computed from the contract (see the module doc);
+    Stata's test/lincom/nlcom on params and cov_params() (``results.wald``)."""
 
     front = ""                    # "glmm", "meglm", "lr2" or "lr3", set by each result type
     default_level = 0.95          # conf_int's level when none is given

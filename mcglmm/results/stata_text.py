@@ -126,15 +126,28 @@ def _coef_lines(res, raw, level, label):
             if r.eq and r.eq != "/":
                 lines.append(f"{r.eq:<{width}}|")
             section = r.eq
-        stat = f"{z:>8.2f}   {p:5.3f}" if np.isfinite(z) else " " * 16
         name = r.label if r.kind in ("b", "aux") or not r.eq else f"  {r.label}"
         if res.constraint_lines and raw.iloc[1, j] <= 1e-12 * max(1.0, abs(raw.iloc[0, j])):
             lines.append(f"{name[-(width - 1):]:>{width - 1}} |{stata_g(b, 11)}  (constrained)")
             continue
-        lines.append(f"{name[-(width - 1):]:>{width - 1}} |{stata_g(b, 11)}{stata_g(se, 11)}"
-                     f"{stat}   {stata_g(lo, 10)}  {stata_g(hi, 10)}")
+        lines.append(coef_row(name, b, se, z, p, lo, hi, width))
     lines.append("-" * (width + 65))
     return lines
+
+
+def coef_row(name, b, se, z, p, lo, hi, width=13):
+    """One row of Stata's estimation table: name right-aligned in width - 1, then b,
+    Std. err., z, P>|z| (blank when z is missing) and the interval."""
+    stat = f"{z:>8.2f}   {p:5.3f}" if np.isfinite(z) else " " * 16
+    return (f"{name[-(width - 1):]:>{width - 1}} |{stata_g(b, 11)}{stata_g(se, 11)}"
+            f"{stat}   {stata_g(lo, 10)}  {stata_g(hi, 10)}")
+
+
+def table_head(title, label, level, width=13):
+    """The top rule, column titles and rule of Stata's estimation table (3 lines)."""
+    return ["-" * (width + 65),
+            f"{title[:width - 1]:>{width - 1}} | {label or 'Coefficient':>11}  Std. err.      z"
+            f"    P>|z|     [{level:g}% conf. interval]", "-" * width + "+" + "-" * 64]
 
 
 def _lr_lines(res):
