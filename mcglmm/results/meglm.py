@@ -21,6 +21,7 @@ import pandas as pd
 from scipy import stats
 
 from ..design.levels import group_table
+from .._checks import flag
 from ..model.params import reported
 from ..exceptions import BoundaryWarning, ConvergenceWarning
 from .base import FitResults, FitWarnings
@@ -266,14 +267,18 @@ class MEGLMResults(FitResults, Postestimation):
             rows=tuple(rows), nested=model.nested,
             level_names=tuple(lev.name for lev in model.levels), warnings=rec.messages())
 
-    def summary(self, level=None, eform=None, or_=False, irr=False):
+    def summary(self, level=None, eform=None, or_=False, irr=False, *, noheader=False,
+                nogroup=False, notable=False, nocnsreport=False):
         """Stata's output (``MEGLMSummary``: str() the text, HTML in notebooks);
-        ``level``/``eform``/``or_``/``irr`` override the fit's settings."""
+        ``level``/``eform``/``or_``/``irr`` override the fit's settings; the reporting
+        options (``stata_text.render``) drop parts of it as Stata's replay does."""
+        options = {k for k, v in dict(noheader=noheader, nogroup=nogroup, notable=notable,
+                                      nocnsreport=nocnsreport).items() if flag(k, v)}
         label = "Odds ratio" if or_ else "IRR" if irr else ("exp(b)" if eform else None)
         label = label if (eform or or_ or irr) else self.eform
         level = self.level if level is None else level
         raw = self.raw_table if level == self.level else self._table_at(level)
-        return MEGLMSummary.build(self, raw, level, label)
+        return MEGLMSummary.build(self, raw, level, label, options)
 
     def _table_at(self, level):
         """r(table) (before eform) at another confidence level (percent)."""

@@ -27,8 +27,8 @@ class MEGLMSummary:
     frame: pd.DataFrame
 
     @classmethod
-    def build(cls, res, raw, level, label):
-        return cls(render(res, raw, level, label), tuple(_header(res)),
+    def build(cls, res, raw, level, label, options=None):
+        return cls(render(res, raw, level, label, options), tuple(_header(res)),
                    display_frame(res, raw, level, label))
 
     def __str__(self):
@@ -88,17 +88,19 @@ def _group_lines(res):
     return lines + [rule]
 
 
-def _header(res):
-    """Stata's header lines: model, family, link, groups, integration, Wald test, log likelihood."""
+def _header(res, nogroup=False):
+    """Stata's header lines: model, family, link, groups (unless nogroup), integration, Wald
+    test (missing, '.', for a constant-only model), log likelihood."""
     left_right = [("Mixed-effects GLM", f"Number of obs     = {res.N:>10,}"),
                   (f"Family: {get_family(res.family, res.link).title}", ""),
                   (f"Link:   {res.link.capitalize()}", "")]
-    lines = [f"{a:<48}{b}".rstrip() for a, b in left_right] + _group_lines(res)
+    lines = [f"{a:<48}{b}".rstrip() for a, b in left_right]
+    lines += [] if nogroup else _group_lines(res)
     method = f"Integration method: {res.intmethod}"
     pts = f"Integration pts.  = {res.n_quad:>10}" if res.intmethod != "laplace" else ""
     kind = "Log pseudolikelihood" if res.vcetype else "Log likelihood"   # as Stata's ml
     lines += ["", f"{method:<48}{pts}".rstrip(), "",
-              f"{'':<48}{'Wald chi2(' + str(res.df_m) + ')':<18}= {_number(res.chi2, '.2f')}",
+              f"{'':<48}{'Wald chi2(' + str(res.df_m) + ')':<18}= {_number(res.chi2 if res.df_m else np.nan, '.2f')}",
               f"{kind + ' = ' + format(res.ll, '.8g'):<48}Prob > chi2       = "
               f"{_number(res.p, '.4f')}"]
     if res.vcetype:
@@ -161,11 +163,22 @@ def _lr_lines(res):
             "Note: LR test is conservative and provided only for reference."]
 
 
-def render(res, raw, level, label):
-    """The full printed output of a meglm fit."""
+REPORTING = ("noheader", "nogroup", "notable", "nocnsreport")
+
+
+def render(res, raw, level, label, options=None):
+    """The full printed output of a meglm fit; ``options`` (set of REPORTING names) as
+    Stata's: noheader drops the header (notes, model, groups, tests), nogroup the group
+    lines, notable the estimation table with its notes and LR test, nocnsreport the
+    constraint lines."""
+    opts = set(options or ())
     notes = [f"note: {n}." for n in res.notes]
-    cns = [f" ({j + 1:>2})  {c}" for j, c in enumerate(res.constraint_lines)]
-    lines = notes + _header(res) + [""] + cns + _coef_lines(res, raw, level, label)
+    cns = ([] if "nocnsreport" in opts else
+           [f" ({j + 1:>2})  {c}" for j, c in enumerate(res.constraint_lines)])
+    head = [] if "noheader" in opts else notes + _header(res, "nogroup" in opts) + [""]
+    if "notable" in opts:
+        return "\n".join(head + cns).rstrip("\n")
+    lines = head + cns + _coef_lines(res, raw, level, label)
     if label:
         lines.append("Note: Estimates are transformed only in the first equation.")
         if any(r.label == "_cons" for r in res.rows):
