@@ -8,7 +8,8 @@ penalised log likelihood is
 concave for canonical families.  ``conditional_mode`` maximises it over s (beta
 held: the mode of u given y at (beta, nu), the centre of the MCLA's per-block
 proposals) or over (beta, s) jointly (PQL's inner problem).  The Newton systems
-are sparse: H_ss = A Z'WZ A + I (W = w c''(eta)) is factorised by sparse LU, and
+are sparse: H_ss = A Z'WZ A + I (W = w c''(eta)) is factorised by ``spd_factor``
+(a Schur complement past a factor's diagonal block, else sparse LU), and
 beta's step comes from the p x p Schur complement.  A step is halved by
 ``optim.linesearch.halve_step`` until the value is finite and not below the current one;
 if 40 halvings find no such point the search stops where it is (never accepting a worse
@@ -20,9 +21,9 @@ from dataclasses import dataclass
 
 import numpy as np
 import scipy.sparse as sp
-import scipy.sparse.linalg as spla
 
 from ..optim.linesearch import halve_step
+from .spd_factor import factorise
 
 TOL = 1e-12
 MAXIT = 100
@@ -31,13 +32,14 @@ ROUNDING = 1e-9         # a predicted increase step halving may fail to realise
 
 @dataclass(frozen=True)
 class Mode:
-    """beta: (p,); s: (q,) with u = a s; eta: (n,); lu: sparse LU of H_ss at (beta, s);
+    """beta: (p,); s: (q,) with u = a s; eta: (n,); factor: of H_ss at (beta, s) (its
+    ``logdet`` and ``solve``, engines.spd_factor);
     value: h(beta, s); converged: False if MAXIT steps or step halving were not enough."""
 
     beta: np.ndarray
     s: np.ndarray
     eta: np.ndarray
-    lu: object
+    factor: object
     value: float
     converged: bool
 
@@ -56,43 +58,43 @@ def penalised(design, family, beta, s, a):
 
 
 def newton_step(design, gram, a, resid, W, s, free_beta):
-    """Newton step (step_beta, step_s), its predicted increase g'step / 2, and the LU of H_ss.
+    """Newton step (step_beta, step_s), its predicted increase g'step / 2, and H_ss's factor.
 
     The information is [[X'WX, X'WZA], [AZ'WX, H_ss]] when beta is free, H_ss alone
     when it is held (step_beta = 0).
     """
-    lu = spla.splu(gram(W, a) + sp.identity(design.q, format="csc"))
+    factor = factorise(gram(W, a) + sp.identity(design.q, format="csc"), design.vc_index)
     g_s = a * (design.Z.T @ resid) - s
     if not free_beta:
-        step_s = lu.solve(g_s)
-        return np.zeros(design.p), step_s, 0.5 * g_s @ step_s, lu
+        step_s = factor.solve(g_s)
+        return np.zeros(design.p), step_s, 0.5 * g_s @ step_s, factor
     X = design.X
     H_sb = a[:, None] * (design.Z.T @ (X * W[:, None]))
     g_b = X.T @ resid
-    solved = lu.solve(np.column_stack([H_sb, g_s]))
+    solved = factor.solve(np.column_stack([H_sb, g_s]))
     schur = X.T @ (X * W[:, None]) - H_sb.T @ solved[:, :-1]
     step_b = np.linalg.solve(schur, g_b - H_sb.T @ solved[:, -1])
     step_s = solved[:, -1] - solved[:, :-1] @ step_b
-    return step_b, step_s, 0.5 * (g_b @ step_b + g_s @ step_s), lu
+    return step_b, step_s, 0.5 * (g_b @ step_b + g_s @ step_s), factor
 
 
 def conditional_mode(design, family, gram, a, beta, s, free_beta=False, tol=TOL, maxit=MAXIT):
     """Maximise h over s (and beta when ``free_beta``) from (beta, s); returns a Mode.
 
     Stops when the Newton step's predicted increase is below tol (1 + |h|), before
-    taking it, so the LU at the returned point comes back too (for log det H_ss).
+    taking it, so the factor at the returned point comes back too (for log det H_ss).
     """
     beta, s = np.asarray(beta, dtype=float), np.asarray(s, dtype=float)
     value, eta, resid, W = penalised(design, family, beta, s, a)
     for _ in range(maxit):
-        step_b, step_s, predicted, lu = newton_step(design, gram, a, resid, W, s, free_beta)
+        step_b, step_s, predicted, factor = newton_step(design, gram, a, resid, W, s, free_beta)
         if predicted < tol * (1.0 + abs(value)):
-            return Mode(beta, s, eta, lu, value, True)
+            return Mode(beta, s, eta, factor, value, True)
         found = halve_step(lambda t: penalised(design, family, beta + t * step_b,
                                                s + t * step_s, a), value)
         if found is None:
             # rounding can hide an increase this small; anything larger is a failure
-            return Mode(beta, s, eta, lu, value, bool(predicted < ROUNDING * (1.0 + abs(value))))
+            return Mode(beta, s, eta, factor, value, bool(predicted < ROUNDING * (1.0 + abs(value))))
         t, (value, eta, resid, W) = found
         beta, s = beta + t * step_b, s + t * step_s
-    return Mode(beta, s, eta, lu, value, False)
+    return Mode(beta, s, eta, factor, value, False)

@@ -50,8 +50,7 @@ def pql_start(design, family):
         mode = conditional_mode(design, family, gram, a, state["beta"], state["s"],
                                 free_beta=True)
         state.update(beta=mode.beta, s=mode.s, inner_converged=mode.converged)
-        logdet = np.sum(np.log(np.abs(mode.lu.U.diagonal())))
-        return 0.5 * logdet - mode.value
+        return 0.5 * mode.factor.logdet - mode.value
 
     start = np.ones(design.T)
     # PQL only centres the sampler: sigma to 1e-3 and F to 1e-8 relative is plenty.
