@@ -23,6 +23,8 @@ import scipy.linalg as la
 import scipy.sparse as sp
 import scipy.sparse.linalg as spla
 
+from ..parallel import single_threaded_blas
+
 DENSE_MAX = 4000             # largest Schur complement factorised dense
 
 
@@ -91,6 +93,7 @@ def factorise(H, vc_index):
     d = H.diagonal()[lead]
     C = H[lead][:, rest].tocsr()
     S = H[rest][:, rest].toarray() - (C.T @ sp.diags(1.0 / d) @ C).toarray()
-    chol = la.cho_factor(S, lower=True)
+    with single_threaded_blas():         # faster than two threads, and immune to a busy core
+        chol = la.cho_factor(S, lower=True)
     logdet = float(np.sum(np.log(d)) + 2.0 * np.sum(np.log(np.diag(chol[0]))))
     return SchurFactor(lead, rest, d, C, chol, logdet)
