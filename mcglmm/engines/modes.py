@@ -94,7 +94,8 @@ def conditional_mode(design, family, gram, a, beta, s, free_beta=False, tol=TOL,
                                                s + t * step_s, a), value)
         if found is None:
             # rounding can hide an increase this small; anything larger is a failure
-            return Mode(beta, s, eta, factor, value, bool(predicted < ROUNDING * (1.0 + abs(value))))
+            small = bool(predicted < ROUNDING * (1.0 + abs(value)))
+            return Mode(beta, s, eta, factor, value, small)
         t, (value, eta, resid, W) = found
         beta, s = beta + t * step_b, s + t * step_s
     return Mode(beta, s, eta, factor, value, False)
