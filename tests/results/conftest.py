@@ -51,30 +51,7 @@ def any_fit(request, glmm_fit, pig_fit, lr2_fit):
     return {"glmm": glmm_fit, "meglm": pig_fit, "lr2": lr2_fit}[request.param]
 
 
-# ---- postestimation: shipped data with Stata's variables, and their fits
-@pytest.fixture(scope="session")
-def pig():
-    """Stata's pig: id = id.num, week = num.weeks."""
-    return mc.datasets.load("pig").rename(columns={"id.num": "id", "num.weeks": "week"})
-
-
-@pytest.fixture(scope="session")
-def bangladesh():
-    """Stata's bangladesh: c_use = use == Y, urban = urban == Y, children = livch (0..3)."""
-    b = mc.datasets.load("Contraception")
-    return b.assign(c_use=(b["use"] == "Y").astype(int), urban=(b["urban"] == "Y").astype(int),
-                    children=b["livch"].astype(str).map({"0": 0, "1": 1, "2": 2, "3+": 3}))
-
-
-@pytest.fixture(scope="session")
-def salamander():
-    """Stata's salamander: y = Mate, wsf/wsm = Cross's first/last letter is W."""
-    s = mc.datasets.load("salamander")
-    cross = s["Cross"].astype(str)
-    return s.assign(y=s["Mate"], wsf=(cross.str[0] == "W").astype(int),
-                    wsm=(cross.str[-1] == "W").astype(int), male=s["Male"], female=s["Female"])
-
-
+# ---- postestimation fits (pig, bangladesh, salamander: tests/conftest.py)
 @pytest.fixture(scope="session")
 def contraception_i(bangladesh):
     """Model (i): random intercept, 7-point mean-variance adaptive quadrature."""
