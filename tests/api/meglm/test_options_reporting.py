@@ -7,11 +7,6 @@ import mcglmm as mc
 
 
 @pytest.fixture(scope="module")
-def pig():
-    return mc.datasets.load("pig").rename(columns={"id.num": "id", "num.weeks": "week"})
-
-
-@pytest.fixture(scope="module")
 def fit(pig):
     return mc.meglm("weight ~ week + (1 | id)", pig, constraints="week = 6.2")
 

@@ -15,18 +15,6 @@ from mcglmm.results.meglm_stored import offset_label
 
 
 @pytest.fixture(scope="module")
-def pig():
-    return mc.datasets.load("pig").rename(columns={"id.num": "id", "num.weeks": "week"})
-
-
-@pytest.fixture(scope="module")
-def bangladesh():
-    b = mc.datasets.load("Contraception")
-    return b.assign(c_use=(b["use"] == "Y").astype(int), urban=(b["urban"] == "Y").astype(int),
-                    children=b["livch"].astype(str).map({"0": 0, "1": 1, "2": 2, "3+": 3}))
-
-
-@pytest.fixture(scope="module")
 def pig_fit(pig):
     return mc.meglm("weight ~ week + (1 | id)", pig)
 
