@@ -321,3 +321,4 @@ def test_stata_formats(spec, x, text):
     fmt = StataFormat.parse("cformat", spec, 9)
     assert fmt.text(x, 11) == f"{text:>11}"
     assert fmt.text(np.nan, 11) == " " * 11
+
