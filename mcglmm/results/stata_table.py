@@ -8,7 +8,8 @@ in cformat (b, se, limits), sformat (z) and pformat (p); ``noci`` drops the inte
 columns, ``nopvalues`` the z and P>|z| columns, and the rules shorten with them;
 ``coeflegend`` prints b and ``_b[name]`` (Stata's name for expressions) instead.  Rows
 without statistics carry a note: ``(constrained)``, ``(omitted)`` (an omitted covariate,
-shown as 0, or 1 when exponentiated; its e(b) name is o.x) and ``(base)`` (a factor's base level, the same).
+shown as 0, or 1 when exponentiated; its e(b) name is o.x) and ``(base)`` (a factor's base
+level, the same).
 """
 from __future__ import annotations
 

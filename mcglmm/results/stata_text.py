@@ -187,7 +187,9 @@ def render(res, raw, level, label, options=NO_OPTIONS):
         return "\n".join(head + cns).rstrip("\n")
     lines = head + cns + _coef_lines(res, raw, level, label, options)
     if label and not options.on("coeflegend"):
-        lines.append("Note: Estimates are transformed only in the first equation.")
+        into = {"Odds ratio": " to odds ratios", "IRR": " to incidence-rate ratios"}
+        lines.append(f"Note: Estimates are transformed only in the first equation"
+                     f"{into.get(label, '')}.")
         if any(r.label == "_cons" for r in res.rows):
             lines.append("Note: _cons estimates baseline odds (conditional on zero random "
                          "effects)." if label == "Odds ratio" else
