@@ -156,7 +156,9 @@ def meglm(formula, data, family="gaussian", link=None, *, covariance="independen
     ----------
     formula : str
         lme4-style: ``"y ~ x + (1 + x | g) + (1 | g/h)"``; ``(0 + x | g)`` drops the
-        term's intercept; ``a/b`` nests b in a; ``cbind(s, f) ~`` for binomial counts.
+        term's intercept; ``a/b`` nests b in a; ``cbind(s, f) ~`` for binomial counts;
+        ``offset(expr)`` is offset=; ``(1 | _all:R.x)`` is Stata's ``|| _all: R.x``, the
+        model of ``(1 | x)`` named ``_all>x`` (``mcglmm.formula``).
     data : pandas.DataFrame
         Rows with a missing value in any used variable are dropped.
     family, link : str
