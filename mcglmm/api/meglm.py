@@ -45,8 +45,8 @@ def _check_options(intmethod, intpoints, vce, level, iterate, tolerance, startva
         raise ValueError(bad_value("intmethod", "one of " + ", ".join(INTMETHODS), intmethod))
     if intpoints is not None:
         if intmethod in LAPLACE_METHODS:
-            raise ValueError(bad_value("intpoints", f"None with intmethod={intmethod!r} (the Laplace "
-                                       "approximation uses one point)", intpoints))
+            raise ValueError(bad_value("intpoints", f"None with intmethod={intmethod!r} (the "
+                                       "Laplace approximation uses one point)", intpoints))
         if not _is_number(intpoints, numbers.Integral) or not 1 <= intpoints <= 128:
             raise ValueError(bad_value("intpoints", "an integer between 1 and 128", intpoints))
     _vce_kind(vce)
