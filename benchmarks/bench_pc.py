@@ -6,8 +6,8 @@ The model: a simulated nested logit with four random-intercept levels (the top a
 nested below it; each group has ``BRANCH`` children, each bottom group ``ROWS`` rows), so
 top groups T give 64 T bottom groups and 192 T rows.  Every measurement runs in a fresh
 process (one BLAS thread) and reports wall time, CPU time (``time.process_time``), the
-largest numpy/Python allocation peak (``tracemalloc``, column "traced", MiB) and the process's peak resident set
-(``ru_maxrss``, which includes the interpreter and the imports, about 150 MiB):
+largest numpy/Python allocation peak (``tracemalloc``, column "traced", MiB) and the
+process's peak resident set (``ru_maxrss``, with the interpreter and imports, ~150 MiB):
 
 - ``adapt``: one mode-curvature adaptation at theta (mode search from zero and the nodes'
   mu, B, C): ``laplace.curvature_adapt`` (sparse q x q Hessian, Schur complements level by
