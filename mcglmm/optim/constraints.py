@@ -31,7 +31,7 @@ from .newton import Criterion, newton_maximize
 
 _TERM = re.compile(r"^(?:(\d+(?:\.\d*)?(?:[eE][+-]?\d+)?)\s*\*\s*)?(.+)$")
 _SPLIT = re.compile(r"(?<![0-9][eE])(?=[+-])")
-_COVARIANCE = re.compile(r"(?:^|[\[/*=+-])(?:var|cov)\(")
+_COVARIANCE = re.compile(r"(?:^|[][/*=+-])(?:var|cov)\(")
 
 
 @dataclass(frozen=True)

@@ -10,6 +10,8 @@ import numpy as np
 from ...exceptions import bad_value
 from .structures import LOG_SD_MIN, Covariance, Unstructured
 
+PD_MARGIN = 1e-10    # relative least eigenvalue of a positive definite Sigma
+
 
 @dataclass(frozen=True)
 class Restricted(Covariance):
@@ -79,12 +81,10 @@ class Restricted(Covariance):
         return np.where(self._variance, LOG_SD_MIN, -np.inf)
 
     def positive_definite(self, psi):
-        """Whether Sigma(psi) is positive definite (a Cholesky factor exists)."""
-        try:
-            np.linalg.cholesky(self.sigma_and_grad(psi)[0])
-        except np.linalg.LinAlgError:
-            return False
-        return True
+        """Whether Sigma(psi) is positive definite: its least eigenvalue above PD_MARGIN
+        times its largest |entry| (a singular Sigma may factor in rounding)."""
+        S = self.sigma_and_grad(psi)[0]
+        return bool(np.linalg.eigvalsh(S)[0] > PD_MARGIN * np.abs(S).max())
 
     def from_sigma(self, S):
         """psi from the class means of S; free covariances halved, then free variances
@@ -186,7 +186,7 @@ class Fixed(Restricted):
                                        "positive", M))
         held = [j for j in range(d) if not np.isnan(M[j, j])]
         block = M[np.ix_(held, held)]
-        if not np.isnan(block).any() and np.linalg.eigvalsh(block).min() <= 0:
+        if held and not np.isnan(block).any() and np.linalg.eigvalsh(block).min() <= 0:
             raise ValueError(bad_value("covariance", "fixed values forming a positive "
                                        "definite matrix", M))
         return cls(d, free, fixed, _unstructured_order(d), fixed)
