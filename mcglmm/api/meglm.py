@@ -18,7 +18,7 @@ from .._checks import (BINARY, INTMETHODS, LAPLACE_METHODS, PC_METHODS, flag, me
 from ..design.levels import build_levels, estimation_sample_check, joint_z, me_arrays
 from ..design.weights import level_weights, weight_columns, weight_spec
 from ..engines.quadrature.laplace import MAX_Q_GRADIENT, schur_order
-from ..model.covariance import per_level
+from ..model.covariance import admissible, constraint_terms, per_level
 from ..model.params import internal_names, theta_lower
 from ..model.spec import MEModel
 from ..engines import fixed
@@ -99,11 +99,13 @@ def cluster_index(model, frame, clustvar):
 
 
 def build_model(formula, data, family, covariance, noconstant, offset, exposure, trials,
-                weights=(None, {}), extra_cols=(), collinear=False, asis=False):
+                weights=(None, {}), extra_cols=(), collinear=False, asis=False,
+                constraints=None):
     """(MEModel, MEArrays) for a formula and data; weights: ``design.weights.weight_spec``;
     extra_cols: further columns whose missing values drop a row (a cluster variable);
     collinear: keep collinear fixed-effects columns; asis: keep covariates predicting a
-    binary response perfectly (else omitted with their rows, as Stata's logit)."""
+    binary response perfectly (else omitted with their rows, as Stata's logit);
+    constraints: those naming variance components restrict the covariances."""
     fixed, terms = split_formula(formula)
     kind, spec = weights
     absent = [c for c in weight_columns(spec) if c not in getattr(data, "columns", ())]
@@ -115,7 +117,7 @@ def build_model(formula, data, family, covariance, noconstant, offset, exposure,
                     perfect=response_kind(family) == BINARY and not asis)
     family.check(arr.y, arr.ntrials)
     levels, nested = build_levels(terms, arr.frame, formula)
-    covariances = per_level(covariance, levels)
+    covariances = per_level(covariance, levels, constraints)
     n_aux = family.aux.count(len(arr.categories))
     lw = level_weights(kind, spec, levels, arr.frame, arr.keep, len(data), nested)
     const = family.constant(arr.y, arr.ntrials)
@@ -163,9 +165,13 @@ def meglm(formula, data, family="gaussian", link=None, *, covariance="independen
         Rows with a missing value in any used variable are dropped.
     family, link : str
         Stata's names and allowed pairs (the rows of ``model.families.FAMILIES``); link defaults as Stata.
-    covariance : str or dict
-        independent (default), exchangeable, identity or unstructured; a dict maps
-        groupings ("g", "g:h") to structures.
+    covariance : str, tuple or dict
+        independent (default), exchangeable, identity or unstructured; Stata's
+        fixed(matname) and pattern(matname) as ``("fixed", M)`` and ``("pattern", M)``,
+        M a (d, d) array or DataFrame over the level's random effects in the table's
+        order, NaN where Stata's matrix is missing (fixed: the other entries are fixed
+        at their values; pattern: entries with the same value are equal); a dict maps
+        groupings ("g", "g:h") to structures (``model.covariance.levels``).
     intmethod, intpoints : str, int
         mvaghermite (default), mcaghermite, ghermite or laplace (the default, and the
         only choice, for crossed models); pcaghermite and pclaplace, mcaghermite and laplace
@@ -182,7 +188,10 @@ def meglm(formula, data, family="gaussian", link=None, *, covariance="independen
         approximation or crossed models.  pweights imply vce="robust".
     constraints : str or list of str
         Linear equality constraints on coefficients and cut points, e.g. ``"x = 0.5"``,
-        ``"[y]x1 = [y]x2"``, ``"2*x1 - x2 = 1"``.
+        ``"[y]x1 = [y]x2"``, ``"2*x1 - x2 = 1"``; on variance components in Stata's names,
+        one fixed or two of a level equal: ``"var(x[g]) = 0.5"`` (also
+        ``"[var(x[g])]_cons = 0.5"``), ``"var(x[g]) = var(_cons[g])"``,
+        ``"cov(_cons[g],x[g]) = 0"``.  They hold exactly on the reported scale.
     startvalues, startgrid, from_, noestimate
         fixedonly (default), constantonly, zero or iv; a grid search over variances
         (True: 0.1, 1, 10 for every variance; a list of values; a dict {term: values}
@@ -339,7 +348,8 @@ def _meglm(formula, data, *, family, link, covariance, intmethod, intpoints, noc
     if clustvar is not None and clustvar not in getattr(data, "columns", ()):
         raise ValueError(bad_value("vce", "('cluster', a column of data)", vce))
     model, arr = build_model(formula, data, fam, covariance, noconstant, offset, exposure, trials,
-                             (wkind, wspec), [clustvar] if clustvar else [], collinear, asis)
+                             (wkind, wspec), [clustvar] if clustvar else [], collinear, asis,
+                             constraints)
     estimation_sample_check(fam, arr, asis)
     intmethod, k, notes = _integration(model, intmethod, intpoints)
     quadrature_work(model, intmethod, k)
@@ -348,7 +358,8 @@ def _meglm(formula, data, *, family, link, covariance, intmethod, intpoints, noc
     clusters = cluster_index(model, arr.frame, clustvar) if vce_kind != "oim" else None
     names = internal_names(model, arr.x_names)
     aux_names = names[model.p:model.p + model.n_aux]
-    cns = parse_constraints(constraints, arr.x_names, aux_names, arr.y_name, model.dim)
+    cns = parse_constraints(constraints, arr.x_names, aux_names, arr.y_name, model.dim,
+                            constraint_terms(model))
     cns_fixed = parse_constraints(constraints, arr.x_names, aux_names, arr.y_name,
                                   model.p + model.n_aux)
     theta_from = None if from_ is None else from_vector(from_, names, model.dim)
@@ -368,7 +379,8 @@ def _meglm(formula, data, *, family, link, covariance, intmethod, intpoints, noc
         print("Fitting full model:")
     objective = Objective(model, intmethod, k, search.state)
     bar = ConvergenceBar(tolerance, echo=print if log else None) if progress else None
-    fit = maximize(objective.refresh, theta0, theta_lower(model), cns, iterate=iterate,
+    fit = maximize(objective.refresh, theta0, theta_lower(model), cns, admissible(model),
+                   iterate=iterate,
                    tolerance=tolerance, log=log or bool(progress),
                    **({"printer": bar} if bar else {}))
     if bar:
