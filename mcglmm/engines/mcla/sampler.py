@@ -164,7 +164,7 @@ class SizeGroup:
     blocks: np.ndarray
     cols: np.ndarray
     chol: np.ndarray
-    chol_inv: np.ndarray
+    chol_inv: np.ndarray | None
     logdet: np.ndarray
 
 
