@@ -98,12 +98,12 @@ def _header(res, nogroup=False):
     lines += [] if nogroup else _group_lines(res)
     method = f"Integration method: {res.intmethod}"
     pts = f"Integration pts.  = {res.n_quad:>10}" if res.intmethod != "laplace" else ""
-    kind = "Log pseudolikelihood" if res.vcetype else "Log likelihood"   # as Stata's ml
+    kind = "Log pseudolikelihood" if res.N_clust else "Log likelihood"   # as Stata's ml
     lines += ["", f"{method:<48}{pts}".rstrip(), "",
               f"{'':<48}{'Wald chi2(' + str(res.df_m) + ')':<18}= {_number(res.chi2 if res.df_m else np.nan, '.2f')}",
               f"{kind + ' = ' + format(res.ll, '.8g'):<48}Prob > chi2       = "
               f"{_number(res.p, '.4f')}"]
-    if res.vcetype:
+    if res.N_clust:
         note = f"(Std. err. adjusted for {res.N_clust:,} clusters in {res.clustvar})"
         lines.append(f"{note:>78}")
     return lines
@@ -117,7 +117,8 @@ def _coef_lines(res, raw, level, label):
     se_head = "Std. err."
     lines = ["-" * (width + 65)]
     if res.vcetype:
-        lines.append(f"{'':{width}}|{'':13}{res.vcetype:>9}")
+        pad = 14 + (9 - len(res.vcetype)) // 2          # centred over "std. err.", as Stata
+        lines.append(f"{'':{width}}|{'':{pad}}{res.vcetype}")
         se_head = "std. err."
     lines += [f"{res.depvar[:width - 1]:>{width - 1}} | {head:>11}  {se_head}      z    P>|z|"
               f"     [{level:g}% conf. interval]", rule]
@@ -185,6 +186,6 @@ def render(res, raw, level, label, options=None):
             lines.append("Note: _cons estimates baseline odds (conditional on zero random "
                          "effects)." if label == "Odds ratio" else
                          "Note: _cons estimates baseline (conditional on zero random effects).")
-    if not res.vcetype:
+    if not res.N_clust:
         lines += _lr_lines(res)
     return "\n".join(lines)
