@@ -31,6 +31,9 @@ from .laplace import laplace
 from .laplace_scores import laplace_scores
 from .joint import joint_adapt, joint_aghq
 from .nested import aghq
+from .pinheiro_chao import pc_laplace
+
+LAPLACE = {"laplace": laplace, "pclaplace": pc_laplace}   # the Laplace evaluator of intmethod
 
 
 def _finite(ev):
@@ -66,8 +69,8 @@ class StartSearch:
 
     def value(self, theta):
         """Log likelihood at a candidate (curvature adaptation, no mean-variance loop)."""
-        if self.intmethod == "laplace":
-            ev = laplace(self.model, theta, self.state.mode, gradient=False)
+        if self.intmethod in LAPLACE:
+            ev = LAPLACE[self.intmethod](self.model, theta, self.state.mode, gradient=False)
             self.state = Adaptation(None, ev.mode)
             return ev.value
         if self.intmethod == "ghermite":
@@ -77,7 +80,7 @@ class StartSearch:
             self.state = Adaptation(None, mode)
             return -np.inf if adapt is None else joint_aghq(self.model, theta, adapt,
                                                             self.k).value
-        self.state = curvature(self.model, theta, self.state)
+        self.state = curvature(self.model, theta, self.state, self.intmethod)
         if self.state.adapt is None:
             return -np.inf
         return aghq(self.model, theta, self.state.adapt, self.k).value
@@ -109,7 +112,7 @@ class Objective:
 
     def refresh(self, theta, final=False):
         """The Criterion at theta: value and gradient with the adaptation re-centred there."""
-        if self.intmethod == "laplace":
+        if self.intmethod in LAPLACE:
             return Criterion(self._laplace)
         if self.intmethod == "ghermite":
             return self._nonadaptive()
@@ -150,7 +153,7 @@ class Objective:
         last = self.last
         if last is not None and last[1] == "laplace" and np.array_equal(last[0], t):
             return last[2].value, last[2].gradient
-        ev = laplace(self.model, t, self.state.mode)
+        ev = LAPLACE[self.intmethod](self.model, t, self.state.mode)
         self.state = Adaptation(None, ev.mode)
         self.last = (np.array(t, copy=True), "laplace", ev)
         return ev.value, ev.gradient
