@@ -255,7 +255,11 @@ def quadrature_work(model, intmethod, k, limit=MEMORY_LIMIT):
     Level l has K_l = k^d_l nodes per group; an evaluation holds about QUAD_COPIES arrays
     of n x prod_l K_l entries and the nodes of every level (G_l x prod_{l' <= l} K_l' x d_l).
     """
+    q = sum(lev.n_groups * lev.d for lev in model.levels)
+
     def need(points):
+        if not model.nested:                 # one joint rule over all q effects (n x k^q)
+            return 8 * (QUAD_COPIES * len(model.y) + 2 * q + 2) * float(points) ** q
         total, nodes, path = 0, 0, 1
         for lev in model.levels:
             path *= points ** lev.d
@@ -270,7 +274,7 @@ def quadrature_work(model, intmethod, k, limit=MEMORY_LIMIT):
     raise WorkTooLargeError(bad_value(
         "intpoints", f"a rule whose nodes fit in {_size(limit)} (mcglmm._checks.MEMORY_LIMIT)",
         f"{k} points per dimension for random effects of dimensions {dims} "
-        f"({k ** sum(dims)} node combinations per observation)")
+        f"({k ** (sum(dims) if model.nested else q)} node combinations per observation)")
         + f" It would hold about {_size(need(k))}; {advice} or intmethod='laplace'.")
 
 

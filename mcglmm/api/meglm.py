@@ -18,6 +18,7 @@ from .._checks import (BINARY, INTMETHODS, LAPLACE_METHODS, PC_METHODS, flag, me
 from ..design.levels import build_levels, estimation_sample_check, joint_z, me_arrays
 from ..design.weights import level_weights, weight_columns, weight_spec
 from ..engines.quadrature.laplace import MAX_Q_GRADIENT, schur_order
+from ..engines.quadrature.laplace_scores import independent_blocks
 from ..model.covariance import admissible, constraint_terms, per_level
 from ..model.params import internal_names, theta_lower
 from ..model.spec import MEModel
@@ -71,30 +72,41 @@ def _is_number(value, kind=numbers.Real):
 
 
 def _vce_kind(vce):
-    """("oim" | "robust" | "cluster", cluster variable or None) from Stata's vce()."""
-    if isinstance(vce, str) and vce in ("oim", "robust"):
+    """("oim" | "opg" | "robust" | "cluster", cluster variable or None) from Stata's vce()."""
+    if isinstance(vce, str) and vce in ("oim", "opg", "robust"):
         return vce, None
     if (isinstance(vce, tuple) and len(vce) == 2 and vce[0] == "cluster"
             and isinstance(vce[1], str)):
         return "cluster", vce[1]
-    raise ValueError(bad_value("vce", "'oim', 'robust' or ('cluster', column name)", vce))
+    raise ValueError(bad_value("vce", "'oim', 'opg', 'robust' or ('cluster', column name)", vce))
 
 
 def cluster_index(model, frame, clustvar):
-    """(G_1,) cluster of each top-level group and the number of clusters.
+    """(B,) cluster of each independent block and the number of clusters.
 
-    vce robust: the top groups themselves; ("cluster", var): var must be constant within
-    each top-level group (a coarser grouping, as Stata requires).
+    The blocks (``laplace_scores.independent_blocks``) are the top-level groups of a nested
+    model and the connected components of a crossed one's groups.  vce robust: the blocks
+    themselves; ("cluster", var): var must be constant within each block (a coarser
+    grouping, as Stata requires).  A sandwich needs at least 2 clusters.
     """
-    top = model.levels[0]
+    obs_block, _, n_blocks = independent_blocks(model)
+    where = (f"the groups of the top level {model.levels[0].name!r}" if model.nested else
+             "the independent blocks of the crossed design (its groups linked by shared "
+             "observations)")
     if clustvar is None:
-        return np.arange(top.n_groups), top.n_groups
+        if n_blocks < 2:
+            raise ValueError(bad_value("vce", f"'oim' or 'opg': {where} form one cluster",
+                                       "robust"))
+        return np.arange(n_blocks), n_blocks
     codes = frame.groupby(clustvar, sort=True, observed=True).ngroup().to_numpy()
-    first = np.full(top.n_groups, -1)
-    first[top.index[::-1]] = codes[::-1]
-    if np.any(first[top.index] != codes):
-        raise ValueError(bad_value("vce", f"a cluster variable constant within the groups of "
-                                   f"the top level {top.name!r}", ("cluster", clustvar)))
+    first = np.full(n_blocks, -1)
+    first[obs_block[::-1]] = codes[::-1]
+    if np.any(first[obs_block] != codes):
+        raise ValueError(bad_value("vce", f"a cluster variable constant within {where}",
+                                   ("cluster", clustvar)))
+    if codes.max() < 1:
+        raise ValueError(bad_value("vce", "a cluster variable with at least 2 clusters",
+                                   ("cluster", clustvar)))
     return first, int(codes.max()) + 1
 
 
@@ -173,10 +185,12 @@ def meglm(formula, data, family="gaussian", link=None, *, covariance="independen
         at their values; pattern: entries with the same value are equal); a dict maps
         groupings ("g", "g:h") to structures (``model.covariance.levels``).
     intmethod, intpoints : str, int
-        mvaghermite (default), mcaghermite, ghermite or laplace (the default, and the
-        only choice, for crossed models); pcaghermite and pclaplace, mcaghermite and laplace
-        with the mode and curvature found level by level (Pinheiro-Chao; nested models,
-        bernoulli/binomial logit and poisson only); points per dimension, default 7.
+        mvaghermite (default), mcaghermite, ghermite or laplace (the default for crossed
+        models, which also take mcaghermite: a k^q-point rule over all q random effects at
+        their joint mode, ``engines.quadrature.joint``); pcaghermite and pclaplace,
+        mcaghermite and laplace with the mode and curvature found level by level
+        (Pinheiro-Chao; nested models, bernoulli/binomial logit and poisson only); points per
+        dimension, default 7.
     noconstant, offset, exposure, trials, dispersion
         As Stata: no fixed intercept; an offset or exposure (column name or vector);
         binomial trials (number or column); nbinomial dispersion "mean" or "constant".
@@ -199,8 +213,10 @@ def meglm(formula, data, family="gaussian", link=None, *, covariance="independen
         "cons[g]*x[g]"); explicit internal-scale values; noestimate=True returns the
         start values (a Series) without fitting.
     vce : str or tuple
-        "oim", "robust" (clustered at the top level) or ("cluster", column) for a
-        coarser grouping.
+        "oim"; "opg" (the inverse outer product of the per-cluster scores, clusters as for
+        "robust"); "robust" (clustered at the top level, or for a crossed model at its
+        independent blocks: groups linked by shared observations) or ("cluster", column)
+        for a coarser grouping.
     level, eform, or_, irr
         Confidence level and exponentiated fixed effects (also selectable at print time).
     iterate, tolerance, log
@@ -286,9 +302,10 @@ def _integration(model, intmethod, intpoints):
         if not model.nested:
             notes.append("crossed random-effects model specified; option intmethod(laplace) "
                          "implied")
-    elif not model.nested and intmethod != "laplace":
-        raise ValueError(bad_value("intmethod", "'laplace' for a crossed model (quadrature needs "
-                                   "nested groups)", intmethod))
+    elif not model.nested and intmethod not in ("laplace", "mcaghermite"):
+        raise ValueError(bad_value("intmethod", "'laplace' or 'mcaghermite' for a crossed model "
+                                   "(its quadrature is over all random effects jointly, at "
+                                   "their mode and curvature)", intmethod))
     _check_pc(model, intmethod)
     if intmethod in LAPLACE_METHODS and intpoints is not None:
         raise ValueError(bad_value("intpoints", "None for a crossed model (the Laplace "
@@ -340,6 +357,8 @@ def _meglm(formula, data, *, family, link, covariance, intmethod, intpoints, noc
     vce_kind, clustvar = _vce_kind(vce)
     if wkind == "pweight" and vce_kind == "oim":
         vce_kind = "robust"
+    if wkind == "pweight" and vce_kind == "opg":
+        raise ValueError(bad_value("vce", "'robust' or ('cluster', column) with pweights", vce))
     fam = get_family(family, link, dispersion)
     if fam.has_trials and trials is None and "cbind(" not in formula.split("~")[0]:
         trials = 1.0
@@ -353,9 +372,14 @@ def _meglm(formula, data, *, family, link, covariance, intmethod, intpoints, noc
     estimation_sample_check(fam, arr, asis)
     intmethod, k, notes = _integration(model, intmethod, intpoints)
     quadrature_work(model, intmethod, k)
-    if vce_kind != "oim" and intmethod in LAPLACE_METHODS:
-        raise ValueError(bad_value("vce", "'oim' with the Laplace approximation", vce))
-    clusters = cluster_index(model, arr.frame, clustvar) if vce_kind != "oim" else None
+    if vce_kind != "oim" and intmethod == "pclaplace":
+        raise ValueError(bad_value("vce", "'oim' with intmethod='pclaplace' (robust, cluster and "
+                                   "opg: intmethod='laplace')", vce))
+    if vce_kind != "oim" and not model.nested and intmethod != "laplace":
+        raise ValueError(bad_value("vce", "'oim' with quadrature on a crossed model (robust, "
+                                   "cluster and opg: intmethod='laplace')", vce))
+    clusters = (cluster_index(model, arr.frame, clustvar) if vce_kind in ("robust", "cluster")
+                else None)
     names = internal_names(model, arr.x_names)
     aux_names = names[model.p:model.p + model.n_aux]
     cns = parse_constraints(constraints, arr.x_names, aux_names, arr.y_name, model.dim,
@@ -385,7 +409,7 @@ def _meglm(formula, data, *, family, link, covariance, intmethod, intpoints, noc
                    **({"printer": bar} if bar else {}))
     if bar:
         bar.close(fit.converged)
-    scores = objective.scores(fit.theta) if clusters is not None else None
+    scores = objective.scores(fit.theta) if vce_kind != "oim" else None
     g_theta = None if cns is None else objective.refresh(fit.theta, True).value_grad(fit.theta)[1]
     res = MEGLMResults.from_fit(model=model, arrays=arr, fit=fit, fixed_fit=fixed_fit,
                                 intmethod=intmethod, n_quad=k, names=names, notes=tuple(notes),

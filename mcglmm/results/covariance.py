@@ -4,7 +4,9 @@ With H the Hessian at the estimate, the covariance is the inverse observed infor
 (-H)^{-1}, computed from the Cholesky factor -H = L L' as L^{-T} L^{-1}.  When -H is not
 positive definite (the factorisation fails, or H holds a non-finite entry) the covariance
 is NaN and a HessianWarning says so: standard errors from an indefinite Hessian would be
-meaningless, and Stata, too, reports them as missing.
+meaningless, and Stata, too, reports them as missing.  ``cluster_sandwich`` and
+``opg_covariance`` build vce(robust/cluster) and vce(opg) from per-group scores
+(``score_outer_product``, shared with BHHH).
 """
 import warnings
 
@@ -52,3 +54,28 @@ def cluster_sandwich(bread, scores, clusters):
     summed = np.zeros((c, scores.shape[1]))
     np.add.at(summed, index, scores)
     return bread @ (summed.T @ summed) @ bread * c / (c - 1)
+
+
+def score_outer_product(scores):
+    """sum_g s_g s_g' (P, P) of per-group scores (G, P): the OPG information (Stata's
+    vce(opg) is its inverse) and the BHHH matrix (minus it)."""
+    scores = np.asarray(scores, dtype=float)
+    return scores.T @ scores
+
+
+def opg_covariance(scores, K, stacklevel=3):
+    """Stata's vce(opg): K (K' S K)^{-1} K' (dim, dim), S = ``score_outer_product(scores)``
+    of scores (G, dim) in theta = theta_c + K gamma (K (dim, k), None for the identity).
+    NaN with a HessianWarning when K'SK is not positive definite, as whenever G <= k: at the
+    maximum the G scores sum to 0, so S has rank at most G - 1."""
+    S = score_outer_product(scores)
+    info = S if K is None else K.T @ S @ K
+    factor = information_factor(-info) if scores.shape[0] > info.shape[0] else None
+    if factor is None:
+        warnings.warn(f"the outer product of the {scores.shape[0]} groups' scores is singular "
+                      f"for {info.shape[0]} parameters; vce(opg) standard errors are NaN. "
+                      "Use vce='oim'.", HessianWarning, stacklevel=stacklevel)
+        return np.full(S.shape, np.nan)
+    inverse_factor = np.linalg.inv(factor)
+    V = inverse_factor.T @ inverse_factor
+    return V if K is None else K @ V @ K.T

@@ -24,7 +24,7 @@ from ..design.levels import group_table
 from ..model.params import reported
 from ..exceptions import BoundaryWarning, ConvergenceWarning
 from .base import FitResults, FitWarnings
-from .covariance import cluster_sandwich, covariance_from_hessian
+from .covariance import cluster_sandwich, covariance_from_hessian, opg_covariance
 from .diagnostics import boundary_messages
 from .display_options import FLAGS, FORMATS, NO_OPTIONS, DisplayOptions
 from .meglm_stored import TITLE, stored_fields
@@ -36,13 +36,15 @@ HESSIAN_ADVICE = ("Try other starting values (startvalues=, startgrid=), more in
 
 
 def _covariance(hess, scores, clusters, K=None):
-    """Inverse observed information, or the cluster sandwich with Stata's c/(c-1) factor.
+    """Inverse observed information, the OPG, or the cluster sandwich with Stata's c/(c-1).
 
     hess: (k, k) Hessian in the free parameters gamma of theta = theta_c + K gamma
-    (K (dim, k), the identity without constraints); scores: (G_1, dim) per top-level
-    group; clusters: ((G_1,) cluster of each top group, c).  With A = K (-hess)^-1 K',
+    (K (dim, k), the identity without constraints); scores: (G, dim) per top-level group
+    (per independent block with the Laplace approximation of a crossed model) or None;
+    clusters: ((G,) cluster of each, c), None for vce(opg).  With A = K (-hess)^-1 K',
 
         V = A                                         (oim)
+        V = K (K' (sum_g s_g s_g') K)^-1 K'           (opg)
         V = c/(c-1) A (sum_c s_c s_c') A,  s_c = sum of the scores in cluster c;
 
     NaN with a HessianWarning when -hess is not positive definite (``results.covariance``).
@@ -50,7 +52,11 @@ def _covariance(hess, scores, clusters, K=None):
     """
     Vg = covariance_from_hessian(hess, HESSIAN_ADVICE, stacklevel=6)
     A = Vg if K is None else K @ Vg @ K.T
-    return (A if scores is None else cluster_sandwich(A, scores, clusters)), A
+    if scores is None:
+        return A, A
+    if clusters is None:
+        return opg_covariance(scores, K, stacklevel=6), A
+    return cluster_sandwich(A, scores, clusters), A
 
 
 def _wald(b, V):
@@ -130,12 +136,15 @@ def _lr_comparison(model, fit, fixed_fit):
 
 
 def _vce_fields(vce, scores, clusters, model, cns):
-    """Stata's e(vce), e(clustvar), e(vcetype), e(N_clust), weights and constraints."""
+    """Stata's e(vce), e(clustvar), e(vcetype) ("OPG" or "Robust"), e(N_clust), weights and
+    constraints."""
     vce_kind, clustvar = vce
-    robust = scores is not None
+    robust = clusters is not None
     w = model.weights
-    return dict(vce=vce_kind, clustvar=(clustvar or model.levels[0].name) if robust else None,
-                vcetype="Robust" if robust else None, N_clust=clusters[1] if robust else None,
+    top = model.levels[0].name if model.nested else "_block"
+    vcetype = "Robust" if robust else ("OPG" if scores is not None else None)
+    return dict(vce=vce_kind, clustvar=(clustvar or top) if robust else None,
+                vcetype=vcetype, N_clust=clusters[1] if robust else None,
                 wtype=None if w is None else w.kind, weights=None if w is None
                 else dict(w.sources), Cns=None if cns is None else cns.table,
                 constraint_lines=() if cns is None else cns.lines,

@@ -101,12 +101,12 @@ def _header(res, nogroup=False):
     lines += [] if nogroup else _group_lines(res)
     method = f"Integration method: {res.intmethod}"
     pts = f"Integration pts.  = {res.n_quad:>10}" if res.intmethod not in LAPLACE_METHODS else ""
-    kind = "Log pseudolikelihood" if res.vcetype else "Log likelihood"   # as Stata's ml
+    kind = "Log pseudolikelihood" if res.N_clust else "Log likelihood"   # as Stata's ml
     lines += ["", f"{method:<48}{pts}".rstrip(), "",
               f"{'':<48}{'Wald chi2(' + str(res.df_m) + ')':<18}= {_number(res.chi2 if res.df_m else np.nan, '.2f')}",
               f"{kind + ' = ' + format(res.ll, '.8g'):<48}Prob > chi2       = "
               f"{_number(res.p, '.4f')}"]
-    if res.vcetype:
+    if res.N_clust:
         note = f"(Std. err. adjusted for {res.N_clust:,} clusters in {res.clustvar})"
         lines.append(f"{note:>78}")
     return lines
@@ -121,7 +121,8 @@ def _coef_lines(res, raw, level, label, opts=NO_OPTIONS):
     lines = [cols.top()]
     se_head = "Std. err."
     if res.vcetype and not cols.legend:
-        lines.append(f"{'':{width}}|{'':13}{res.vcetype:>9}")
+        pad = 14 + (9 - len(res.vcetype)) // 2          # centred over "std. err.", as Stata
+        lines.append(f"{'':{width}}|{'':{pad}}{res.vcetype}")
         se_head = "std. err."
     lines += [cols.head(res.depvar, label, level, se_head), cols.rule()]
     values = display_values(res, raw, level, label)
@@ -195,6 +196,6 @@ def render(res, raw, level, label, options=NO_OPTIONS):
             lines.append("Note: _cons estimates baseline odds (conditional on zero random "
                          "effects)." if label == "Odds ratio" else
                          "Note: _cons estimates baseline (conditional on zero random effects).")
-    if not res.vcetype:
+    if not res.N_clust:
         lines += _lr_lines(res)
     return "\n".join(lines)

@@ -28,6 +28,8 @@ from ..base import Evaluation
 from .adaptation import Adaptation, curvature, mv_adapt, refreshed
 from .hessian import supports_exact_hessian
 from .laplace import laplace
+from .laplace_scores import laplace_scores
+from .joint import joint_adapt, joint_aghq
 from .nested import aghq
 from .pinheiro_chao import pc_laplace
 
@@ -73,6 +75,11 @@ class StartSearch:
             return ev.value
         if self.intmethod == "ghermite":
             return aghq(self.model, theta, None, self.k).value
+        if not self.model.nested:
+            adapt, mode = joint_adapt(self.model, theta, self.state.mode)
+            self.state = Adaptation(None, mode)
+            return -np.inf if adapt is None else joint_aghq(self.model, theta, adapt,
+                                                            self.k).value
         self.state = curvature(self.model, theta, self.state, self.intmethod)
         if self.state.adapt is None:
             return -np.inf
@@ -109,6 +116,8 @@ class Objective:
             return Criterion(self._laplace)
         if self.intmethod == "ghermite":
             return self._nonadaptive()
+        if not self.model.nested:
+            return self._joint(theta)
         self.state = refreshed(self.model, self.intmethod, theta, self.state,
                                lambda a: self._evaluate(theta, a), self._known(theta), final)
         adapt = self.state.adapt
@@ -132,6 +141,14 @@ class Objective:
         return Criterion(lambda t: _finite(aghq(model, t, None, k)),
                          lambda t: aghq(model, t, None, k, hessian=True).hessian)
 
+    def _joint(self, theta):
+        """Crossed mcaghermite: the joint rule at the joint mode and curvature at theta."""
+        adapt, mode = joint_adapt(self.model, theta, self.state.mode)
+        self.state = Adaptation(None, mode)
+        if adapt is None:
+            return Criterion(_infeasible)
+        return Criterion(lambda t: _finite(joint_aghq(self.model, t, adapt, self.k)))
+
     def _laplace(self, t):
         last = self.last
         if last is not None and last[1] == "laplace" and np.array_equal(last[0], t):
@@ -142,7 +159,10 @@ class Objective:
         return ev.value, ev.gradient
 
     def scores(self, theta):
-        """Per top-level-group scores at theta (G_1, dim), with the adaptation settled there."""
+        """Per top-level-group scores at theta (G_1, dim), with the adaptation settled there;
+        with the Laplace approximation per independent block (``laplace_scores``)."""
+        if self.intmethod == "laplace":
+            return laplace_scores(self.model, theta, self.state.mode)
         if self.intmethod == "ghermite":
             return aghq(self.model, theta, None, self.k, scores=True).scores
         self.refresh(theta, final=True)

@@ -70,7 +70,7 @@ def test_exposure_not_positive(data):
 
 
 def test_quadrature_refused_for_crossed(data):
-    with pytest.raises(ValueError, match="'laplace' for a crossed model"):
+    with pytest.raises(ValueError, match="'laplace' or 'mcaghermite' for a crossed model"):
         meglm("y ~ x + (1 | g) + (1 | h)", data=data, family="bernoulli", intmethod="mvaghermite")
 
 

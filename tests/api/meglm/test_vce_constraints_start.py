@@ -202,7 +202,6 @@ def test_noestimate_returns_the_start_values(binary, capsys):
     ({"vce": ("cluster", "x")}, ValueError, "constant within the groups of the top level"),
     ({"vce": "jackknife"}, ValueError, "vce must be"),
     ({"vce": ("cluster", "nope")}, ValueError, "vce must be"),
-    ({"vce": "robust", "intmethod": "laplace"}, ValueError, "vce must be 'oim'"),
     ({"constraints": "x == 1"}, ValueError, "constraints must be strings"),
     ({"constraints": "w = 1"}, ValueError, "constraints must be equations in the parameters"),
     ({"constraints": ["x = 1", "2*x = 3"]}, ValueError, "linearly independent"),
