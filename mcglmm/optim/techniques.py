@@ -1,0 +1,214 @@
+"""Stata's maximize options for the one Newton driver (``optim.newton``): the technique
+schedule, the curvature each technique uses, the stepping rule in non-concave regions and
+the stopping rules.
+
+Techniques (Stata's ``technique(algorithm_spec)``), each giving the matrix H (P, P) that
+stands for the Hessian of the maximised log likelihood in the step (-H)^-1 g:
+
+- ``nr``: the Hessian itself (exact, or differences of the analytic gradient with BFGS
+  updates in between, as ``newton_maximize`` documents);
+- ``bhhh``: minus the outer product of the per-top-level-group scores s_g (G, P),
+  H = -sum_g s_g s_g' (``outer_product``: Berndt, Hall, Hall and Hausman);
+- ``dfp``, ``bfgs``: quasi-Newton updates of H after every step s with gradient change
+  y (``quasi_update``), started from the Hessian where the technique takes over.
+
+A schedule such as ``"bhhh 5 nr 10"`` runs 5 iterations of bhhh, 10 of nr, and cycles
+(Stata: a technique without a count runs 5 iterations); ``technique_at(schedule, it)`` is
+the technique of iteration ``it``.  Whatever the technique, convergence is declared only
+with the real Hessian (Stata's default, where ``qtolerance`` is not given).
+
+Stopping (Stata's [R] maximize): with b_k, l_k the coefficients and log likelihood at
+iteration k, converged when -H is positive definite and
+
+    (nonrtolerance or g (-H)^-1 g' < nrtolerance)
+    and (mreldif(b_k, b_{k-1}) <= tolerance or |l_k - l_{k-1}| / (|l_{k-1}| + 1) <= ltolerance),
+
+mreldif(x, y) = max_j |x_j - y_j| / (|y_j| + 1).
+
+``difficult``: where -H is not positive definite, Newton's step on the eigenvalues of -H
+floored at their absolute values is replaced by a split step: Newton on the eigenvectors
+of -H with eigenvalues above the floor, and a steepest-ascent step on the others, the
+gradient there scaled by the largest eigenvalue's inverse (the same length scale as the
+Newton part).  This is the idea Stata documents for ``difficult`` (a different stepping
+algorithm in non-concave regions); its exact algorithm is not published.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from .._checks import flag, real
+from ..exceptions import bad_value
+
+TECHNIQUES = ("nr", "bhhh", "dfp", "bfgs")
+DEFAULT_COUNT = 5     # Stata: iterations of a technique given without a count
+DISPLAY = ("trace", "gradient", "showstep", "hessian", "showtolerance")
+
+
+def parse_technique(spec):
+    """((technique, iterations), ...) from Stata's algorithm_spec, e.g. "bhhh 5 nr 10".
+
+    A single technique runs throughout (its count, if any, is ignored, as Stata does);
+    in a list, a technique without a count runs ``DEFAULT_COUNT`` iterations.  Unknown
+    names and counts that are not positive integers are refused (ValueError naming
+    ``technique``).
+    """
+    if not isinstance(spec, str) or not spec.split():
+        raise ValueError(bad_value("technique", "a string of techniques among "
+                                   + ", ".join(TECHNIQUES) + " with optional iteration counts, "
+                                   "e.g. 'bhhh 5 nr 10'", spec))
+    out = []
+    for word in spec.split():
+        if word.lower() in TECHNIQUES:
+            out.append([word.lower(), None])
+            continue
+        if not out or out[-1][1] is not None:
+            raise ValueError(bad_value("technique", "techniques among " + ", ".join(TECHNIQUES)
+                                       + ", each followed by an optional iteration count",
+                                       spec))
+        try:
+            count = int(word)
+        except ValueError:
+            count = 0
+        if str(count) != word.lstrip("+") or count <= 0:
+            raise ValueError(bad_value("technique", "iteration counts that are positive "
+                                       "integers", spec))
+        out[-1][1] = count
+    return tuple((name, DEFAULT_COUNT if n is None else n) for name, n in out)
+
+
+def technique_at(schedule, it):
+    """The technique of iteration ``it`` (0-based) under a cycled schedule."""
+    if len(schedule) == 1:
+        return schedule[0][0]
+    it %= sum(n for _, n in schedule)
+    for name, n in schedule:
+        if it < n:
+            return name
+        it -= n
+    raise AssertionError("unreachable: it is reduced modulo the cycle length")
+
+
+def outer_product(scores):
+    """sum_g s_g s_g' (P, P) of per-group scores (G, P): the BHHH matrix, and the OPG
+    information whose inverse is Stata's vce(opg)."""
+    scores = np.asarray(scores, dtype=float)
+    return scores.T @ scores
+
+
+def quasi_update(kind, H, s, dg):
+    """BFGS or DFP update of the Hessian approximation H (P, P) of a maximised function
+    after the step s (P,) with gradient change dg (P,).
+
+    In terms of B = -H and y = -dg (the minimised function), with rho = 1 / (y's):
+    BFGS B+ = B + y y' rho - B s s' B / (s' B s);
+    DFP  B+ = (I - rho y s') B (I - rho s y') + rho y y'.
+    H is returned unchanged when y's is not positive (the update would lose definiteness).
+    """
+    B, y = -H, -dg
+    ys = float(y @ s)
+    if ys <= 1e-12 * np.linalg.norm(y) * np.linalg.norm(s):
+        return H
+    if kind == "bfgs":
+        Bs = B @ s
+        return -(B + np.outer(y, y) / ys - np.outer(Bs, Bs) / float(s @ Bs))
+    E = np.eye(len(s)) - np.outer(y, s) / ys
+    return -(E @ B @ E.T + np.outer(y, y) / ys)
+
+
+def ascent_direction(g, H, difficult=False):
+    """(direction (P,), concave): Newton's direction on -H where -H is positive definite.
+
+    Otherwise the eigenvalues lam of -H are floored at max(1e-8, 1e-6 max|lam|): by
+    default replaced by max(|lam|, floor) (a modified Newton step); with ``difficult``
+    the directions with lam above the floor take Newton's step and the rest take the
+    gradient's component scaled by 1 / max(lam) (steepest ascent there).  Where H is not
+    finite: the gradient direction, at most unit length.
+    """
+    if not np.all(np.isfinite(H)):
+        return g / max(1.0, float(np.linalg.norm(g))), False
+    lam, V = np.linalg.eigh(-H)
+    concave = bool(lam.min() > 0) if len(lam) else True
+    floor = max(1e-8, 1e-6 * np.abs(lam).max()) if len(lam) else 1.0
+    proj = V.T @ g
+    if concave or not difficult:
+        return V @ (proj / np.where(lam > floor, lam, np.maximum(np.abs(lam), floor))), concave
+    good = lam > floor
+    scale = max(float(np.abs(lam).max()), floor)
+    return V @ np.where(good, proj / np.where(good, lam, 1.0), proj / scale), concave
+
+
+def mreldif(x, y):
+    """Stata's mreldif: max_j |x_j - y_j| / (|y_j| + 1) (inf when y is None)."""
+    if y is None:
+        return np.inf
+    return float(np.max(np.abs(x - y) / (np.abs(y) + 1.0))) if len(x) else 0.0
+
+
+@dataclass(frozen=True)
+class Stopping:
+    """Stata's stopping rules: tolerance (coefficients), ltolerance (log likelihood),
+    nrtolerance (scaled gradient g (-H)^-1 g'), nonrtolerance (drop the last)."""
+
+    tolerance: float = 1e-8
+    ltolerance: float = 1e-8
+    nrtolerance: float = 1e-10
+    nonrtolerance: bool = False
+
+    def measures(self, theta, prev_theta, value, prev_value, nr):
+        """(coefficient change, log-likelihood change, scaled gradient) at an iteration."""
+        dl = abs(value - prev_value) / (abs(prev_value) + 1.0) if np.isfinite(prev_value) \
+            else np.inf
+        return mreldif(theta, prev_theta), dl, nr
+
+    def met(self, concave, measures):
+        """Whether the rules hold (the module docstring's test)."""
+        db, dl, nr = measures
+        return bool(concave and (self.nonrtolerance or nr < self.nrtolerance)
+                    and (db <= self.tolerance or dl <= self.ltolerance))
+
+    def shown(self, measures):
+        """Stata's showtolerance: the measure compared with the criterion not yet met
+        (coefficients until they or the log likelihood settle, then the scaled gradient)."""
+        db, dl, nr = measures
+        if db > self.tolerance and dl > self.ltolerance:
+            return f"  (tolerance = {db:.6g})" if np.isfinite(db) else ""
+        if self.nonrtolerance:
+            return f"  (ltolerance = {dl:.6g})"
+        return f"  (nrtolerance = {nr:.6g})"
+
+
+def maximize_options(technique, difficult, ltolerance, nrtolerance, nonrtolerance, display):
+    """``newton_maximize``'s keyword arguments from Stata's maximize options, checked
+    (ValueError or TypeError naming the option); display: {option: flag} of the log's
+    extra displays (``DISPLAY``)."""
+    parse_technique(technique)
+    for name, value in (("ltolerance", ltolerance), ("nrtolerance", nrtolerance)):
+        real(name, value, 0, open_lo=True, allowed="a positive finite number")
+    return dict(technique=technique, difficult=flag("difficult", difficult),
+                ltolerance=float(ltolerance), nrtol=float(nrtolerance),
+                nonrtolerance=flag("nonrtolerance", nonrtolerance),
+                display=check_display(k for k, v in display.items() if flag(k, v)))
+
+
+def refuse_bhhh(technique, why):
+    """ValueError naming technique when its schedule has bhhh, which needs per-group
+    scores that ``why`` (e.g. "the Laplace approximation") does not give."""
+    if any(name == "bhhh" for name, _ in parse_technique(technique)):
+        raise ValueError(bad_value("technique", f"nr, dfp or bfgs with {why} (bhhh needs "
+                                   "per-group scores)", technique))
+
+
+def check_display(display):
+    """frozenset of the display options (``DISPLAY``) asked for; ValueError for others."""
+    out = frozenset(display)
+    unknown = sorted(out - set(DISPLAY))
+    if unknown:
+        raise ValueError(bad_value("display", "options among " + ", ".join(DISPLAY), unknown))
+    return out
+
+
+__all__ = ["DISPLAY", "TECHNIQUES", "Stopping", "ascent_direction", "check_display",
+           "maximize_options", "mreldif", "outer_product", "parse_technique", "quasi_update",
+           "refuse_bhhh", "technique_at"]
