@@ -37,12 +37,13 @@ the default's 23, to the same log likelihood.
 """
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 
 import numpy as np
 
 from .._checks import flag, real
-from ..exceptions import bad_value
+from ..exceptions import ArgumentError, ArgumentTypeError, bad_value
 
 TECHNIQUES = ("nr", "bhhh", "dfp", "bfgs")
 DEFAULT_COUNT = 5     # Stata: iterations of a technique given without a count
@@ -58,27 +59,21 @@ def parse_technique(spec):
     names and counts that are not positive integers are refused (ValueError naming
     ``technique``).
     """
-    if not isinstance(spec, str) or not spec.split():
-        raise ValueError(bad_value("technique", "a string of techniques among "
-                                   + ", ".join(TECHNIQUES) + " with optional iteration counts, "
-                                   "e.g. 'bhhh 5 nr 10'", spec))
+    allowed = ("a string of techniques among " + ", ".join(TECHNIQUES) + ", each with an "
+               "optional positive iteration count, e.g. 'bhhh 5 nr 10'")
+    if not isinstance(spec, str):
+        raise ArgumentTypeError(bad_value("technique", allowed, spec))
+    if not spec.split():
+        raise ArgumentError(bad_value("technique", allowed, spec))
     out = []
     for word in spec.split():
         if word.lower() in TECHNIQUES:
             out.append([word.lower(), None])
             continue
-        if not out or out[-1][1] is not None:
-            raise ValueError(bad_value("technique", "techniques among " + ", ".join(TECHNIQUES)
-                                       + ", each followed by an optional iteration count",
-                                       spec))
-        try:
-            count = int(word)
-        except ValueError:
-            count = 0
-        if str(count) != word.lstrip("+") or count <= 0:
-            raise ValueError(bad_value("technique", "iteration counts that are positive "
-                                       "integers", spec))
-        out[-1][1] = count
+        if not out or out[-1][1] is not None or not re.fullmatch(r"\+?\d+", word) \
+                or int(word) <= 0:
+            raise ArgumentError(bad_value("technique", allowed, spec))
+        out[-1][1] = int(word)
     return tuple((name, DEFAULT_COUNT if n is None else n) for name, n in out)
 
 
@@ -198,7 +193,7 @@ def refuse_bhhh(technique, why):
     """ValueError naming technique when its schedule has bhhh, which needs per-group
     scores that ``why`` (e.g. "the Laplace approximation") does not give."""
     if any(name == "bhhh" for name, _ in parse_technique(technique)):
-        raise ValueError(bad_value("technique", f"nr, dfp or bfgs with {why} (bhhh needs "
+        raise ArgumentError(bad_value("technique", f"nr, dfp or bfgs with {why} (bhhh needs "
                                    "per-group scores)", technique))
 
 
@@ -207,7 +202,7 @@ def check_display(display):
     out = frozenset(display)
     unknown = sorted(out - set(DISPLAY))
     if unknown:
-        raise ValueError(bad_value("display", "options among " + ", ".join(DISPLAY), unknown))
+        raise ArgumentError(bad_value("display", "options among " + ", ".join(DISPLAY), unknown))
     return out
 
 
