@@ -79,14 +79,8 @@ def parse_technique(spec):
 
 def technique_at(schedule, it):
     """The technique of iteration ``it`` (0-based) under a cycled schedule."""
-    if len(schedule) == 1:
-        return schedule[0][0]
-    it %= sum(n for _, n in schedule)
-    for name, n in schedule:
-        if it < n:
-            return name
-        it -= n
-    raise AssertionError("unreachable: it is reduced modulo the cycle length")
+    ends = np.cumsum([n for _, n in schedule])
+    return schedule[int(np.searchsorted(ends, it % ends[-1], side="right"))][0]
 
 
 def outer_product(scores):
