@@ -334,7 +334,7 @@ def _meglm(formula, data, *, family, link, covariance, intmethod, intpoints, noc
                              (wkind, wspec), [clustvar] if clustvar else [], collinear, asis)
     estimation_sample_check(fam, arr, asis)
     intmethod, k, notes = _integration(model, intmethod, intpoints)
-    if intmethod == "laplace" or dnumerical:
+    if intmethod in LAPLACE_METHODS or dnumerical:
         refuse_bhhh(newton["technique"], "the Laplace approximation or dnumerical")
     quadrature_work(model, intmethod, k)
     if vce_kind != "oim" and intmethod in LAPLACE_METHODS:
