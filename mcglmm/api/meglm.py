@@ -25,6 +25,8 @@ from ..model.spec import MEModel
 from ..engines import fixed
 from ..optim.constraints import maximize, parse_constraints
 from ..optim.newton import Criterion
+from ..optim.numdiff import numerical
+from ..optim.techniques import maximize_options, refuse_bhhh
 from ..engines.quadrature.objective import Objective, StartSearch
 from ..exceptions import ConvergenceWarning, bad_value
 from ..design.evaluate import vector
@@ -37,7 +39,7 @@ from ..results.display_options import FLAGS, FORMATS, DisplayOptions
 from ..results.meglm import MEGLMResults, start_values_series
 from ..results.post_source import attach, meglm_source
 from ..results.meglm_stored import cmdline, offset_label
-from .meglm_start import fixed_start, from_vector, grid_search, start_theta
+from .meglm_start import fixed_start, from_vector, grid_search, start_method, start_theta
 
 STARTVALUES = ("fixedonly", "constantonly", "zero", "iv")
 
@@ -139,16 +141,17 @@ def build_model(formula, data, family, covariance, noconstant, offset, exposure,
     return model, arr
 
 
-def fit_fixed(model, x_names, iterate, tolerance, log=False, cns=None):
+def fit_fixed(model, x_names, iterate, tolerance, log=False, cns=None, ltolerance=1e-8,
+              warn=True):
     """Maximum likelihood without random effects (Stata's comparison model), constrained
     by ``cns`` (``quad_constraints.Constraints`` over [beta, aux]) when given; a
-    ConvergenceWarning when it does not converge."""
+    ConvergenceWarning when it does not converge (with ``warn``)."""
     crit = Criterion(lambda t: fixed.loglik(model, t),
                      (lambda t: fixed.hessian(model, t)) if fixed.has_exact_hessian(model)
                      else None)
     fit = maximize(lambda t, final: crit, fixed_start(model, x_names), None, cns,
-                   iterate=iterate, tolerance=tolerance, log=log)
-    if not fit.converged:
+                   iterate=iterate, tolerance=tolerance, ltolerance=ltolerance, log=log)
+    if warn and not fit.converged:
         warnings.warn(f"the fixed-effects comparison model did not converge in {fit.iterations} "
                       f"iterations: {fit.message}; its log likelihood and the LR test against "
                       "it are unreliable.", ConvergenceWarning, stacklevel=4)
@@ -160,7 +163,11 @@ def meglm(formula, data, family="gaussian", link=None, *, covariance="independen
           trials=None, dispersion="mean", fweight=None, iweight=None, pweight=None,
           constraints=None, startvalues="fixedonly", startgrid=None, from_=None,
           noestimate=False, vce="oim", level=95, eform=False, or_=False, irr=False,
-          iterate=100, tolerance=1e-8, log=False, collinear=False, asis=False, progress=False,
+          iterate=100, tolerance=1e-8, log=False,
+          technique="nr", difficult=False, ltolerance=1e-8, nrtolerance=1e-10,
+          nonrtolerance=False, showtolerance=False, trace=False, gradient=False,
+          showstep=False, hessian=False, dnumerical=False,
+          collinear=False, asis=False, progress=False,
           noheader=False, nogroup=False, notable=False, nocnsreport=False, noci=False,
           nopvalues=False, noomitted=False, baselevels=False, coeflegend=False, cformat=None,
           pformat=None, sformat=None):
@@ -220,7 +227,17 @@ def meglm(formula, data, family="gaussian", link=None, *, covariance="independen
     level, eform, or_, irr
         Confidence level and exponentiated fixed effects (also selectable at print time).
     iterate, tolerance, log
-        Newton iterations, relative log-likelihood tolerance, print the iteration log.
+        Newton iterations; tolerance on the coefficients' relative change; print the log.
+    technique, difficult, ltolerance, nrtolerance, nonrtolerance, dnumerical
+        Stata's maximize options (``optim.techniques``): "nr", "bhhh" (quadrature only),
+        "dfp", "bfgs" or a cycled schedule "bhhh 5 nr 10"; the split step where not
+        concave; tolerances on the log likelihood and on g (-H)^-1 g' (1e-10; Stata 1e-5)
+        and ignoring the latter; central-difference derivatives (``optim.numdiff``).
+        ``startvalues=("fixedonly", 5)`` (or "fixedonly, iterate(5)") limits the fixed
+        fit giving fixedonly's or iv's start values (not the LR comparison model).
+    showtolerance, trace, gradient, showstep, hessian
+        With log=True, per full-model iteration: the convergence measure, the parameters,
+        the gradient, each step-halving trial, the negative Hessian.
     collinear, asis
         As Stata: keep collinear fixed-effects columns (by default each is omitted with
         "note: x omitted because of collinearity" and listed in ``omitted``); keep a
@@ -245,6 +262,10 @@ def meglm(formula, data, family="gaussian", link=None, *, covariance="independen
     """
     typed = {k: v for k, v in locals().items() if k not in ("formula", "data")}
     typed_formula = formula
+    startvalues, sv_iterate = start_method(startvalues)
+    newton = maximize_options(technique, difficult, ltolerance, nrtolerance, nonrtolerance,
+                              dict(showtolerance=showtolerance, trace=trace,
+                                   gradient=gradient, showstep=showstep, hessian=hessian))
     (data, intpoints, level, iterate, tolerance, noconstant, noestimate, eform, or_, irr,
      log) = meglm_arguments(formula, data, family, link, intmethod, intpoints, startvalues,
                             dispersion, level, iterate, tolerance, noconstant, noestimate, eform,
@@ -256,6 +277,7 @@ def meglm(formula, data, family="gaussian", link=None, *, covariance="independen
                 constraints=constraints, startvalues=startvalues, startgrid=startgrid,
                 from_=from_, noestimate=noestimate, vce=vce, level=level, eform=eform, or_=or_,
                 irr=irr, iterate=iterate, tolerance=tolerance, log=log,
+                newton=newton, sv_iterate=sv_iterate, dnumerical=flag("dnumerical", dnumerical),
                 collinear=flag("collinear", collinear), asis=flag("asis", asis),
                 progress=flag("progress", progress))
     display = DisplayOptions.given(**{k: typed[k] for k in FLAGS + tuple(FORMATS)})
@@ -347,7 +369,7 @@ def _check_laplace_size(model, intmethod):
 def _meglm(formula, data, *, family, link, covariance, intmethod, intpoints, noconstant, offset,
            exposure, trials, dispersion, weights, constraints, startvalues, startgrid, from_,
            noestimate, vce, level, eform, or_, irr, iterate, tolerance, log, collinear, asis,
-           progress, record, info=None):
+           progress, record, newton, sv_iterate, dnumerical, info=None):
     """The stages of meglm(), in order; ``record`` the open ``results.base.FitWarnings``."""
     _check_options(intmethod, intpoints, vce, level, iterate, tolerance, startvalues, startgrid)
     wkind, wspec = weight_spec(*weights)
@@ -371,6 +393,8 @@ def _meglm(formula, data, *, family, link, covariance, intmethod, intpoints, noc
                              constraints)
     estimation_sample_check(fam, arr, asis)
     intmethod, k, notes = _integration(model, intmethod, intpoints)
+    if intmethod in LAPLACE_METHODS or dnumerical:
+        refuse_bhhh(newton["technique"], "the Laplace approximation or dnumerical")
     quadrature_work(model, intmethod, k)
     if vce_kind != "oim" and intmethod == "pclaplace":
         raise ValueError(bad_value("vce", "'oim' with intmethod='pclaplace' (robust, cluster and "
@@ -389,24 +413,28 @@ def _meglm(formula, data, *, family, link, covariance, intmethod, intpoints, noc
     theta_from = None if from_ is None else from_vector(from_, names, model.dim)
     if log:
         print("".join(f"note: {note}.\n" for note in notes) + "Fitting fixed-effects model:")
-    fixed_fit = fit_fixed(model, list(arr.x_names), iterate, tolerance, log, cns_fixed)
+    ltol = newton["ltolerance"]
+    fixed_fit = fit_fixed(model, list(arr.x_names), iterate, tolerance, log, cns_fixed, ltol)
+    start_fit = fixed_fit if sv_iterate is None else fit_fixed(
+        model, list(arr.x_names), sv_iterate, tolerance, False, cns_fixed, ltol, warn=False)
     search = StartSearch(model, intmethod, k)
-    theta0 = start_theta(model, fixed_fit, list(arr.x_names), startvalues, theta_from,
+    theta0 = start_theta(model, start_fit, list(arr.x_names), startvalues, theta_from,
                          search.value, log)
     if cns is not None:
         theta0 = cns.project(theta0)
     if startgrid is not None:
-        theta0 = grid_search(model, theta0, startgrid, search.value, log)
+        theta0 = grid_search(model, theta0, startgrid, search.value, log, arr.y_name)
     if noestimate:
         return start_values_series(model, arr, theta0, names)
     if log:
         print("Fitting full model:")
     objective = Objective(model, intmethod, k, search.state)
-    bar = ConvergenceBar(tolerance, echo=print if log else None) if progress else None
-    fit = maximize(objective.refresh, theta0, theta_lower(model), cns, admissible(model),
-                   iterate=iterate,
+    bar = ConvergenceBar(ltol, echo=print if log else None) if progress else None
+    fit = maximize(numerical(objective.refresh) if dnumerical else objective.refresh, theta0,
+                   theta_lower(model), cns, admissible(model), iterate=iterate,
                    tolerance=tolerance, log=log or bool(progress),
-                   **({"printer": bar} if bar else {}))
+                   names=None if cns is not None else names,
+                   **newton, **({"printer": bar} if bar else {}))
     if bar:
         bar.close(fit.converged)
     scores = objective.scores(fit.theta) if vce_kind != "oim" else None

@@ -16,7 +16,11 @@ solved for s by least squares; a level's estimate less its ancestors' estimates 
 same covariate, floored at 1e-3 mean(e^2).  (Stata's "instrumental-variable methods with
 generalized residuals" are not documented in detail; this is a moment estimator in
 their spirit.)  ``startgrid`` then tries every combination of the grid values for the
-chosen variances and keeps the best log likelihood.
+chosen variances and keeps the best log likelihood; a dict may name the residual
+variance of a Gaussian model as Stata's ``e.depvar`` (e.g. "e.weight").
+
+``start_method`` reads Stata's ``startvalues(svmethod, iterate(#))``: the fixed-effects
+fit that gives fixedonly's and iv's start values is then limited to # iterations.
 """
 from __future__ import annotations
 
@@ -74,8 +78,49 @@ def iv_psi(model, theta_fixed):
     return out
 
 
-def _grid_targets(model, startgrid):
-    """[(level, a, b, values)] of the entries of Sigma to search, variances first."""
+def start_method(startvalues):
+    """(svmethod, iterations or None) from startvalues: a method name, Stata's string
+    "fixedonly, iterate(5)" / "iterate(5)", or a tuple ("fixedonly", 5).
+
+    iterate(#) is allowed with fixedonly and iv only (as Stata) and must be a positive
+    integer; anything else is refused (ValueError naming startvalues)."""
+    allowed = ("'fixedonly', 'constantonly', 'zero' or 'iv', optionally with an iteration "
+               "limit as ('fixedonly', 5) or 'fixedonly, iterate(5)' (fixedonly and iv only)")
+    if isinstance(startvalues, str):
+        m = re.fullmatch(r"\s*(\w*)\s*,?\s*iterate\(\s*([^)]*?)\s*\)\s*", startvalues)
+        if m is None:
+            return startvalues, None          # a method name alone: checked with the options
+        if not re.fullmatch(r"\+?\d+", m.group(2)):
+            raise ValueError(bad_value("startvalues", allowed, startvalues))
+        startvalues = (m.group(1) or "fixedonly", int(m.group(2)))
+    if not isinstance(startvalues, tuple):
+        return startvalues, None          # not a method with a limit: checked with the options
+    if len(startvalues) != 2 or not isinstance(startvalues[0], str):
+        raise ValueError(bad_value("startvalues", allowed, startvalues))
+    method, count = startvalues
+    if method not in ("fixedonly", "iv") or isinstance(count, bool) \
+            or not isinstance(count, (int, np.integer)) or count <= 0:
+        raise ValueError(bad_value("startvalues", allowed, startvalues))
+    return method, int(count)
+
+
+RESIDUAL = -1   # the level of a grid target that is the residual variance (e.depvar)
+
+
+def _residual_target(model, key, y_name):
+    """The grid target key naming the residual variance e.<y_name>, or None."""
+    if y_name is None or key != f"e.{y_name}":
+        return None
+    aux = np.zeros(model.n_aux)
+    if model.family.aux.with_residual_variance(aux, 1.0) is None:
+        raise ValueError(bad_value("startgrid", "e.depvar only for a family with a residual "
+                                   "variance (gaussian)", key))
+    return RESIDUAL, 0, 0
+
+
+def _grid_targets(model, startgrid, y_name=None):
+    """[(level, a, b, values)] of the entries of Sigma (or, level RESIDUAL, the residual
+    variance) to search, variances first."""
     every = [(l, a, a) for l, cov in enumerate(model.covariances)
              for a, b in cov.reported_pairs() if a == b]
     if startgrid is True:
@@ -90,10 +135,14 @@ def _grid_targets(model, startgrid):
     out = []
     for term, values in startgrid.items():
         key = re.sub(r"\s+", "", str(term))
-        if key not in names:
-            raise ValueError(bad_value("startgrid", f"terms among {sorted(names)}", term))
+        target = _residual_target(model, key, y_name) or names.get(key)
+        if target is None:
+            extra = [f"e.{y_name}"] if y_name is not None and \
+                model.family.aux.with_residual_variance(np.zeros(model.n_aux), 1.0) is not None \
+                else []
+            raise ValueError(bad_value("startgrid", f"terms among {sorted(names) + extra}", term))
         vals = DEFAULT_GRID if values is None else tuple(float(v) for v in values)
-        l, a, b = names[key]
+        l, a, b = target
         if not vals or (a == b and min(vals) <= 0):
             raise ValueError(bad_value("startgrid", "positive variances", values))
         out.append((l, a, b, vals))
@@ -106,6 +155,9 @@ def _with_values(model, theta, targets, combo):
     beta, aux, psis = unpack(model, theta)
     covs = [S.copy() for S, _ in sigmas(model, psis)]
     for (l, a, b, _), v in zip(targets, combo):
+        if l == RESIDUAL:
+            aux = model.family.aux.with_residual_variance(aux, v)
+            continue
         S, tied = covs[l], model.covariances[l].tied(a, b)
         if a != b:
             covs[l] = np.where(tied, v, S)
@@ -119,9 +171,10 @@ def _with_values(model, theta, targets, combo):
     return pack(beta, aux, [cov.from_sigma(S) for cov, S in zip(model.covariances, covs)])
 
 
-def grid_search(model, theta, startgrid, value, log=False):
-    """The best of every combination of grid values (Stata's startgrid)."""
-    targets = _grid_targets(model, startgrid)
+def grid_search(model, theta, startgrid, value, log=False, y_name=None):
+    """The best of every combination of grid values (Stata's startgrid); ``y_name`` names
+    the response, for the residual-variance term "e.<y_name>"."""
+    targets = _grid_targets(model, startgrid, y_name)
     best, best_val = theta, value(theta)
     for node, combo in enumerate(itertools.product(*[t[3] for t in targets])):
         cand = _with_values(model, theta, targets, combo)
@@ -192,4 +245,5 @@ def from_vector(from_, names, dim):
     return arr
 
 
-__all__ = ["fixed_start", "grid_search", "iv_psi", "start_theta", "from_vector"]
+__all__ = ["fixed_start", "grid_search", "iv_psi", "start_method", "start_theta",
+           "from_vector"]

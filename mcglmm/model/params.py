@@ -57,6 +57,11 @@ class Aux:
         """Reported rows printed after the random effects."""
         return []
 
+    def with_residual_variance(self, aux, variance):
+        """aux (a,) with the residual variance set to ``variance`` (Stata's startgrid
+        e.depvar), or None when the family has no residual variance."""
+        return None
+
 
 class LogSD(Aux):
     """Gaussian: a = log sd of the residual, reported as var(e.y) = exp(2a)."""
@@ -76,6 +81,9 @@ class LogSD(Aux):
     def rows_after(self, aux, p, unit, y_name):
         v = np.exp(2.0 * aux[0])
         return [Reported("", f"var(e.{y_name})", v, 2.0 * v * unit[p], "var")]
+
+    def with_residual_variance(self, aux, variance):
+        return np.array([0.5 * np.log(variance)])
 
 
 class Cuts(Aux):

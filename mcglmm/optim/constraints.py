@@ -233,17 +233,19 @@ def _null_space_map(linear, k, dim):
 
 
 def constrained(refresh, theta_c, K):
-    """refresh over gamma for ``newton_maximize``: value and K'grad at theta_c + K gamma, and
-    K'HK when the criterion over theta has an exact Hessian."""
+    """refresh over gamma for ``newton_maximize``: value and K'grad at theta_c + K gamma,
+    K'HK when the criterion over theta has an exact Hessian, and scores S K when it has
+    per-group scores S."""
     def refresh_gamma(gamma, final=False):
         crit = refresh(theta_c + K @ gamma, final)
 
         def value_grad(g):
             value, grad = crit.value_grad(theta_c + K @ g)
             return value, K.T @ grad
-        if crit.hessian is None:
-            return Criterion(value_grad)
-        return Criterion(value_grad, lambda g: K.T @ crit.hessian(theta_c + K @ g) @ K)
+        hessian = None if crit.hessian is None else \
+            (lambda g: K.T @ crit.hessian(theta_c + K @ g) @ K)
+        scores = None if crit.scores is None else (lambda g: crit.scores(theta_c + K @ g) @ K)
+        return Criterion(value_grad, hessian, scores)
     return refresh_gamma
 
 

@@ -6,7 +6,9 @@ integer ``status`` (0 converged, 1 iteration limit, 2 no acceptable step: see ST
 a ``message`` saying why it stopped, the iteration count ``nit`` and ``path``, the
 per-iteration record (``trust.Step`` or ``newton.Iterate``).  ``evaluation`` is what the
 objective returned at x when it returns more than value, gradient and Hessian (the MCLA's
-effective sample size), else None.  The names the callers used before stay as read-only
+effective sample size), else None.  ``technique`` is the maximisation technique
+(Stata's e(technique): "nr", or the techniques of a schedule such as "bhhh nr"), None for
+the trust region.  The names the callers used before stay as read-only
 aliases: ``argument`` and ``theta`` (x), ``gradient`` (grad), ``hessian`` (hess),
 ``iterations`` (nit), ``argpath`` and ``log``.
 """
@@ -24,7 +26,8 @@ STATUS = {CONVERGED: "converged", ITERATION_LIMIT: "iteration limit reached",
 @dataclass(frozen=True)
 class OptimizeResult:
     """x (P,); value; grad (P,); hess (P, P); converged; status (see STATUS); message; nit;
-    path: per-iteration records; evaluation: the objective's own return at x, or None."""
+    path: per-iteration records; evaluation: the objective's own return at x, or None;
+    technique: Stata's e(technique) for Newton, else None."""
 
     x: np.ndarray
     value: float
@@ -36,6 +39,7 @@ class OptimizeResult:
     nit: int
     path: tuple = ()
     evaluation: object = None
+    technique: str | None = None
 
     @property
     def argument(self):

@@ -13,7 +13,8 @@ Two objects, one per stage, sharing no hidden state:
   estimate; mode-curvature adaptation re-finds the joint mode at every refresh) and
   returns the ``optim.newton.Criterion`` with it held fixed, so each Newton step works on
   one smooth function.  The criterion gives the exact Hessian wherever the engine has one
-  (nested quadrature, adaptive or not).  The last evaluation is remembered so that no
+  (nested quadrature, adaptive or not), and per-top-level-group scores (for BHHH) with
+  quadrature.  The last evaluation is remembered so that no
   point is evaluated twice in a row.
 
 ``nonadaptive(model, k)`` is the plain map theta -> ``engines.base.Evaluation`` (value,
@@ -129,17 +130,23 @@ class Objective:
             if last is not None and last[1] is adapt and np.array_equal(last[0], t):
                 return _finite(last[2])
             return _finite(self._evaluate(t, adapt))
+
+        def scores(t):
+            return aghq(self.model, t, adapt, self.k, scores=True).scores
         if not supports_exact_hessian(self.model):
-            return Criterion(value_grad)
+            return Criterion(value_grad, scores=scores)
         return Criterion(value_grad, lambda t: aghq(self.model, t, adapt, self.k,
-                                                    hessian=True).hessian)
+                                                    hessian=True).hessian, scores)
 
     def _nonadaptive(self):
         model, k = self.model, self.k
+
+        def scores(t):
+            return aghq(model, t, None, k, scores=True).scores
         if not supports_exact_hessian(model, adaptive=False):
-            return Criterion(lambda t: _finite(aghq(model, t, None, k)))
+            return Criterion(lambda t: _finite(aghq(model, t, None, k)), scores=scores)
         return Criterion(lambda t: _finite(aghq(model, t, None, k)),
-                         lambda t: aghq(model, t, None, k, hessian=True).hessian)
+                         lambda t: aghq(model, t, None, k, hessian=True).hessian, scores)
 
     def _joint(self, theta):
         """Crossed mcaghermite: the joint rule at the joint mode and curvature at theta."""
