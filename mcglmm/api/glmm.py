@@ -386,7 +386,7 @@ def _importance_at(objective, opt, col_block=None):
     """() -> (draws U (m, q), self-normalised weights at the MCMLE: (m,), or (m, q) when the
     objective weighs each block of random effects separately (``col_block`` (q,) maps
     effects to blocks)), evaluated when first asked for."""
-    light = replace(objective, zu_atoms=None)
+    light = replace(objective, zu_atoms=None, fixed_atoms=None)
 
     def draws():
         v = np.asarray(light.weights(opt.argument))

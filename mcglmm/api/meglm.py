@@ -18,7 +18,7 @@ from .._checks import (BINARY, INTMETHODS, LAPLACE_METHODS, PC_METHODS, flag, me
 from ..design.levels import build_levels, estimation_sample_check, joint_z, me_arrays
 from ..design.weights import level_weights, weight_columns, weight_spec
 from ..engines.quadrature.laplace import MAX_Q_GRADIENT, schur_order
-from ..model.covariance import per_level
+from ..model.covariance import admissible, constraint_terms, per_level
 from ..model.params import internal_names, theta_lower
 from ..model.spec import MEModel
 from ..engines import fixed
@@ -26,11 +26,13 @@ from ..optim.constraints import maximize, parse_constraints
 from ..optim.newton import Criterion
 from ..engines.quadrature.objective import Objective, StartSearch
 from ..exceptions import ConvergenceWarning, bad_value
-from ..formula import split_formula
+from ..design.evaluate import vector
+from ..formula import formula_offset, split_formula
 from ..model.families import get_family
 from ..parallel import single_threaded_blas
 from ..progress import ConvergenceBar
 from ..results.base import FitWarnings
+from ..results.display_options import FLAGS, FORMATS, DisplayOptions
 from ..results.meglm import MEGLMResults, start_values_series
 from ..results.post_source import attach, meglm_source
 from ..results.meglm_stored import cmdline, offset_label
@@ -97,11 +99,13 @@ def cluster_index(model, frame, clustvar):
 
 
 def build_model(formula, data, family, covariance, noconstant, offset, exposure, trials,
-                weights=(None, {}), extra_cols=(), collinear=False, asis=False):
+                weights=(None, {}), extra_cols=(), collinear=False, asis=False,
+                constraints=None):
     """(MEModel, MEArrays) for a formula and data; weights: ``design.weights.weight_spec``;
     extra_cols: further columns whose missing values drop a row (a cluster variable);
     collinear: keep collinear fixed-effects columns; asis: keep covariates predicting a
-    binary response perfectly (else omitted with their rows, as Stata's logit)."""
+    binary response perfectly (else omitted with their rows, as Stata's logit);
+    constraints: those naming variance components restrict the covariances."""
     fixed, terms = split_formula(formula)
     kind, spec = weights
     absent = [c for c in weight_columns(spec) if c not in getattr(data, "columns", ())]
@@ -113,7 +117,7 @@ def build_model(formula, data, family, covariance, noconstant, offset, exposure,
                     perfect=response_kind(family) == BINARY and not asis)
     family.check(arr.y, arr.ntrials)
     levels, nested = build_levels(terms, arr.frame, formula)
-    covariances = per_level(covariance, levels)
+    covariances = per_level(covariance, levels, constraints)
     n_aux = family.aux.count(len(arr.categories))
     lw = level_weights(kind, spec, levels, arr.frame, arr.keep, len(data), nested)
     const = family.constant(arr.y, arr.ntrials)
@@ -144,21 +148,30 @@ def meglm(formula, data, family="gaussian", link=None, *, covariance="independen
           trials=None, dispersion="mean", fweight=None, iweight=None, pweight=None,
           constraints=None, startvalues="fixedonly", startgrid=None, from_=None,
           noestimate=False, vce="oim", level=95, eform=False, or_=False, irr=False,
-          iterate=100, tolerance=1e-8, log=False, collinear=False, asis=False, progress=False):
+          iterate=100, tolerance=1e-8, log=False, collinear=False, asis=False, progress=False,
+          noheader=False, nogroup=False, notable=False, nocnsreport=False, noci=False,
+          nopvalues=False, noomitted=False, baselevels=False, coeflegend=False, cformat=None,
+          pformat=None, sformat=None):
     """Fit a multilevel generalized linear model by maximum likelihood, as Stata's meglm.
 
     Parameters
     ----------
     formula : str
         lme4-style: ``"y ~ x + (1 + x | g) + (1 | g/h)"``; ``(0 + x | g)`` drops the
-        term's intercept; ``a/b`` nests b in a; ``cbind(s, f) ~`` for binomial counts.
+        term's intercept; ``a/b`` nests b in a; ``cbind(s, f) ~`` for binomial counts;
+        ``offset(expr)`` is offset=; ``(1 | _all:R.x)`` is Stata's ``|| _all: R.x``, the
+        model of ``(1 | x)`` named ``_all>x`` (``mcglmm.formula``).
     data : pandas.DataFrame
         Rows with a missing value in any used variable are dropped.
     family, link : str
         Stata's names and allowed pairs (the rows of ``model.families.FAMILIES``); link defaults as Stata.
-    covariance : str or dict
-        independent (default), exchangeable, identity or unstructured; a dict maps
-        groupings ("g", "g:h") to structures.
+    covariance : str, tuple or dict
+        independent (default), exchangeable, identity or unstructured; Stata's
+        fixed(matname) and pattern(matname) as ``("fixed", M)`` and ``("pattern", M)``,
+        M a (d, d) array or DataFrame over the level's random effects in the table's
+        order, NaN where Stata's matrix is missing (fixed: the other entries are fixed
+        at their values; pattern: entries with the same value are equal); a dict maps
+        groupings ("g", "g:h") to structures (``model.covariance.levels``).
     intmethod, intpoints : str, int
         mvaghermite (default), mcaghermite, ghermite or laplace (the default, and the
         only choice, for crossed models); pcaghermite and pclaplace, mcaghermite and laplace
@@ -175,7 +188,10 @@ def meglm(formula, data, family="gaussian", link=None, *, covariance="independen
         approximation or crossed models.  pweights imply vce="robust".
     constraints : str or list of str
         Linear equality constraints on coefficients and cut points, e.g. ``"x = 0.5"``,
-        ``"[y]x1 = [y]x2"``, ``"2*x1 - x2 = 1"``.
+        ``"[y]x1 = [y]x2"``, ``"2*x1 - x2 = 1"``; on variance components in Stata's names,
+        one fixed or two of a level equal: ``"var(x[g]) = 0.5"`` (also
+        ``"[var(x[g])]_cons = 0.5"``), ``"var(x[g]) = var(_cons[g])"``,
+        ``"cov(_cons[g],x[g]) = 0"``.  They hold exactly on the reported scale.
     startvalues, startgrid, from_, noestimate
         fixedonly (default), constantonly, zero or iv; a grid search over variances
         (True: 0.1, 1, 10 for every variance; a list of values; a dict {term: values}
@@ -198,6 +214,10 @@ def meglm(formula, data, family="gaussian", link=None, *, covariance="independen
     progress : bool
         A tqdm bar of the full model's fit: the digits to which the log likelihood has
         settled, against those the tolerance asks for (``mcglmm.progress``).
+    noheader, nogroup, notable, nocnsreport, noci, nopvalues, noomitted, baselevels, coeflegend,
+    cformat, pformat, sformat
+        Stata's reporting and display options (``results.display_options``), stored and
+        applied to ``print(res)`` and ``res.summary()``, which may override them.
 
     Returns
     -------
@@ -208,10 +228,12 @@ def meglm(formula, data, family="gaussian", link=None, *, covariance="independen
     make them many times slower on a busy 2-core machine (see ``parallel``).
     """
     typed = {k: v for k, v in locals().items() if k not in ("formula", "data")}
+    typed_formula = formula
     (data, intpoints, level, iterate, tolerance, noconstant, noestimate, eform, or_, irr,
      log) = meglm_arguments(formula, data, family, link, intmethod, intpoints, startvalues,
                             dispersion, level, iterate, tolerance, noconstant, noestimate, eform,
                             or_, irr, log)
+    formula, offset, offset_text = _formula_offset(formula, data, offset)
     opts = dict(family=family, link=link, covariance=covariance, intmethod=intmethod,
                 intpoints=intpoints, noconstant=noconstant, offset=offset, exposure=exposure,
                 trials=trials, dispersion=dispersion, weights=(fweight, iweight, pweight),
@@ -220,9 +242,26 @@ def meglm(formula, data, family="gaussian", link=None, *, covariance="independen
                 irr=irr, iterate=iterate, tolerance=tolerance, log=log,
                 collinear=flag("collinear", collinear), asis=flag("asis", asis),
                 progress=flag("progress", progress))
-    info = dict(cmdline=cmdline(formula, _given(typed)), offset=offset_label(offset, exposure))
+    display = DisplayOptions.given(**{k: typed[k] for k in FLAGS + tuple(FORMATS)})
+    info = dict(cmdline=cmdline(typed_formula, _given(typed)),
+                offset=offset_label(offset_text or offset, exposure),
+                display=display)
     with single_threaded_blas(), FitWarnings() as record:
         return _meglm(formula, data, record=record, info=info, **opts)
+
+
+def _formula_offset(formula, data, offset):
+    """(formula without offset(expr), the offset, its e(offset) text or None): offset(expr)
+    in the formula is offset= (a column name, or the expression evaluated on the rows)."""
+    formula, expr = formula_offset(formula)
+    if expr is None:
+        return formula, offset, None
+    if offset is not None:
+        raise ValueError(bad_value("offset", "None when the formula has an offset() term",
+                                   offset))
+    if expr in getattr(data, "columns", ()):
+        return formula, expr, expr
+    return formula, vector(expr, data, "offset() of formula"), expr
 
 
 def _given(opts):
@@ -309,7 +348,8 @@ def _meglm(formula, data, *, family, link, covariance, intmethod, intpoints, noc
     if clustvar is not None and clustvar not in getattr(data, "columns", ()):
         raise ValueError(bad_value("vce", "('cluster', a column of data)", vce))
     model, arr = build_model(formula, data, fam, covariance, noconstant, offset, exposure, trials,
-                             (wkind, wspec), [clustvar] if clustvar else [], collinear, asis)
+                             (wkind, wspec), [clustvar] if clustvar else [], collinear, asis,
+                             constraints)
     estimation_sample_check(fam, arr, asis)
     intmethod, k, notes = _integration(model, intmethod, intpoints)
     quadrature_work(model, intmethod, k)
@@ -318,7 +358,8 @@ def _meglm(formula, data, *, family, link, covariance, intmethod, intpoints, noc
     clusters = cluster_index(model, arr.frame, clustvar) if vce_kind != "oim" else None
     names = internal_names(model, arr.x_names)
     aux_names = names[model.p:model.p + model.n_aux]
-    cns = parse_constraints(constraints, arr.x_names, aux_names, arr.y_name, model.dim)
+    cns = parse_constraints(constraints, arr.x_names, aux_names, arr.y_name, model.dim,
+                            constraint_terms(model))
     cns_fixed = parse_constraints(constraints, arr.x_names, aux_names, arr.y_name,
                                   model.p + model.n_aux)
     theta_from = None if from_ is None else from_vector(from_, names, model.dim)
@@ -338,7 +379,8 @@ def _meglm(formula, data, *, family, link, covariance, intmethod, intpoints, noc
         print("Fitting full model:")
     objective = Objective(model, intmethod, k, search.state)
     bar = ConvergenceBar(tolerance, echo=print if log else None) if progress else None
-    fit = maximize(objective.refresh, theta0, theta_lower(model), cns, iterate=iterate,
+    fit = maximize(objective.refresh, theta0, theta_lower(model), cns, admissible(model),
+                   iterate=iterate,
                    tolerance=tolerance, log=log or bool(progress),
                    **({"printer": bar} if bar else {}))
     if bar:

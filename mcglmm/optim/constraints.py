@@ -11,6 +11,11 @@ optimiser works on gamma with gradient K'g and Hessian K'HK, and the covariance 
 theta is K (-K'HK)^-1 K'.  A constraint is written as in Stata, e.g. ``"x = 0.5"``,
 ``"[y]x1 = [y]x2"``, ``"2*x1 - x2 = 1"``; names are the coefficients' (``"1.urban"``,
 ``"_cons"``, ``"/cut1"``), optionally prefixed by their equation ``[depvar]``/``[/]``.
+
+Constraints on variance components (``"var(x[g]) = 0.5"``, ``"[var(x[g])]_cons =
+[var(_cons[g])]_cons"``) are parsed here (``covariance_equations``) but hold through the
+covariance structures (``model.covariance``), exactly on the reported scale; they appear in
+the lines and e(Cns), not in R.
 """
 from __future__ import annotations
 
@@ -26,27 +31,33 @@ from .newton import Criterion, newton_maximize
 
 _TERM = re.compile(r"^(?:(\d+(?:\.\d*)?(?:[eE][+-]?\d+)?)\s*\*\s*)?(.+)$")
 _SPLIT = re.compile(r"(?<![0-9][eE])(?=[+-])")
+_COVARIANCE = re.compile(r"(?:^|[][/*=+-])(?:var|cov)\(")
 
 
 @dataclass(frozen=True)
 class Constraints:
-    """R (m, dim), r (m,); K (dim, dim - m); theta_c (dim,) meets them; lines: Stata's
-    display; table: e(Cns) as a DataFrame (columns: parameters and _r)."""
+    """R (m, dim), r (m,); K (dim, dim - m); lines: Stata's display (also of the
+    constraints on variance components, which hold through the covariance structures and
+    add no row to R); table: e(Cns) as a DataFrame (columns: parameters and _r); k: the
+    number of coefficients and auxiliary parameters (the first entries of theta)."""
 
     R: np.ndarray
     r: np.ndarray
     K: np.ndarray
     lines: tuple
     table: pd.DataFrame
+    k: int
 
     @property
     def n_other(self):
         """Entries of theta after the coefficients and auxiliaries (the covariance psi)."""
-        return self.R.shape[1] - (self.table.shape[1] - 1)
+        return self.R.shape[1] - self.k
 
     def project(self, theta):
         """The point nearest theta (in the constrained coordinates) that meets R theta = r."""
         R = self.R
+        if not len(R):
+            return np.asarray(theta, dtype=float)
         return theta + R.T @ np.linalg.solve(R @ R.T, self.r - R @ theta)
 
 
@@ -103,6 +114,24 @@ class _Lookup:
                                    expr))
 
 
+class _CovarianceLookup:
+    """Variance components by Stata's names (``var(x[g])``, ``cov(x[g],z[g])``), also
+    written ``[var(x[g])]_cons``, ``[/]var(x[g])`` or ``/var(x[g])``; displayed ``[/]var(x[g])``."""
+
+    def __init__(self, names):
+        self.names = list(names)
+        self.display = [f"[/]{n}" for n in self.names]
+        self.order = list(range(len(self.names)))
+
+    def __call__(self, name, expr):
+        old = re.match(r"^\[((?:var|cov)\(.*\))\]_cons$", name)
+        name = old.group(1) if old else re.sub(r"^(?:\[/\]|/)", "", name)
+        if name in self.names:
+            return self.names.index(name)
+        raise ValueError(bad_value("constraints", f"equations in the variance components "
+                                   f"{self.names}", expr))
+
+
 def _display(row, rhs, lookup):
     """Stata's form of one constraint: '[y]x1 - [y]x2 = 0', coefficients as %g, in e(b)'s
     order (_cons after the covariates)."""
@@ -118,40 +147,89 @@ def _display(row, rhs, lookup):
     return f"{text} = {value}"
 
 
-def parse_constraints(constraints, x_names, aux_names, depvar, dim):
-    """Constraints for meglm's theta (dim,), or None when ``constraints`` is None/empty."""
+def _items(constraints):
+    """The constraints as a list (one string or an iterable of them; None: none)."""
     if constraints is None:
-        return None
-    items = [constraints] if isinstance(constraints, str) else list(constraints)
-    if not items:
-        return None
+        return []
+    return [constraints] if isinstance(constraints, str) else list(constraints)
+
+
+def names_covariance(expr):
+    """Whether a constraint names a variance component (var(...) or cov(...))."""
+    return isinstance(expr, str) and bool(_COVARIANCE.search(expr.replace(" ", "")))
+
+
+def _equation(expr, lookup):
+    """(row (n,), rhs) of 'lhs = rhs' over ``lookup``'s parameters: row theta = rhs."""
+    if not isinstance(expr, str) or expr.count("=") != 1:
+        raise ValueError(bad_value("constraints", "strings 'lhs = rhs' such as 'x = 0.5'",
+                                   expr))
+    left, right = expr.split("=")
+    a, ca = linear_form(left, lookup, expr)
+    b, cb = linear_form(right, lookup, expr)
+    if not np.any(a - b):
+        raise ValueError(bad_value("constraints", "equations involving a parameter", expr))
+    return a - b, cb - ca
+
+
+def covariance_equations(constraints, names):
+    """[(expr, row over ``names``, rhs)] of the constraints naming variance components."""
+    lookup = _CovarianceLookup(names)
+    return [(expr, *_equation(expr, lookup)) for expr in _items(constraints)
+            if names_covariance(expr)]
+
+
+def parse_constraints(constraints, x_names, aux_names, depvar, dim, covariance=None):
+    """Constraints for meglm's theta (dim,), or None when there are none.
+
+    Constraints naming variance components hold through the covariance structures
+    (``model.covariance.levels``): they add no row to R but, with ``covariance`` =
+    (their names, implied [(row, rhs)] of fixed()/pattern()), a line and an e(Cns) row
+    each, the implied ones after the user's.  Without ``covariance`` they are skipped.
+    """
     lookup = _Lookup(x_names, aux_names, depvar)
-    rows, rhs = [], []
-    for expr in items:
-        if not isinstance(expr, str) or expr.count("=") != 1:
-            raise ValueError(bad_value("constraints", "strings 'lhs = rhs' such as 'x = 0.5'",
-                                       expr))
-        left, right = expr.split("=")
-        a, ca = linear_form(left, lookup, expr)
-        b, cb = linear_form(right, lookup, expr)
-        if not np.any(a - b):
-            raise ValueError(bad_value("constraints", "equations involving a parameter", expr))
-        rows.append(a - b)
-        rhs.append(cb - ca)
-    Rf, r = np.array(rows), np.array(rhs)
-    if np.linalg.matrix_rank(Rf) < len(rows):
-        raise ValueError(bad_value("constraints", "linearly independent equations", items))
+    cov = None if covariance is None else _CovarianceLookup(covariance[0])
+    linear, shown = [], []            # (row, rhs) of R; (row over both lookups, rhs, lookup)
     k = len(lookup.names)
-    R = np.hstack([Rf, np.zeros((len(rows), dim - k))])
-    N = null_space(Rf)
-    K = np.zeros((dim, dim - len(rows)))
+    n_cov = 0 if cov is None else len(cov.names)
+    for expr in _items(constraints):
+        if names_covariance(expr):
+            if cov is not None:
+                row, rhs = _equation(expr, cov)
+                shown.append((np.concatenate([np.zeros(k), row]), rhs, cov, row))
+            continue
+        row, rhs = _equation(expr, lookup)
+        linear.append((row, rhs, expr))
+        shown.append((np.concatenate([row, np.zeros(n_cov)]), rhs, lookup, row))
+    for row, rhs in (() if covariance is None else covariance[1]):
+        shown.append((np.concatenate([np.zeros(k), row]), rhs, cov, row))
+    if not shown:
+        return None
+    R, r, K = _null_space_map(linear, k, dim)
+    cols = [lookup.display[j] for j in lookup.order]
+    cols += cov.display if cov is not None and len(shown) > len(linear) else []
+    full = np.array([row[lookup.order + list(range(k, k + n_cov))][:len(cols)]
+                     for row, *_ in shown])
+    table = pd.DataFrame(np.column_stack([full, [rhs for _, rhs, *_ in shown]]),
+                         columns=cols + ["_r"], index=[f"{j + 1}" for j in range(len(shown))])
+    lines = tuple(_display(row, rhs, lk) for _, rhs, lk, row in shown)
+    return Constraints(R, r, K, lines, table, k)
+
+
+def _null_space_map(linear, k, dim):
+    """(R (m, dim), r (m,), K (dim, dim - m)) of the m linear constraints
+    [(row (k,), rhs, expr)] on the first k entries of theta (ValueError naming
+    ``constraints`` if they are dependent)."""
+    Rf = np.array([row for row, *_ in linear]).reshape(len(linear), k)
+    r = np.array([rhs for _, rhs, _ in linear], dtype=float)
+    if len(linear) and np.linalg.matrix_rank(Rf) < len(linear):
+        raise ValueError(bad_value("constraints", "linearly independent equations",
+                                   [expr for *_, expr in linear]))
+    N = null_space(Rf) if len(linear) else np.eye(k)
+    K = np.zeros((dim, dim - len(linear)))
     K[:k, :N.shape[1]] = N
     K[k:, N.shape[1]:] = np.eye(dim - k)
-    table = pd.DataFrame(np.column_stack([Rf[:, lookup.order], r]),
-                         columns=[lookup.display[j] for j in lookup.order] + ["_r"],
-                         index=[f"{j + 1}" for j in range(len(rows))])
-    lines = tuple(_display(row, c, lookup) for row, c in zip(Rf, r))
-    return Constraints(R, r, K, lines, table)
+    return np.hstack([Rf, np.zeros((len(linear), dim - k))]), r, K
 
 
 def constrained(refresh, theta_c, K):
@@ -169,12 +247,28 @@ def constrained(refresh, theta_c, K):
     return refresh_gamma
 
 
-def maximize(refresh, theta0, lower, cns, **kw):
-    """newton_maximize, over gamma of theta = theta_c + K gamma under constraints.
+def guarded(refresh, feasible):
+    """refresh whose criterion is -inf (a rejected step) where ``feasible(theta)`` is False."""
+    def refresh_guarded(theta, final=False):
+        crit = refresh(theta, final)
+
+        def value_grad(t):
+            if not feasible(t):
+                return -np.inf, np.full(len(t), np.nan)
+            return crit.value_grad(t)
+        return Criterion(value_grad, crit.hessian)
+    return refresh_guarded
+
+
+def maximize(refresh, theta0, lower, cns, feasible=None, **kw):
+    """newton_maximize, over gamma of theta = theta_c + K gamma under constraints, keeping
+    to the theta where ``feasible`` (None: all) is True.
 
     The result's x is mapped back; its grad and hess stay in gamma (what the
     covariance K (-H_gamma)^-1 K' needs).
     """
+    if feasible is not None:
+        refresh = guarded(refresh, feasible)
     if cns is None:
         return newton_maximize(refresh, theta0, lower=lower, **kw)
     theta_c = cns.project(np.asarray(theta0, dtype=float))
@@ -188,4 +282,5 @@ def maximize(refresh, theta0, lower, cns, **kw):
     return replace(fit, x=theta_c + K @ fit.x)
 
 
-__all__ = ["Constraints", "constrained", "linear_form", "maximize", "parse_constraints"]
+__all__ = ["Constraints", "constrained", "covariance_equations", "guarded", "linear_form",
+           "maximize", "names_covariance", "parse_constraints"]

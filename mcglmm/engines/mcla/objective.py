@@ -21,11 +21,13 @@ The m draws are cut into "atoms" whose size depends only on n, never on
 first computes every b_bk (it needs c(eta) only); with a_b = max_k b_bk known, the
 second computes derivatives for the draws whose weight exp(b_bk - a_b) is at least
 NEGLIGIBLE (2^-60) in some block: the others change no sum by as much as a
-rounding error.  Per-block sums over observations are sparse products with the
+rounding error (a_b is known, so the threshold is v_bk >= NEGLIGIBLE / s0_b, s0_b =
+sum_k exp(b_bk - a_b)).  Per-block sums over observations are sparse products with the
 (B, n) matrix of w_i at (block of i, i), never a Python loop over blocks; atoms'
 sums are added in atom order, so the result is bitwise the same however atoms are
-grouped into tasks.  What does not depend on theta (the draws, log f~, Z u_k when
-it fits the budget) is computed once, in ``MCLAObjective.build``.
+grouped into tasks.  What does not depend on theta (the draws, log f~, and when
+they fit the budget Z u_k, sum_{i in b} w_i y_i (Z u_k)_i - log f~_b(u_bk) and
+S_bt(u_k)) is computed once, in ``MCLAObjective.build``.
 """
 from __future__ import annotations
 
@@ -80,7 +82,7 @@ def _combine(parts):
 class BlockMaps:
     """Sparse maps from observations and effects to blocks (B blocks, T components).
 
-    row_w: (B, n) w_i at (b(i), i); row_wx: (B p, n) w_i x_ij at (b(i) p + j, i);
+    row_w: (B, n) w_i at (b(i), i); row_wx: (p B, n) w_i x_ij at (j B + b(i), i);
     col: (q, B) indicator of each effect's block; col_bt: (q, B T) of its (block,
     component); n_bt: (B, T) effects per block and component; zwy: (q,) Z'(w y).
     """
@@ -99,8 +101,8 @@ class BlockMaps:
         rb, cb, w = blocks.row_block, blocks.col_block, design.weights
         row_w = sp.csr_matrix((w, (rb, np.arange(n))), shape=(B, n))
         wX = design.X * w[:, None]
-        row_wx = sp.csr_matrix((wX.ravel(), ((rb[:, None] * p + np.arange(p)).ravel(),
-                                             np.repeat(np.arange(n), p))), shape=(B * p, n))
+        row_wx = sp.csr_matrix((wX.ravel(), ((rb[:, None] + B * np.arange(p)).ravel(),
+                                             np.repeat(np.arange(n), p))), shape=(p * B, n))
         col = sp.csr_matrix((np.ones(q), (np.arange(q), cb)), shape=(q, B))
         col_bt = sp.csr_matrix((np.ones(q), (np.arange(q), cb * T + design.vc_index)),
                                shape=(q, B * T))
@@ -117,8 +119,9 @@ class MCLAObjective:
     as CSR (row-wise products with a block of draws are five times faster than
     CSC's, and a block's arrays stay in cache), w_blocks: row_w's columns in those
     blocks; zu_atoms: the (n, k) blocks Z u_k per atom when they fit half of
-    ``memory_budget`` bytes, else None (recomputed per evaluation); wX (n, p) =
-    diag(w) X and wXy (B, p) = X_b'w_b y_b.
+    ``memory_budget`` bytes, else None (recomputed per evaluation); fixed_atoms: per
+    atom the theta-free (B, k) and (T, B, k) of ``_atom_fixed`` when they fit a
+    quarter of it, else None; wXy (p, B) = X_b'w_b y_b.
     """
 
     design: object
@@ -132,6 +135,7 @@ class MCLAObjective:
     w_blocks: tuple
     wx_blocks: tuple
     zu_atoms: tuple | None
+    fixed_atoms: tuple | None
     wXy: np.ndarray
     n_jobs: int = 1
 
@@ -149,12 +153,16 @@ class MCLAObjective:
         maps = BlockMaps.build(design, blocks)
         store = 8 * n * m <= memory_budget // 2
         zu_atoms = tuple(z_rows @ U[sl].T for sl in atoms) if store else None
-        wXy = (maps.row_wx @ design.y).reshape(blocks.n_blocks, design.p)
-        return cls(design, family, U, logq, maps, atoms, row_blocks,
-                   tuple(z_rows[rows] for rows in row_blocks),
-                   tuple(maps.row_w[:, rows].tocsr() for rows in row_blocks),
-                   tuple(maps.row_wx[:, rows].tocsr() for rows in row_blocks),
-                   zu_atoms, wXy, n_jobs)
+        wXy = (maps.row_wx @ design.y).reshape(design.p, blocks.n_blocks)
+        objective = cls(design, family, U, logq, maps, atoms, row_blocks,
+                        tuple(z_rows[rows] for rows in row_blocks),
+                        tuple(maps.row_w[:, rows].tocsr() for rows in row_blocks),
+                        tuple(maps.row_wx[:, rows].tocsr() for rows in row_blocks),
+                        zu_atoms, None, wXy, n_jobs)
+        if 8 * (design.T + 1) * blocks.n_blocks * m > memory_budget // 4:
+            return objective
+        return replace(objective, fixed_atoms=tuple(objective._atom_fixed(i)
+                                                    for i in range(len(atoms))))
 
     @property
     def m(self):
@@ -185,6 +193,17 @@ class MCLAObjective:
         const = self.maps.n_bt @ np.log(2 * np.pi * nu)
         return -0.5 * (const[:, None] + np.tensordot(1.0 / nu, ss, axes=1))
 
+    def _atom_fixed(self, i):
+        """The theta-free parts of atom i's b: sum_{i in b} w_i y_i (Z u_k)_i - log f~_b(u_bk)
+        (B, k) and S_bt(u_k) (T, B, k)."""
+        sl = self.atoms[i]
+        draws = self.U[sl]
+        wy_zu = np.asarray(self.maps.col.T @ (draws * self.maps.zwy).T)
+        return wy_zu - self.logq[sl].T, self._block_ss(draws)
+
+    def _fixed(self, i):
+        return self._atom_fixed(i) if self.fixed_atoms is None else self.fixed_atoms[i]
+
     def _task_log_weights(self, indices, beta, nu):
         """First pass: b (B, k) for the atoms in ``indices``."""
         d = self.design
@@ -192,34 +211,36 @@ class MCLAObjective:
         wy_eta_fixed = self.maps.row_w @ (d.y * eta_fixed)
         out = []
         for i in indices:
-            sl = self.atoms[i]
-            draws = self.U[sl]
             c_sum = _ordered_sum([self.w_blocks[j] @ self.family.cumulant(eta, d.ntrials[
                 self.row_blocks[j], None]) for j, eta in self._eta_blocks(i, eta_fixed)])
-            wy_zu = np.asarray(self.maps.col.T @ (draws * self.maps.zwy).T)
-            out.append(wy_eta_fixed[:, None] + wy_zu - c_sum
-                       + self._log_f_nu(nu, self._block_ss(draws)) - self.logq[sl].T)
+            base, ss = self._fixed(i)
+            out.append(wy_eta_fixed[:, None] + base - c_sum + self._log_f_nu(nu, ss))
         return out
 
-    def _task_sums(self, indices, beta, nu, v_atoms):
-        """Second pass: AtomSums for the atoms in ``indices`` given their weights v (B, k)."""
-        return [self._atom_sums(i, beta, nu, v) for i, v in zip(indices, v_atoms)]
+    def _task_sums(self, indices, beta, nu, v_atoms, floor):
+        """Second pass: AtomSums for the atoms in ``indices`` given their weights v (B, k)
+        and the blocks' negligible weights floor (B,)."""
+        return [self._atom_sums(i, beta, nu, v, floor) for i, v in zip(indices, v_atoms)]
 
-    def _atom_sums(self, i, beta, nu, v):
-        """AtomSums of atom i over its draws with a non-negligible weight in some block.
+    def _atom_sums(self, i, beta, nu, v, floor):
+        """AtomSums of atom i over its draws with a weight v_bk >= floor_b in some block.
 
         g_bk's fixed-effect part X_b'w_b(y_b - c'(eta_bk)) is X_b'w_b y_b minus the
         per-block sums of w_i x_i c'(eta_ik); its variance part is
         -q_bt / (2 nu_t) + S_bt(u_k) / (2 nu_t^2).
         """
         d, B, P = self.design, self.n_blocks, self.design.p + self.design.T
-        live = (v >= NEGLIGIBLE * v.max(axis=1, keepdims=True)).any(axis=0)
         c2 = np.zeros(d.n)
-        if not live.any():
+        # every draw is live when some block's weights all pass (the cheap, usual case)
+        live = None if np.any(v.min(axis=1) >= floor) else (v >= floor[:, None]).any(axis=0)
+        if live is not None and not live.any():
             zero = np.zeros((P, B))
             return AtomSums(zero, np.zeros((P, P)), c2, np.zeros(d.T), zero, np.zeros((P, P)),
                             np.zeros(B))
-        v = v[:, live]
+        ss = self._fixed(i)[1]                                              # (T, B, k)
+        if live is not None:
+            v, ss = v[:, live], ss[:, :, live]
+        v = np.ascontiguousarray(v)
         k = v.shape[1]
         g = np.empty((P, B, k))                                            # g_bk, block-major
         wx_c1 = []
@@ -229,15 +250,17 @@ class MCLAObjective:
             wx_c1.append(self.wx_blocks[j] @ c1)
             c2[rows] = d.weights[rows] * np.einsum("ik,ik->i", c2_rows,
                                                    v[self.maps.blocks.row_block[rows]])
-        g[:d.p] = (self.wXy[:, :, None] - _ordered_sum(wx_c1).reshape(B, d.p, k)).transpose(1, 0, 2)
-        ss = self._block_ss(self.U[self.atoms[i]][live])                    # (T, B, k)
-        g[d.p:] = (-0.5 * self.maps.n_bt.T / nu[:, None])[:, :, None] + 0.5 * ss / nu[:, None, None] ** 2
+        np.subtract(self.wXy[:, :, None], _ordered_sum(wx_c1).reshape(d.p, B, k), out=g[:d.p])
+        np.multiply(ss, 0.5 / nu[:, None, None] ** 2, out=g[d.p:])
+        g[d.p:] -= (0.5 * self.maps.n_bt.T / nu[:, None])[:, :, None]
         flat, v_flat = g.reshape(P, B * k), v.reshape(B * k)
-        gv = flat * v_flat
-        gvv = gv * v_flat
-        return AtomSums(gv.reshape(P, B, k).sum(axis=2), gv @ flat.T, c2,
-                        ss.reshape(d.T, B * k) @ v_flat, gvv.reshape(P, B, k).sum(axis=2),
-                        gvv @ flat.T, (v * v).sum(axis=1))
+        weighted = np.empty((2, P, B * k))                                 # v g and v^2 g
+        np.multiply(flat, v_flat, out=weighted[0])
+        np.multiply(weighted[0], v_flat, out=weighted[1])
+        moments = weighted.reshape(2 * P, B * k) @ flat.T                  # (2P, P)
+        firsts = weighted.reshape(2, P, B, k).sum(axis=3)                  # (2, P, B)
+        return AtomSums(firsts[0], moments[:P], c2, ss.reshape(d.T, B * k) @ v_flat, firsts[1],
+                        moments[P:], np.einsum("bk,bk->b", v, v))
 
     def _groups(self):
         return split_evenly(range(len(self.atoms)), effective_jobs(self.n_jobs))
@@ -250,9 +273,9 @@ class MCLAObjective:
         return np.concatenate([b for part in parts for b in part], axis=1)
 
     def _payload(self):
-        """Workers in other processes recompute Z u_k (the same arithmetic) rather than
-        receive the stored blocks with every evaluation."""
-        return self if shares_memory() else replace(self, zu_atoms=None)
+        """Workers in other processes recompute Z u_k and the theta-free parts (the same
+        arithmetic) rather than receive the stored blocks with every evaluation."""
+        return self if shares_memory() else replace(self, zu_atoms=None, fixed_atoms=None)
 
     def _sums(self, theta):
         """(a (B,), log s0 (B,), AtomSums over all draws) at theta; a is -inf if infeasible."""
@@ -266,7 +289,8 @@ class MCLAObjective:
         np.exp(v, out=v)
         s0 = v.sum(axis=1)
         v /= s0[:, None]
-        tasks = [(g, theta[:p], theta[p:], [v[:, self.atoms[i]] for i in g])
+        floor = NEGLIGIBLE / s0
+        tasks = [(g, theta[:p], theta[p:], [v[:, self.atoms[i]] for i in g], floor)
                  for g in self._groups()]
         parts = run_ordered(self._payload()._task_sums, tasks, self.n_jobs)
         return a, np.log(s0), _combine([s for part in parts for s in part])

@@ -157,13 +157,14 @@ def build_sampler(design, family, inputs, pvec, zeta):
 @dataclass(frozen=True)
 class SizeGroup:
     """The blocks of one size d, stacked: blocks (G,); cols (G, d) their columns of Z;
-    chol (G, d, d) lower Cholesky factors L_b of P_bb; chol_inv (G, d, d) L_b^-1;
-    logdet (G,) log det P_bb."""
+    chol (G, d, d) lower Cholesky factors L_b of P_bb; chol_inv (G, d, d) L_b^-1 for
+    d <= LARGE_BLOCK, else None (draws by triangular solves with L_b); logdet (G,)
+    log det P_bb."""
 
     blocks: np.ndarray
     cols: np.ndarray
     chol: np.ndarray
-    chol_inv: np.ndarray
+    chol_inv: np.ndarray | None
     logdet: np.ndarray
 
 
@@ -179,9 +180,11 @@ class BlockProposal:
 
     def _group_logpdf(self, g, R):
         """log f~_b for the blocks of group g from R = u - u^ stacked (G, m, d): (G, m)."""
-        d = R.shape[2]
         y = _stacked_product(R, g.chol)                        # rows r'L: |L'r|^2 = r'P_bb r
-        quad = np.einsum("gmd,gmd->gm", y, y)
+        return self._logpdf_from_quad(g, np.einsum("gmd,gmd->gm", y, y), R.shape[2])
+
+    def _logpdf_from_quad(self, g, quad, d):
+        """log f~_b for the blocks of group g from quad = (u - u^)'P_bb(u - u^): (G, m)."""
         half_logdet = 0.5 * g.logdet[:, None]
         log_n = -0.5 * d * np.log(2 * np.pi) + half_logdet - 0.5 * quad
         z = self.zeta
@@ -213,14 +216,17 @@ class BlockProposal:
 
     def _draw_chunk(self, g, members, m, seed, round_index):
         """Draws of some blocks of group g: (their SizeGroup, R = u - u^ (G', m, d), log f~
-        (G', m)).  A block's numbers depend on its own generator only, so how the blocks
-        are cut into chunks (and chunks spread over workers) changes nothing."""
+        (G', m)).  r = s L^-T z, so (u - u^)'P_bb(u - u^) = s^2 |z|^2.  A block's numbers
+        depend on its own generator only, so how the blocks are cut into chunks (and
+        chunks spread over workers) changes nothing."""
         sub = SizeGroup(g.blocks[members], g.cols[members], g.chol[members],
-                        g.chol_inv[members], g.logdet[members])
+                        None if g.chol_inv is None else g.chol_inv[members], g.logdet[members])
         Zn, scale = self._normals(sub, m, seed, round_index)
-        R = _stacked_product(Zn, sub.chol_inv)              # rows r' = z' L^-1: r ~ N(0, P_bb^-1)
+        R = _chol_t_solve(sub, Zn)                          # rows r' = z' L^-1: r ~ N(0, P_bb^-1)
         R *= scale[:, :, None]
-        return sub, R, self._group_logpdf(sub, R)
+        quad = np.einsum("gmd,gmd->gm", Zn, Zn)
+        quad *= scale * scale
+        return sub, R, self._logpdf_from_quad(sub, quad, Zn.shape[2])
 
     def draw(self, m, seed, round_index=0, n_jobs=1):
         """m draws of every block: U (m, q) and log f~_b (m, B); chunks of blocks spread over
@@ -238,6 +244,7 @@ class BlockProposal:
 
 DRAW_CHUNKS = 8              # chunks of blocks per size group when drawing
 SMALL_BLOCK = 8              # stacked products of blocks this small by einsum, not matmul
+LARGE_BLOCK = 64             # blocks larger than this draw by triangular solves, not L^-1
 
 
 def _stacked_product(A, B):
@@ -246,6 +253,18 @@ def _stacked_product(A, B):
     if A.shape[2] <= SMALL_BLOCK:
         return np.einsum("gmd,gde->gme", A, B)
     return A @ B
+
+
+def _chol_t_solve(g, Zn):
+    """Rows z' L_b^-1 for the blocks of group g: Zn (G, m, d) -> (G, m, d).  Large blocks are
+    few (G d <= q): one triangular solve each (half the work of a product with L_b^-1, and
+    no inverse); small ones stacked."""
+    if g.chol_inv is not None:
+        return _stacked_product(Zn, g.chol_inv)
+    out = np.empty_like(Zn)
+    for i, L in enumerate(g.chol):
+        out[i] = la.solve_triangular(L, Zn[i].T, lower=True, trans="T").T
+    return out
 
 
 def _size_groups(precision, blocks):
@@ -269,7 +288,8 @@ def _size_groups(precision, blocks):
         keep = index[cb[coo.row]] >= 0
         dense[index[cb[coo.row[keep]]], pos[coo.row[keep]], pos[coo.col[keep]]] = coo.data[keep]
         chol = np.linalg.cholesky(dense)
-        groups.append(SizeGroup(members, cols, chol, np.linalg.inv(chol),
+        groups.append(SizeGroup(members, cols, chol,
+                                np.linalg.inv(chol) if d <= LARGE_BLOCK else None,
                                 2.0 * np.log(np.diagonal(chol, axis1=1, axis2=2)).sum(axis=1)))
     return tuple(groups)
 

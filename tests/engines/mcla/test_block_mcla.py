@@ -1,5 +1,7 @@
 """The per-block MCLA: objective against a per-block, per-draw oracle; derivatives by finite
 differences; the block proposal's density and independence across blocks."""
+from dataclasses import replace
+
 import numpy as np
 import pandas as pd
 import pytest
@@ -10,7 +12,7 @@ import mcglmm as mc
 from mcglmm.design import glmm_design
 from mcglmm.design.blocks import independent_blocks
 from mcglmm.engines.mcla import MCLAObjective, mc_vcov
-from mcglmm.engines.mcla.sampler import SamplerInputs, block_proposal
+from mcglmm.engines.mcla.sampler import LARGE_BLOCK, SamplerInputs, block_proposal
 
 H = 1e-5
 
@@ -137,3 +139,26 @@ def test_each_block_draws_from_its_own_generator(salamander_blocks):
                                U[:, blocks.col_block == 0] + 1.0, rtol=0,
                                atol=1e-15)     # seen 2.2e-16: (r + c) + 1 against r + (c + 1)
     assert not np.array_equal(proposal.draw(200, 5, 3)[0], U)      # another round, new draws
+
+
+def test_large_block_draws_by_triangular_solves_match_the_inverse_factor():
+    """A block of 80 effects (two crossed factors of 40 levels: one block > LARGE_BLOCK) draws
+    by triangular solves with L; the draws equal those made with L^-1, and log f~ from |z|^2
+    equals the density evaluated afresh."""
+    rng = np.random.default_rng(8)
+    data = pd.DataFrame({"a": pd.Categorical(rng.integers(0, 40, 300)),
+                         "b": pd.Categorical(rng.integers(0, 40, 300)),
+                         "y": rng.integers(0, 2, 300)})
+    design = glmm_design("y ~ 1", ["0 + a", "0 + b"], data, mc.bernoulli_glmm, ["a", "b"])
+    blocks = independent_blocks(design.Z)
+    inputs = SamplerInputs(np.array([0.1]), np.array([0.7, 0.4]), np.zeros(design.q))
+    proposal, _ = block_proposal(design, mc.bernoulli_glmm, blocks, inputs, 0.5, 5)
+    assert blocks.n_blocks == 1 and design.q > LARGE_BLOCK
+    assert proposal.groups[0].chol_inv is None
+    U, logq = proposal.draw(200, 3)
+    with_inverse = replace(proposal, groups=tuple(replace(g, chol_inv=np.linalg.inv(g.chol))
+                                                  for g in proposal.groups))
+    U_inv, logq_inv = with_inverse.draw(200, 3)
+    np.testing.assert_allclose(U, U_inv, rtol=0, atol=1e-11)                 # seen 2e-15
+    np.testing.assert_allclose(logq, logq_inv, rtol=1e-12)                   # seen 0
+    np.testing.assert_allclose(proposal.logpdf(U), logq, rtol=1e-11)         # seen 9e-16

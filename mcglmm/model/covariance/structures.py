@@ -1,28 +1,9 @@
-"""Covariance structures of one level's random effects, u_g ~ N(0, Sigma(psi)), d x d.
-
-One class per structure, one instance per level (``Independent(d)``, ...).
-Unconstrained parameters psi (Stata's internal scale):
-
-    independent   psi_j = log sd_j               Sigma = diag(exp(2 psi))
-    identity      psi   = log sd                 Sigma = exp(2 psi) I
-    exchangeable  psi   = (log sd, atanh rho)    Sigma = sd^2 ((1 - rho) I + rho 1 1')
-    unstructured  psi   = lower triangle of L, diagonal on the log scale, Sigma = L L'
-
-(exchangeable with d = 1 is identity).  ``sigma_and_grad(psi)`` returns Sigma and
-dSigma/dpsi (r, d, d).  The score of G groups' effects with posterior second moments
-M = sum_g E[u_g u_g'] is
-
-    dl/dpsi_r = 1/2 tr[(Sigma^-1 M Sigma^-1 - G Sigma^-1) dSigma/dpsi_r].
-
-Reported parameters are entries of Sigma: var(z_j) on the diagonal, cov(z_j,z_k) below.
-"""
+"""The structures of Stata's names: independent, identity, exchangeable, unstructured."""
 from __future__ import annotations
 
 from dataclasses import dataclass
 
 import numpy as np
-
-from ..exceptions import bad_value
 
 LOG_SD_MIN = -12.0   # lower bound of a log standard deviation: sd 6e-6 is a zero variance
 
@@ -33,6 +14,7 @@ class Covariance:
 
     d: int
     name = ""
+    implied = ()     # constraints the structure states itself (``restricted.Restricted``)
 
     @property
     def n_params(self):
@@ -105,6 +87,12 @@ class Covariance:
         out[a, b] = out[b, a] = True
         return out
 
+    def pattern(self):
+        """(classes, fixed): the structure as a ``Restricted`` one -- a tuple of
+        lower-triangle entries (a >= b) per free value, and ((a, b), value) fixed entries.
+        Here one variance and zero covariances (identity)."""
+        return (tuple((j, j) for j in range(self.d)),), _zero_covariances(self.d)
+
 
 class Independent(Covariance):
     name = "independent"
@@ -136,6 +124,9 @@ class Independent(Covariance):
 
     def reported_pairs(self):
         return [(j, j) for j in range(self.d)]
+
+    def pattern(self):
+        return tuple(((j, j),) for j in range(self.d)), _zero_covariances(self.d)
 
 
 class Identity(Covariance):
@@ -210,6 +201,11 @@ class Exchangeable(Identity):
     def tied(self, a, b):
         return ~np.eye(self.d, dtype=bool) if a != b else super().tied(a, b)
 
+    def pattern(self):
+        if self.d == 1:
+            return super().pattern()
+        return (tuple((j, j) for j in range(self.d)), _lower_off(self.d)), ()
+
 
 class Unstructured(Covariance):
     """Sigma = L L', psi the lower triangle of L by rows, its diagonal on the log scale."""
@@ -265,30 +261,14 @@ class Unstructured(Covariance):
         d = self.d
         return [(j, j) for j in range(d)] + [(j, k) for k in range(d) for j in range(k + 1, d)]
 
-
-COVARIANCES = {c.name: c for c in (Independent, Exchangeable, Identity, Unstructured)}
-DEFAULT = "independent"
-
-
-def get_covariance(name, d):
-    """The structure called ``name`` for d random effects (ValueError naming ``covariance``)."""
-    if not isinstance(name, str) or name not in COVARIANCES:
-        raise ValueError(bad_value("covariance", "one of " + ", ".join(COVARIANCES), name))
-    return COVARIANCES[name](d)
+    def pattern(self):
+        return tuple(((a, b),) for a in range(self.d) for b in range(a + 1)), ()
 
 
-def per_level(covariance, levels):
-    """One structure per level from one name or a dict {grouping ("g", "g:h"): name}."""
-    if isinstance(covariance, str):
-        chosen = {lev.name: covariance for lev in levels}
-    elif isinstance(covariance, dict):
-        keys = {k.replace(">", ":"): v for k, v in covariance.items()}
-        unknown = set(keys) - {":".join(lev.factors) for lev in levels}
-        if unknown:
-            raise ValueError(bad_value("covariance", "a dict keyed by the groupings "
-                                       + str([":".join(lv.factors) for lv in levels]),
-                                       sorted(unknown)))
-        chosen = {lev.name: keys.get(":".join(lev.factors), DEFAULT) for lev in levels}
-    else:
-        raise ValueError(bad_value("covariance", "a string or a dict of strings", covariance))
-    return tuple(get_covariance(chosen[lev.name], lev.d) for lev in levels)
+def _lower_off(d):
+    """The entries (a, b), a > b, below Sigma's diagonal, by rows."""
+    return tuple((a, b) for a in range(d) for b in range(a))
+
+
+def _zero_covariances(d):
+    return tuple((pair, 0.0) for pair in _lower_off(d))
