@@ -15,6 +15,9 @@ importance sampling over the females with Gauss-Hermite over the males, 20,000 d
 per block, Monte Carlo error about 0.009, the same draws for every estimate; murder:
 exact by 100-point adaptive Gauss-Hermite); the MLE's is -207.594 (salamander) and
 -437.2695 (murder).  ESS: the smallest block's (glmm: the joint weights').
+PQL cpu: the process time of the PQL start inside the fit.  Before each case, when Rscript
+with lme4 is installed, lme4's glmer Laplace fit of the same model on the same data (its
+time and log likelihood; otherwise the line says why not; --no-lme4 skips it).
 Reference: R glmm 1.4.5 on a 2-core machine takes 114 s for salamander m = 10^4
 and does not finish murder m = 10^3 within 15 minutes.
 """
@@ -59,6 +62,53 @@ def near_exact_loglik(name, estimates):
     return None
 
 
+def _time_pql():
+    """A list that collects the CPU seconds of every pql_start the fit calls (wrapped where
+    the glmm front imported it)."""
+    from mcglmm.engines.mcla import pql
+    original, spent = pql.pql_start, []
+
+    def timed(*args, **kwargs):
+        t = time.process_time()
+        try:
+            return original(*args, **kwargs)
+        finally:
+            spent.append(time.process_time() - t)
+    for module in list(sys.modules.values()):
+        if getattr(module, "pql_start", None) is original:
+            module.pql_start = timed
+    return spent
+
+
+LME4 = {"salamander": ("Mate ~ 0 + Cross + (1 | Female) + (1 | Male)", "binomial"),
+        "murder": ("y ~ 0 + race + (1 | id)", "poisson"),
+        "crossed": ("y ~ x + (1 | f1) + (1 | f2)", "binomial")}
+
+
+def lme4_laplace(name):
+    """glmer's Laplace fit of the case's model on its data (benchmarks/bench_quadrature.py's
+    ``glmer``: time and log likelihood), or why it was not run."""
+    sys.path.insert(0, str(Path(__file__).parent))
+    import bench_quadrature as bq
+    why_not = bq.lme4_available()
+    if why_not:
+        return why_not
+    formula, family = LME4[name.split("-")[0]]
+    if name.startswith("salamander"):
+        data = mc_data("salamander")
+    elif name.startswith("murder"):
+        data = mc_data("murder").assign(id=lambda d: np.arange(len(d)))
+        data["y"] = data["y"] - 1
+    else:
+        data = simulated_crossed()
+    return bq.glmer(data, formula, 1, family)
+
+
+def mc_data(name):
+    import mcglmm as mc
+    return mc.datasets.load(name)
+
+
 def run_case(name, method, n_jobs):
     import mcglmm as mc
     if name.startswith("salamander"):
@@ -77,6 +127,7 @@ def run_case(name, method, n_jobs):
                     data=simulated_crossed(), family_glmm=mc.bernoulli_glmm, m=10_000)
     else:
         raise SystemExit(f"unknown case {name!r}; cases are {ALL_CASES}")
+    pql_cpu = _time_pql()
     wall, cpu = time.perf_counter(), time.process_time()
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
@@ -87,6 +138,7 @@ def run_case(name, method, n_jobs):
     print(json.dumps({"case": name, "method": method, "n": int(len(fit.y)),
                       "q": int(fit.z.shape[1]), "m": fit.m, "blocks": int(len(fit.ess)),
                       "wall_s": round(wall, 3), "cpu_s": round(cpu, 3),
+                      "pql_cpu_s": round(sum(pql_cpu), 3),
                       "peak_rss_mib": round(peak_mib, 1), "converged": fit.trust_converged,
                       "ess": round(float(fit.ess.min()), 1),
                       "loglik": None if loglik is None else round(float(loglik), 4)}))
@@ -97,6 +149,8 @@ def main():
     parser.add_argument("--cases", nargs="*", default=CASES)
     parser.add_argument("--methods", nargs="*", default=METHODS)
     parser.add_argument("--n-jobs", type=int, default=2)
+    parser.add_argument("--no-lme4", action="store_true",
+                        help="skip lme4's glmer line (else run when Rscript has lme4)")
     parser.add_argument("--one", nargs=2, help=argparse.SUPPRESS)
     opts = parser.parse_args()
     if opts.one:
@@ -104,8 +158,10 @@ def main():
         return
     print(f"load average at start: {os.getloadavg()[0]:.2f} ({os.cpu_count()} cores)")
     print(f"{'case':<16}{'method':>7}{'n':>7}{'q':>6}{'blocks':>7}{'m':>8}{'wall s':>8}"
-          f"{'cpu s':>8}{'peak MiB':>9}{'conv':>6}{'min ESS':>9}{'log L':>11}")
+          f"{'cpu s':>8}{'PQL cpu':>8}{'peak MiB':>9}{'conv':>6}{'min ESS':>9}{'log L':>11}")
     for name in opts.cases:
+        if not opts.no_lme4:
+            print(f"{name:<16}  lme4 glmer (Laplace), same data: {lme4_laplace(name)}")
         for method in opts.methods:
             out = subprocess.run([sys.executable, __file__, "--one", name, method, "--n-jobs",
                                   str(opts.n_jobs)], capture_output=True, text=True)
@@ -115,7 +171,8 @@ def main():
             r = json.loads(out.stdout.strip().splitlines()[-1])
             loglik = "" if r["loglik"] is None else f"{r['loglik']:.4f}"
             print(f"{r['case']:<16}{r['method']:>7}{r['n']:>7}{r['q']:>6}{r['blocks']:>7}"
-                  f"{r['m']:>8}{r['wall_s']:>8.2f}{r['cpu_s']:>8.2f}{r['peak_rss_mib']:>9.0f}"
+                  f"{r['m']:>8}{r['wall_s']:>8.2f}{r['cpu_s']:>8.2f}{r['pql_cpu_s']:>8.2f}"
+                  f"{r['peak_rss_mib']:>9.0f}"
                   f"{str(r['converged']):>6}{r['ess']:>9.1f}{loglik:>11}")
     print(f"load average at end: {os.getloadavg()[0]:.2f}")
 

@@ -124,7 +124,7 @@ R_SCRIPT = """
 suppressMessages(library(lme4))
 d <- read.csv("{csv}")
 t0 <- proc.time()[["elapsed"]]
-fit <- glmer({formula}, data = d, family = binomial, nAGQ = {nagq})
+fit <- glmer({formula}, data = d, family = {family}, nAGQ = {nagq})
 cat(sprintf("%.2f %.6f\\n", proc.time()[["elapsed"]] - t0, as.numeric(logLik(fit))))
 """
 
@@ -137,20 +137,26 @@ def lme4_available():
     return None if ok.returncode == 0 else "lme4 not installed"
 
 
-def run_lme4(name):
-    """(seconds, log likelihood) of glmer on the case's data, or a reason it was not run."""
-    data, _, options, r_formula, nagq = CASES[name]()
-    if r_formula is None or options.get("family") != "bernoulli":
-        return "no glmer equivalent here"
+def glmer(data, r_formula, nagq=1, family="binomial"):
+    """'<seconds> s (ll <log likelihood>)' of lme4's glmer on ``data`` (R's family name), or
+    why it failed; the time excludes R's start and reading the data."""
     with tempfile.TemporaryDirectory() as tmp:
         csv = os.path.join(tmp, "data.csv")
         data.to_csv(csv, index=False)
-        script = R_SCRIPT.format(csv=csv, formula=r_formula, nagq=nagq)
+        script = R_SCRIPT.format(csv=csv, formula=r_formula, family=family, nagq=nagq)
         out = subprocess.run(["Rscript", "-e", script], capture_output=True, text=True)
     if out.returncode != 0:
         return "glmer failed: " + out.stderr.strip().splitlines()[-1][:60]
     seconds, ll = out.stdout.split()
     return f"{float(seconds):.2f} s (ll {float(ll):.3f})"
+
+
+def run_lme4(name):
+    """glmer on the case's data (``glmer``), or a reason it was not run."""
+    data, _, options, r_formula, nagq = CASES[name]()
+    if r_formula is None or options.get("family") != "bernoulli":
+        return "no glmer equivalent here"
+    return glmer(data, r_formula, nagq)
 
 
 def main():

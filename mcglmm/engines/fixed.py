@@ -31,7 +31,8 @@ def loglik(model, theta_fixed):
 def hessian(model, theta_fixed):
     """X' diag(c_o d2) X (p, p): the exact Hessian of ``loglik`` for a family without aux."""
     eta = linear_predictor(model, theta_fixed[:model.p])
-    d2 = model.family.derivs(model.y, model.ntrials, eta, ()).d2 * cumulative_weights(model)[1]
+    d2 = (model.family.derivs(model.y, model.ntrials, eta, (), third=False).d2
+          * cumulative_weights(model)[1])
     return model.X.T @ (d2[:, None] * model.X)
 
 

@@ -40,7 +40,7 @@ from .aux_families import Gamma, Gaussian, NBinomialConstant, NBinomialMean, Ord
 from .family_base import (AuxPair, AuxTerm, CanonicalFamily, Derivs, Family, binomial_constant,
                           check_bernoulli, check_binary, check_count, count_constant)
 from .links import (CLOGLOG, IDENTITY, LOG, LOGIT, PROBIT, exp_eta, exp_minus_abs,
-                    get_link, logistic_moments, softplus, softplus_from)
+                    get_link, logistic_cumulants, logistic_moments, softplus)
 
 
 def _cdf_log_derivs(log_F, log_f, q1, q2, sign):
@@ -68,8 +68,7 @@ class Binomial(CanonicalFamily):
         return softplus(eta)
 
     def _derivs1(self, eta):
-        e = exp_minus_abs(eta)
-        return (softplus_from(eta, e), *logistic_moments(eta, e))
+        return logistic_cumulants(eta)
 
     def _mean_variance1(self, eta):
         return logistic_moments(eta, exp_minus_abs(eta))

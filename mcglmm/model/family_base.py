@@ -126,11 +126,18 @@ class Family:
     fixed_model: str = ""
     has_trials: bool = False
 
-    def derivs(self, y, ntrials, eta, aux, full=True):
+    def derivs(self, y, ntrials, eta, aux, full=True, third=True):
         """``Derivs`` of the log density (without ``constant``) at eta; 0 derivatives where
-        the likelihood is 0."""
+        the likelihood is 0.  ``third=False``: d3 may be None (a row that gets it for
+        free still gives it)."""
         with np.errstate(over="ignore", invalid="ignore"):   # exp past 709.78: ``links``
-            return _zero_where_impossible(self._derivs(y, ntrials, eta, aux, full))
+            der = (self._derivs(y, ntrials, eta, aux, full) if third or not full
+                   else self._second_order(y, ntrials, eta, aux))
+            return _zero_where_impossible(der)
+
+    def _second_order(self, y, ntrials, eta, aux):
+        """``_derivs`` with full, where d3 may be None (by default it is all of them)."""
+        return self._derivs(y, ntrials, eta, aux, True)
 
     def _derivs(self, y, ntrials, eta, aux, full):
         raise NotImplementedError
@@ -224,14 +231,17 @@ class CanonicalFamily(Family):
         """Per-observation y * eta - c(eta) (R glmm's kernel: no constants)."""
         return y * eta - self.cumulant(eta, ntrials)
 
-    def _derivs(self, y, ntrials, eta, aux, full):
+    def _derivs(self, y, ntrials, eta, aux, full, third=True):
         """Fast path: ll = y eta - c, d1 = y - c', d2 = -c'', d3 = -c''' (canonical link)."""
         if not isinstance(self.link, type(self.canonical_link)):
             return self._generic_derivs(y, ntrials, eta, aux, full)
         c, c1, c2 = self.cumulant_derivs(eta, ntrials)
         if not full:
             return Derivs(y * eta - c, y - c1, None, None)
-        return Derivs(y * eta - c, y - c1, -c2, -self.third(c1, c2, ntrials))
+        return Derivs(y * eta - c, y - c1, -c2, -self.third(c1, c2, ntrials) if third else None)
+
+    def _second_order(self, y, ntrials, eta, aux):
+        return self._derivs(y, ntrials, eta, aux, True, third=False)
 
     def _generic_derivs(self, y, ntrials, eta, aux, full):
         raise NotImplementedError

@@ -43,7 +43,16 @@ import numpy as np
 import scipy.sparse as sp
 
 from ...model.spec import times
+from .memo import once_per_object
 from .nodes import cholesky_and_grad, product_rule
+
+
+def posterior_sum(pi_obs, a):
+    """sum over node combinations of pi_obs a, per observation: (n,) from pi_obs (n, combos...)
+    and a broadcasting to it (one einsum: no (n, combos) product, no short-axis sum)."""
+    n = pi_obs.shape[0]
+    a = np.broadcast_to(a, pi_obs.shape).reshape(n, -1)
+    return np.einsum("nc,nc->n", pi_obs.reshape(n, -1), a)
 
 
 def supports_exact_hessian(model, adaptive=True):
@@ -141,12 +150,21 @@ def _aux_curvature(pairs, pi_obs, n, a):
     H = np.zeros((a, a))
     for pair in pairs:
         ca, cb = pair.col_a.ravel(), pair.col_b.ravel()
-        val = (pi_obs * pair.ll_ab).reshape(n, -1).sum(axis=1)
+        val = posterior_sum(pi_obs, pair.ll_ab)
         ok = (ca >= 0) & (cb >= 0)
         np.add.at(H, (ca[ok], cb[ok]), val[ok])
         off = ok & (ca != cb)
         np.add.at(H, (cb[off], ca[off]), val[off])
     return H
+
+
+@once_per_object
+def x_by_group(model):
+    """Sparse (G p, n): row g p + j holds X[i, j] at the observations i of bottom group g."""
+    n, p, bottom = len(model.y), model.p, model.levels[-1]
+    rows = (bottom.index[:, None] * p + np.arange(p)).ravel()
+    return sp.csr_matrix((model.X.ravel(), (rows, np.repeat(np.arange(n), p))),
+                         shape=(bottom.n_groups * p, n))
 
 
 def _bottom_scores(model, der, pi_obs, w_obs, e1, indicator, P):
@@ -160,10 +178,7 @@ def _bottom_scores(model, der, pi_obs, w_obs, e1, indicator, P):
     d1 = times(np.broadcast_to(der.d1, pi_obs.shape).reshape(n, -1), w_obs)
     C = d1.shape[1]
     S = np.zeros((G, C, P))
-    rows = (bottom.index[:, None] * p + np.arange(p)).ravel()
-    X_by_group = sp.csr_matrix((model.X.ravel(), (rows, np.repeat(np.arange(n), p))),
-                               shape=(G * p, n))
-    S[:, :, :p] = (X_by_group @ d1).reshape(G, p, C).transpose(0, 2, 1)
+    S[:, :, :p] = (x_by_group(model) @ d1).reshape(G, p, C).transpose(0, 2, 1)
     A = indicator(bottom.index, G)
     if a:
         aux = times(_aux_per_obs(der.aux, pi_obs.shape, a), w_obs)
@@ -187,14 +202,14 @@ def _mean_curvature(model, der, pi_obs, offsets):
     """Posterior mean of the observations' second derivatives in beta and aux, (P, P)."""
     n, X, p, a, P = len(model.y), model.X, model.p, model.n_aux, offsets[-1]
     H = np.zeros((P, P))
-    w = (pi_obs * der.d2).reshape(n, -1).sum(axis=1)
+    w = posterior_sum(pi_obs, der.d2)
     H[:p, :p] += X.T @ (w[:, None] * X)
     if a:
         cross = np.zeros((n, a))
         for t in der.aux:
             col = t.col.ravel()
             rows = np.flatnonzero(col >= 0)
-            cross[rows, col[rows]] += (pi_obs * t.d1_a).reshape(n, -1).sum(axis=1)[rows]
+            cross[rows, col[rows]] += posterior_sum(pi_obs, t.d1_a)[rows]
         H[:p, p:p + a] += X.T @ cross
         H[p:p + a, :p] += (X.T @ cross).T
         H[p:p + a, p:p + a] += _aux_curvature(der.aux2, pi_obs, n, a)

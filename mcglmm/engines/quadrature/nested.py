@@ -31,7 +31,7 @@ import numpy as np
 import scipy.sparse as sp
 
 from ..base import Evaluation
-from .hessian import louis_hessian, supports_exact_hessian
+from .hessian import louis_hessian, posterior_sum, supports_exact_hessian
 from ...model.params import sigmas, unpack
 from ...model.spec import aux_gradient, cumulative_weights, level_weights, linear_predictor, times
 from .blocks import row_blocks
@@ -134,7 +134,7 @@ def _aghq(model, theta, adapt, k, scores=False, hessian=False):
         eta = eta + zu.reshape(_axis_shape(L, l, zu.shape))
     shape_y = [n] + [1] * L
     der = model.family.derivs(model.y.reshape(shape_y), model.ntrials.reshape(shape_y), eta, aux,
-                               full=hessian)
+                               full=hessian, third=False)
     w_lev, w_obs = level_weights(model)
     c_lev = cumulative_weights(model)[0] if model.weights is not None else [None] * L
     weights = [None] * L
@@ -151,7 +151,7 @@ def _aghq(model, theta, adapt, k, scores=False, hessian=False):
         pis.append(pis[-1][levels[l].parent][..., None] * weights[l])
     pis_c = [times(pi, c) for pi, c in zip(pis, c_lev)]
     pi_obs = times(pis_c[-1][levels[-1].index], w_obs)
-    r = (pi_obs * der.d1).reshape(n, -1).sum(axis=1)
+    r = posterior_sum(pi_obs, der.d1)
     g_aux = aux_gradient(der.aux, pi_obs, model.n_aux)
     moments = [_second_moments(pi, u) for pi, u in zip(pis_c, u_nodes)]
     g_psi = [cov.score(psi, M_g.sum(axis=0), lev.n_groups if c is None else c.sum())
@@ -190,7 +190,7 @@ def _top_scores(model, r, aux_terms, moments, covs, pi_obs, chain, c_lev):
     aux = np.zeros((n, model.n_aux))
     for t in aux_terms:
         col = t.col.ravel()
-        val = (pi_obs * t.ll_a).reshape(n, -1).sum(axis=1)
+        val = posterior_sum(pi_obs, t.ll_a)
         ok = col >= 0
         aux[np.flatnonzero(ok), col[ok]] += val[ok]
     parts.append(A @ aux)

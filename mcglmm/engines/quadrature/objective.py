@@ -99,8 +99,8 @@ class Objective:
         self.state = Adaptation(None, None if state is None else state.mode)
         self.last = None
 
-    def _evaluate(self, t, adapt, scores=False):
-        ev = aghq(self.model, t, adapt, self.k, scores=scores)
+    def _evaluate(self, t, adapt, scores=False, hessian=False):
+        ev = aghq(self.model, t, adapt, self.k, scores=scores, hessian=hessian)
         self.last = (np.array(t, copy=True), adapt, ev)
         return ev
 
@@ -111,32 +111,44 @@ class Objective:
             return last[2]
         return None
 
+    def _at(self, t, adapt, hessian, reuse):
+        """The evaluation at (t, adapt): the last one when it is there (and, unless
+        ``reuse``, has the Hessian), else a new one, with the Hessian when ``hessian``."""
+        last = self.last
+        if (last is not None and last[1] is adapt and np.array_equal(last[0], t)
+                and (reuse or last[2].hessian is not None)):
+            return last[2]
+        return self._evaluate(t, adapt, hessian=hessian)
+
     def refresh(self, theta, final=False):
-        """The Criterion at theta: value and gradient with the adaptation re-centred there."""
+        """The Criterion at theta: value and gradient with the adaptation re-centred there.
+
+        Where the engine has the exact Hessian, an evaluation at theta itself (settling
+        the adaptation, or the criterion's first) computes it too, since Newton asks for
+        it there next: one pass over the rows gives value, gradient and Hessian.
+        """
         if self.intmethod in LAPLACE:
             return Criterion(self._laplace)
         if self.intmethod == "ghermite":
             return self._nonadaptive()
         if not self.model.nested:
             return self._joint(theta)
+        exact = supports_exact_hessian(self.model)
         self.state = refreshed(self.model, self.intmethod, theta, self.state,
-                               lambda a: self._evaluate(theta, a), self._known(theta), final)
+                               lambda a: self._evaluate(theta, a, hessian=exact),
+                               self._known(theta), final)
         adapt = self.state.adapt
         if adapt is None:
             return Criterion(_infeasible)
 
         def value_grad(t):
-            last = self.last
-            if last is not None and last[1] is adapt and np.array_equal(last[0], t):
-                return _finite(last[2])
-            return _finite(self._evaluate(t, adapt))
+            return _finite(self._at(t, adapt, exact and np.array_equal(t, theta), True))
 
         def scores(t):
             return aghq(self.model, t, adapt, self.k, scores=True).scores
-        if not supports_exact_hessian(self.model):
+        if not exact:
             return Criterion(value_grad, scores=scores)
-        return Criterion(value_grad, lambda t: aghq(self.model, t, adapt, self.k,
-                                                    hessian=True).hessian, scores)
+        return Criterion(value_grad, lambda t: self._at(t, adapt, True, False).hessian, scores)
 
     def _nonadaptive(self):
         model, k = self.model, self.k
