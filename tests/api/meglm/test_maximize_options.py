@@ -64,7 +64,9 @@ def test_difficult_changes_the_iterations_from_a_non_concave_start(pig, nr):
     plain, text = fit(pig, from_=[6, 19, 0, 3], log=True)
     hard, _ = fit(pig, from_=[6, 19, 0, 3], difficult=True)
     assert "(not concave)" in "\n".join(full_model_log(text))
-    assert (plain.ic, hard.ic) == (23, 15)
+    # seen 23 against 15, and 22 against 15 after the logistic arithmetic changed by rounding:
+    # the count of a non-concave path is not fixed across machines, the gap is
+    assert hard.ic <= plain.ic - 5
     assert abs(hard.ll - nr.ll) < 1e-6 and abs(plain.ll - nr.ll) < 1e-6   # seen 2.3e-13
 
 
