@@ -181,8 +181,11 @@ def meglm(formula, data, family="gaussian", link=None, *, covariance="independen
         fixedonly (default), constantonly, zero or iv; a grid search over variances
         (True: 0.1, 1, 10 for every variance; a list of values; a dict {term: values}
         with terms as the table's "g:var(x)", "g:cov(_cons,x)" or Stata's "x[g]",
-        "cons[g]*x[g]"); explicit internal-scale values; noestimate=True returns the
-        start values (a Series) without fitting.
+        "cons[g]*x[g]"); from_ as Stata's from(b): a Series or dict named like e(b)
+        (``res.b`` of an earlier fit, "weight:week", "/:var(_cons[id])"), on Stata's scale,
+        unnamed parameters keeping their default start (a positional vector is theta on
+        the internal scale, ``res.theta``); noestimate=True returns the start values (a
+        Series) without fitting.
     vce : str or tuple
         "oim", "robust" (clustered at the top level) or ("cluster", column) for a
         coarser grouping.
@@ -310,16 +313,16 @@ def _meglm(formula, data, *, family, link, covariance, intmethod, intpoints, noc
     cns = parse_constraints(constraints, arr.x_names, aux_names, arr.y_name, model.dim)
     cns_fixed = parse_constraints(constraints, arr.x_names, aux_names, arr.y_name,
                                   model.p + model.n_aux)
-    theta_from = None if from_ is None else from_vector(from_, names, model.dim)
     sc = ColumnScaling.of(model.X)          # the optimisers' centred, scaled X (design.scaling)
     inner = replace(model, X=sc.apply(model.X))
+    theta_from = None if from_ is None else from_vector(from_, model, names, list(arr.x_names),
+                                                        arr.y_name, sc)
     if log:
         print("".join(f"note: {note}.\n" for note in notes) + "Fitting fixed-effects model:")
     fixed_fit = fit_fixed(inner, list(arr.x_names), iterate, tolerance, log,
                           sc.constraints(cns_fixed))
     search = StartSearch(inner, intmethod, k)
-    theta0 = start_theta(inner, fixed_fit, list(arr.x_names), startvalues,
-                         None if theta_from is None else sc.to_internal(theta_from),
+    theta0 = start_theta(inner, fixed_fit, list(arr.x_names), startvalues, theta_from,
                          search.value, log)
     if cns is not None:
         theta0 = sc.constraints(cns).project(theta0)
