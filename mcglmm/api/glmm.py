@@ -36,7 +36,7 @@ from .glmm_checks import (RINIT, check_m, check_method, check_options, check_rou
 from .glmm_rounds import RoundRunner, memory_cap, run_rounds
 
 ESS_WARN = 10.0
-ESS_WARN_FRACTION = 0.05     # warn when some block's ESS is below this fraction of m (or ESS_WARN)
+ESS_WARN_FRACTION = 0.05     # warn when a block's ESS is below this fraction of m (or ESS_WARN)
 PILOT_MIN = 1000
 HESSIAN_ADVICE = ("The MCLA Hessian at the estimate is not negative definite: try a larger m "
                   "or par_init.")
@@ -44,7 +44,8 @@ DEFAULT_MEMORY_BUDGET = 2 ** 30
 
 
 def _call_text(fixed, random, varcomps_names, family, m, extra):
-    parts = [f"fixed = {fixed}", f"random = {random!r}", f"varcomps_names = {list(varcomps_names)!r}",
+    parts = [f"fixed = {fixed}", f"random = {random!r}",
+             f"varcomps_names = {list(varcomps_names)!r}",
              "data = data", f"family_glmm = {family!r}", f"m = {m}"]
     parts += [f"{k} = {v!r}" for k, v in extra.items()]
     return "glmm(" + ", ".join(parts) + ")"
@@ -127,7 +128,8 @@ def _diagnose(opt, m, names, varcomps_names, block_names):
     if not opt.converged:
         issues.append((ConvergenceWarning,
                        f"trust did not converge ({opt.message}) after {opt.iterations} "
-                       "iterations; rerun with par_init set to these estimates or a larger iterlim"))
+                       "iterations; rerun with par_init set to these estimates or a larger "
+                       "iterlim"))
     elif convergence_message(final.gradient, final.hessian, names):
         issues.append((ConvergenceWarning,
                        "trust: " + convergence_message(final.gradient, final.hessian, names)))
@@ -245,7 +247,8 @@ def glmm(fixed, random, varcomps_names, data, family_glmm, m=None, varcomps_equa
     else:
         fit = _fit_blocks(inner, family, start, theta0, zeta, m, pilot_m, recentre, mcse_target,
                           seed, n_jobs, budget, rmax, iterlim, progress)
-    extra = {k: v for k, v in dict(varcomps_equal=varcomps_equal, seed=seed).items() if v is not None}
+    extra = {k: v for k, v in dict(varcomps_equal=varcomps_equal, seed=seed).items()
+             if v is not None}
     extra["method"] = method
     res = _results(design, family, fit, start, sc, debug, dict(
         pvec=pvec, zeta=zeta, seed=seed, method=method, call=lambda m_used: _call_text(

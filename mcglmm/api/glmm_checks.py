@@ -20,7 +20,8 @@ def check_probabilities(p1, p2, p3):
         if isinstance(p, bool) or not isinstance(p, numbers.Real) or not 0 <= p <= 1:
             raise ValueError(bad_value(name, "a number between 0 and 1", p))
     if p1 == 0:
-        raise ValueError(bad_value("p1", "positive (the t component keeps the weights bounded)", p1))
+        raise ValueError(bad_value("p1", "positive (the t component keeps the weights bounded)",
+                                   p1))
     if abs(p1 + p2 + p3 - 1) > 1e-12:
         raise ValueError(bad_value("p1 + p2 + p3", "1", p1 + p2 + p3))
     return np.array([p1, p2, p3], dtype=float)
@@ -52,7 +53,8 @@ def start_from_par_init(design, par_init):
     if par.ndim != 1 or len(par) != design.p + design.T:
         raise ValueError(bad_value("par_init", f"a vector of length {design.p + design.T} "
                                    f"(fixed effects {list(design.x_names)} then variance "
-                                   f"components {list(design.varcomps_names)})", list(np.ravel(par))))
+                                   f"components {list(design.varcomps_names)})",
+                                   list(np.ravel(par))))
     if not np.all(np.isfinite(par)):
         raise ValueError(bad_value("par_init", "finite", par.tolist()))
     if np.any(par[design.p:] <= NU_MIN_INIT):
@@ -83,7 +85,8 @@ def check_sampler(design, sampler):
 
 
 def check_method(method, sampler):
-    """"blocks" or "glmm"; None picks "glmm" for supplied draws (they are glmm's joint mixture's)."""
+    """"blocks" or "glmm"; None picks "glmm" for supplied draws (they are glmm's joint
+    mixture's)."""
     given_draws = sampler is not None and getattr(sampler, "umat", None) is not None
     if method is None:
         return "glmm" if given_draws else "blocks"
