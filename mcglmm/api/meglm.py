@@ -181,9 +181,8 @@ def meglm(formula, data, family="gaussian", link=None, *, covariance="independen
         fixedonly (default), constantonly, zero or iv; a grid search over variances
         (True: 0.1, 1, 10 for every variance; a list of values; a dict {term: values}
         with terms as the table's "g:var(x)", "g:cov(_cons,x)" or Stata's "x[g]",
-        "cons[g]*x[g]"); from_: Stata's from(b), a Series or dict named like e(b) (``res.b``;
-        others keep the default start) or a vector, theta by position (``res.theta``);
-        noestimate=True returns the start values (a Series) without fitting.
+        "cons[g]*x[g]"); from_: Stata's from(b), named like e(b) (``res.b``), or theta by position
+        (``res.theta``); noestimate=True returns the start values (a Series) without fitting.
     vce : str or tuple
         "oim", "robust" (clustered at the top level) or ("cluster", column) for a
         coarser grouping.
