@@ -197,7 +197,9 @@ def _size(nbytes):
 
 # ---- meglm --------------------------------------------------------------------------------
 
-INTMETHODS = ("mvaghermite", "mcaghermite", "ghermite", "laplace")
+INTMETHODS = ("mvaghermite", "mcaghermite", "pcaghermite", "ghermite", "laplace", "pclaplace")
+LAPLACE_METHODS = ("laplace", "pclaplace")    # one point: no intpoints, no weights
+PC_METHODS = ("pcaghermite", "pclaplace")     # Pinheiro-Chao: canonical families, nested
 STARTVALUES = ("fixedonly", "constantonly", "zero", "iv")
 
 
@@ -260,7 +262,7 @@ def quadrature_work(model, intmethod, k, limit=MEMORY_LIMIT):
             nodes += lev.n_groups * path * (lev.d + 2)
         total = QUAD_COPIES * len(model.y) * path + 2 * nodes
         return 8 * total
-    if intmethod == "laplace" or need(k) <= limit:
+    if intmethod in LAPLACE_METHODS or need(k) <= limit:
         return
     fits = [p for p in range(1, k) if need(p) <= limit]
     dims = [lev.d for lev in model.levels]

@@ -14,7 +14,8 @@ from dataclasses import replace
 
 import numpy as np
 
-from .._checks import BINARY, flag, meglm_arguments, quadrature_work, response_kind
+from .._checks import (BINARY, INTMETHODS, LAPLACE_METHODS, PC_METHODS, flag, meglm_arguments,
+                       quadrature_work, response_kind)
 from ..design.scaling import ColumnScaling
 from ..design.levels import build_levels, estimation_sample_check, joint_z, me_arrays
 from ..design.weights import level_weights, weight_columns, weight_spec
@@ -38,7 +39,6 @@ from ..results.post_source import attach, meglm_source
 from ..results.meglm_stored import cmdline, offset_label
 from .meglm_start import fixed_start, from_vector, grid_search, start_theta
 
-INTMETHODS = ("mvaghermite", "mcaghermite", "ghermite", "laplace")
 STARTVALUES = ("fixedonly", "constantonly", "zero", "iv")
 
 
@@ -47,9 +47,9 @@ def _check_options(intmethod, intpoints, vce, level, iterate, tolerance, startva
     if intmethod is not None and intmethod not in INTMETHODS:
         raise ValueError(bad_value("intmethod", "one of " + ", ".join(INTMETHODS), intmethod))
     if intpoints is not None:
-        if intmethod == "laplace":
-            raise ValueError(bad_value("intpoints", "None with intmethod='laplace' (the Laplace "
-                                       "approximation uses one point)", intpoints))
+        if intmethod in LAPLACE_METHODS:
+            raise ValueError(bad_value("intpoints", f"None with intmethod={intmethod!r} (the "
+                                       "Laplace approximation uses one point)", intpoints))
         if not _is_number(intpoints, numbers.Integral) or not 1 <= intpoints <= 128:
             raise ValueError(bad_value("intpoints", "an integer between 1 and 128", intpoints))
     _vce_kind(vce)
@@ -164,7 +164,9 @@ def meglm(formula, data, family="gaussian", link=None, *, covariance="independen
         groupings ("g", "g:h") to structures.
     intmethod, intpoints : str, int
         mvaghermite (default), mcaghermite, ghermite or laplace (the default, and the
-        only choice, for crossed models); points per dimension, default 7.
+        only choice, for crossed models); pcaghermite and pclaplace, mcaghermite and laplace
+        with the mode and curvature found level by level (Pinheiro-Chao; nested models,
+        bernoulli/binomial logit and poisson only); points per dimension, default 7.
     noconstant, offset, exposure, trials, dispersion
         As Stata: no fixed intercept; an offset or exposure (column name or vector);
         binomial trials (number or column); nbinomial dispersion "mean" or "constant".
@@ -251,13 +253,25 @@ def _integration(model, intmethod, intpoints):
     elif not model.nested and intmethod != "laplace":
         raise ValueError(bad_value("intmethod", "'laplace' for a crossed model (quadrature needs "
                                    "nested groups)", intmethod))
-    if intmethod == "laplace" and intpoints is not None:
+    _check_pc(model, intmethod)
+    if intmethod in LAPLACE_METHODS and intpoints is not None:
         raise ValueError(bad_value("intpoints", "None for a crossed model (the Laplace "
                                    "approximation is implied)", intpoints))
     if intmethod == "laplace":
         _check_laplace_size(model, intmethod)
-    k = 1 if intmethod == "laplace" else (7 if intpoints is None else int(intpoints))
+    k = 1 if intmethod in LAPLACE_METHODS else (7 if intpoints is None else int(intpoints))
     return intmethod, k, notes
+
+
+def _check_pc(model, intmethod):
+    """Stata: pcaghermite and pclaplace "are available only with family(binomial) and
+    family(bernoulli) combined with link(logit) and with family(poisson)"."""
+    if intmethod in PC_METHODS and not model.family.canonical:
+        fam = f"family({model.family.name}) link({model.family.link.name})"
+        raise ValueError(bad_value(
+            "intmethod", f"mvaghermite, mcaghermite, ghermite or laplace with {fam} "
+            f"(intmethod({intmethod}) is available only with family(binomial) and "
+            "family(bernoulli) combined with link(logit) and with family(poisson))", intmethod))
 
 
 def _check_laplace_size(model, intmethod):
@@ -284,7 +298,7 @@ def _meglm(formula, data, *, family, link, covariance, intmethod, intpoints, noc
     """The stages of meglm(), in order; ``record`` the open ``results.base.FitWarnings``."""
     _check_options(intmethod, intpoints, vce, level, iterate, tolerance, startvalues, startgrid)
     wkind, wspec = weight_spec(*weights)
-    if wkind is not None and intmethod == "laplace":
+    if wkind is not None and intmethod in LAPLACE_METHODS:
         raise ValueError(bad_value(wkind, "None with the Laplace approximation (Stata allows "
                                    "weights only with quadrature)", "weights"))
     vce_kind, clustvar = _vce_kind(vce)
@@ -302,7 +316,7 @@ def _meglm(formula, data, *, family, link, covariance, intmethod, intpoints, noc
     estimation_sample_check(fam, arr, asis)
     intmethod, k, notes = _integration(model, intmethod, intpoints)
     quadrature_work(model, intmethod, k)
-    if vce_kind != "oim" and intmethod == "laplace":
+    if vce_kind != "oim" and intmethod in LAPLACE_METHODS:
         raise ValueError(bad_value("vce", "'oim' with the Laplace approximation", vce))
     clusters = cluster_index(model, arr.frame, clustvar) if vce_kind != "oim" else None
     names = internal_names(model, arr.x_names)

@@ -152,6 +152,12 @@ class Family:
         return float(np.sum(const if weights is None else np.asarray(weights) * const))
 
     @property
+    def canonical(self):
+        """Whether the link is the family's canonical one (Bernoulli/binomial logit, Poisson
+        log): Stata's condition for intmethod pcaghermite and pclaplace."""
+        return False
+
+    @property
     def fixed_model_label(self):
         """Stata's name of the model without random effects (the LR test line)."""
         return self.fixed_model or f"{self.name} {self.link.name}"
@@ -178,6 +184,10 @@ class CanonicalFamily(Family):
 
     glmm_name: str = ""
     canonical_link = None
+
+    @property
+    def canonical(self):
+        return isinstance(self.link, type(self.canonical_link))
 
     def _scale(self, values, ntrials):
         return values if not self.has_trials else tuple(ntrials * v for v in values)

@@ -24,6 +24,7 @@ import warnings
 import numpy as np
 import pandas as pd
 
+from .._checks import LAPLACE_METHODS
 from ..design.levels import group_table
 from ..engines.quadrature.posterior import posterior_means, posterior_modes
 from ..engines.quadrature.rules import gh_rule
@@ -74,7 +75,7 @@ def effects(src, kind):
                                    "factors (one nonzero per row and component)", "another Z"))
     if src.importance is not None and kind == "mean":
         return _importance_effects(src)
-    if kind == "mode" or src.intmethod == "laplace":
+    if kind == "mode" or src.intmethod in LAPLACE_METHODS:
         return (*posterior_modes(src.model, src.theta), None)
     return (*posterior_means(src.model, src.theta, src.intmethod, src.k), None)
 

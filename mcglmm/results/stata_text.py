@@ -13,6 +13,7 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
+from .._checks import LAPLACE_METHODS
 from ..model.families import get_family
 from .format import html_summary, stata_g
 
@@ -97,7 +98,7 @@ def _header(res, nogroup=False):
     lines = [f"{a:<48}{b}".rstrip() for a, b in left_right]
     lines += [] if nogroup else _group_lines(res)
     method = f"Integration method: {res.intmethod}"
-    pts = f"Integration pts.  = {res.n_quad:>10}" if res.intmethod != "laplace" else ""
+    pts = f"Integration pts.  = {res.n_quad:>10}" if res.intmethod not in LAPLACE_METHODS else ""
     kind = "Log pseudolikelihood" if res.vcetype else "Log likelihood"   # as Stata's ml
     lines += ["", f"{method:<48}{pts}".rstrip(), "",
               f"{'':<48}{'Wald chi2(' + str(res.df_m) + ')':<18}= {_number(res.chi2 if res.df_m else np.nan, '.2f')}",

@@ -7,7 +7,7 @@ mode-curvature adaptation and the Laplace approximation).  The functions here ta
 state and return the next one:
 
 - ``curvature``: nodes at the joint mode with the conditional curvatures (Stata's
-  mcaghermite, and the start of mvaghermite);
+  mcaghermite and pcaghermite, and the start of mvaghermite);
 - ``mv_adapt``: mean-variance adaptation (Stata's mvaghermite), replacing (mu, C, B) by
   the posterior moments until an update moves the nodes by less than ``tol``;
 - ``refreshed``: the state the optimiser's next step holds fixed at theta.
@@ -20,8 +20,10 @@ import numpy as np
 
 from .laplace import curvature_adapt
 from .nodes import Adapt
+from .pinheiro_chao import pc_curvature_adapt
 
 MAX_SCALE_CHANGE = 10.0
+MODE_CURVATURE = {"pcaghermite": pc_curvature_adapt}   # else the full-Hessian curvature_adapt
 
 
 @dataclass(frozen=True)
@@ -33,9 +35,10 @@ class Adaptation:
     mode: np.ndarray | None = None
 
 
-def curvature(model, theta, state):
-    """The mode-curvature adaptation at theta, warm-started from ``state.mode``."""
-    adapt, mode = curvature_adapt(model, theta, state.mode)
+def curvature(model, theta, state, intmethod="mcaghermite"):
+    """The mode-curvature adaptation at theta, warm-started from ``state.mode`` (by the
+    Pinheiro-Chao decomposition for pcaghermite)."""
+    adapt, mode = MODE_CURVATURE.get(intmethod, curvature_adapt)(model, theta, state.mode)
     return Adaptation(adapt, mode)
 
 
@@ -75,15 +78,15 @@ def mv_adapt(evaluate, adapt, known=None, tol=1e-6, max_iter=50):
 def refreshed(model, intmethod, theta, state, evaluate, known=None, final=False):
     """The state to hold fixed for the next step from theta.
 
-    mcaghermite re-finds the mode and curvature at every refresh; mvaghermite starts from
-    them and then takes one mean-variance update per refresh (iterated to 1e-6 at the
+    mcaghermite and pcaghermite re-find the mode and curvature at every refresh; mvaghermite
+    starts from them and then takes one mean-variance update per refresh (iterated to 1e-6 at the
     start and for the final estimate, ``final``), restarting from the mode when the
     nodes stop covering the posterior.  ``evaluate(adapt)`` is the quadrature at theta;
     ``known`` its result for ``state.adapt`` when the caller has it.
     """
     first = state.adapt is None
-    if intmethod == "mcaghermite" or first:
-        state = curvature(model, theta, state)
+    if intmethod in ("mcaghermite", "pcaghermite") or first:
+        state = curvature(model, theta, state, intmethod)
         known = None
     if intmethod != "mvaghermite" or state.adapt is None:
         return state
@@ -91,7 +94,7 @@ def refreshed(model, intmethod, theta, state, evaluate, known=None, final=False)
     adapt = mv_adapt(evaluate, state.adapt, known, tol=1e-6 if settle else 1e-4,
                      max_iter=50 if settle else 1)
     if adapt is None:
-        state = curvature(model, theta, state)
+        state = curvature(model, theta, state, intmethod)
         adapt = state.adapt and (mv_adapt(evaluate, state.adapt) or state.adapt)
     return replace(state, adapt=adapt)
 

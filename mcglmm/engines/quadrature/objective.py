@@ -29,6 +29,9 @@ from .adaptation import Adaptation, curvature, mv_adapt, refreshed
 from .hessian import supports_exact_hessian
 from .laplace import laplace
 from .nested import aghq
+from .pinheiro_chao import pc_laplace
+
+LAPLACE = {"laplace": laplace, "pclaplace": pc_laplace}   # the Laplace evaluator of intmethod
 
 
 def _finite(ev):
@@ -64,13 +67,13 @@ class StartSearch:
 
     def value(self, theta):
         """Log likelihood at a candidate (curvature adaptation, no mean-variance loop)."""
-        if self.intmethod == "laplace":
-            ev = laplace(self.model, theta, self.state.mode, gradient=False)
+        if self.intmethod in LAPLACE:
+            ev = LAPLACE[self.intmethod](self.model, theta, self.state.mode, gradient=False)
             self.state = Adaptation(None, ev.mode)
             return ev.value
         if self.intmethod == "ghermite":
             return aghq(self.model, theta, None, self.k).value
-        self.state = curvature(self.model, theta, self.state)
+        self.state = curvature(self.model, theta, self.state, self.intmethod)
         if self.state.adapt is None:
             return -np.inf
         return aghq(self.model, theta, self.state.adapt, self.k).value
@@ -102,7 +105,7 @@ class Objective:
 
     def refresh(self, theta, final=False):
         """The Criterion at theta: value and gradient with the adaptation re-centred there."""
-        if self.intmethod == "laplace":
+        if self.intmethod in LAPLACE:
             return Criterion(self._laplace)
         if self.intmethod == "ghermite":
             return self._nonadaptive()
@@ -133,7 +136,7 @@ class Objective:
         last = self.last
         if last is not None and last[1] == "laplace" and np.array_equal(last[0], t):
             return last[2].value, last[2].gradient
-        ev = laplace(self.model, t, self.state.mode)
+        ev = LAPLACE[self.intmethod](self.model, t, self.state.mode)
         self.state = Adaptation(None, ev.mode)
         self.last = (np.array(t, copy=True), "laplace", ev)
         return ev.value, ev.gradient
