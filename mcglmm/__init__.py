@@ -7,7 +7,8 @@ models; ``lr2``/``lr3``).
 from . import datasets
 from .exceptions import (ArgumentError, ArgumentTypeError, BoundaryWarning, ConvergenceWarning,
                          DesignError, DesignWarning, FormulaError, HessianWarning, MCGLMMError,
-                         MCGLMMWarning, MonteCarloWarning, WorkTooLargeError)
+                         MCGLMMWarning, MonteCarloWarning, WorkerLostError,
+                         WorkTooLargeError)
 from .model.families import bernoulli_glmm, binomial_glmm, poisson_glmm
 from .api.glmm import glmm
 from .engines.mcla import SamplerInputs
@@ -22,7 +23,8 @@ __all__ = ["glmm", "SamplerInputs", "coef", "confint", "loglik", "mcse", "mcvcov
            "MCGLMMError", "FormulaError", "DesignError", "MCGLMMWarning",
            "ConvergenceWarning", "HessianWarning", "BoundaryWarning", "MonteCarloWarning"]
 __all__ += ["lr2", "lr3"]
-__all__ += ["ArgumentError", "ArgumentTypeError", "DesignWarning", "WorkTooLargeError"]
+__all__ += ["ArgumentError", "ArgumentTypeError", "DesignWarning", "WorkTooLargeError",
+            "WorkerLostError"]
 from .api.meglm import meglm
 __all__ += ["meglm"]
 from .results.comparison import estat_ic, lrtest

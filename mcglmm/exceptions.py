@@ -32,6 +32,10 @@ class WorkTooLargeError(MCGLMMError, ValueError):
     """The requested fit needs more memory or work than the budget allows."""
 
 
+class WorkerLostError(MCGLMMError, RuntimeError):
+    """A parallel worker died during a fit and its task could not be re-run."""
+
+
 class MCGLMMWarning(UserWarning):
     """Root of mcglmm's warnings."""
 

@@ -13,10 +13,11 @@ from contextlib import contextmanager
 from functools import lru_cache
 
 import joblib
+from joblib.externals.loky.process_executor import TerminatedWorkerError
 from joblib.parallel import get_active_backend
 from threadpoolctl import ThreadpoolController
 
-from .exceptions import bad_value
+from .exceptions import WorkerLostError, bad_value
 
 
 def check_n_jobs(n_jobs):
@@ -52,13 +53,51 @@ def _results(func, tasks, n_jobs):
         for t in tasks:
             yield _in_one_blas_thread(func, *t)
     elif backend == "ThreadingBackend":
-        with ThreadPoolExecutor(max_workers=effective_jobs(n_jobs)) as pool:
+        pool = ThreadPoolExecutor(max_workers=effective_jobs(n_jobs))
+        try:
             futures = [pool.submit(_in_one_blas_thread, func, *t) for t in tasks]
             for future in futures:
                 yield future.result()
+        finally:
+            # On Ctrl-C (or any error) the queued tasks are dropped, not run to the end.
+            pool.shutdown(wait=True, cancel_futures=True)
+    elif backend == "DaskDistributedBackend":
+        yield from _dask_results(func, tasks)
     else:
-        yield from joblib.Parallel(n_jobs=n_jobs, return_as="generator")(
-            joblib.delayed(_in_one_blas_thread)(func, *t) for t in tasks)
+        try:
+            yield from joblib.Parallel(n_jobs=n_jobs, return_as="generator")(
+                joblib.delayed(_in_one_blas_thread)(func, *t) for t in tasks)
+        except TerminatedWorkerError as exc:
+            raise WorkerLostError(_lost_worker_message(exc)) from exc
+
+
+def _dask_results(func, tasks):
+    """The tasks as futures of the active dask client, results in task order.
+
+    Submitted directly rather than through joblib's dask backend: a worker lost for good
+    (``KilledWorker``) left joblib's (1.6) result loop waiting forever, where a future raises.
+    A worker that dies is replaced and its task re-run by the scheduler (up to
+    ``distributed.scheduler.allowed-failures`` times); the task being pure, the sum is the same.
+    """
+    import distributed
+    client = distributed.get_client()
+    futures = [client.submit(_in_one_blas_thread, func, *t, pure=False) for t in tasks]
+    try:
+        for future in futures:
+            yield future.result()
+    except distributed.KilledWorker as exc:
+        raise WorkerLostError(_lost_worker_message(exc)) from exc
+    finally:
+        client.cancel(futures)
+
+
+def _lost_worker_message(exc):
+    worker = getattr(exc, "last_worker", None)
+    where = getattr(worker, "address", None) or "a worker process"
+    return (f"{where} died while running part of an mcglmm evaluation, and the backend did not "
+            f"re-run it ({type(exc).__name__}: {exc}). No partial sum was used. Re-run the fit "
+            "(a fixed seed gives the identical result on any backend), or, on a dask cluster, "
+            "allow re-runs with the setting distributed.scheduler.allowed-failures.")
 
 
 def run_ordered(func, tasks, n_jobs, on_done=None):
