@@ -87,8 +87,8 @@ sal = mc.datasets.load("salamander")
 cross = sal["Cross"].astype(str)
 sal = sal.assign(y=sal["Mate"], wsf=(cross.str[0] == "W").astype(int),
                  wsm=(cross.str[-1] == "W").astype(int), male=sal["Male"], female=sal["Female"])
-fit4 = mc.meglm("y ~ wsm * wsf + (1 | male) + (1 | female)", data=sal, family="bernoulli",
-                or_=True)
+fit4 = mc.meglm("y ~ wsm * wsf + (1 | _all:R.male) + (1 | _all:R.female)", data=sal,
+                family="bernoulli", or_=True)
 print(fit4.summary())
 print("""
 Stata prints log likelihood -209.27659 and odds ratios .4955657, .0547918, 36.17797,

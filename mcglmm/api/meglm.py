@@ -29,11 +29,13 @@ from ..optim.convergence import convergence_message
 from ..optim.newton import Criterion
 from ..engines.quadrature.objective import Objective, StartSearch
 from ..exceptions import ConvergenceWarning, bad_value
-from ..formula import split_formula
+from ..design.evaluate import vector
+from ..formula import formula_offset, split_formula
 from ..model.families import get_family
 from ..parallel import single_threaded_blas
 from ..progress import ConvergenceBar
 from ..results.base import FitWarnings
+from ..results.display_options import FLAGS, FORMATS, DisplayOptions
 from ..results.meglm import MEGLMResults, start_values_series
 from ..results.post_source import attach, meglm_source
 from ..results.meglm_stored import cmdline, offset_label
@@ -147,14 +149,19 @@ def meglm(formula, data, family="gaussian", link=None, *, covariance="independen
           trials=None, dispersion="mean", fweight=None, iweight=None, pweight=None,
           constraints=None, startvalues="fixedonly", startgrid=None, from_=None,
           noestimate=False, vce="oim", level=95, eform=False, or_=False, irr=False,
-          iterate=100, tolerance=1e-8, log=False, collinear=False, asis=False, progress=False):
+          iterate=100, tolerance=1e-8, log=False, collinear=False, asis=False, progress=False,
+          noheader=False, nogroup=False, notable=False, nocnsreport=False, noci=False,
+          nopvalues=False, noomitted=False, baselevels=False, coeflegend=False, cformat=None,
+          pformat=None, sformat=None):
     """Fit a multilevel generalized linear model by maximum likelihood, as Stata's meglm.
 
     Parameters
     ----------
     formula : str
         lme4-style: ``"y ~ x + (1 + x | g) + (1 | g/h)"``; ``(0 + x | g)`` drops the
-        term's intercept; ``a/b`` nests b in a; ``cbind(s, f) ~`` for binomial counts.
+        term's intercept; ``a/b`` nests b in a; ``cbind(s, f) ~`` for binomial counts;
+        ``offset(expr)`` is offset=; ``(1 | _all:R.x)`` is Stata's ``|| _all: R.x``, the
+        model of ``(1 | x)`` named ``_all>x`` (``mcglmm.formula``).
     data : pandas.DataFrame
         Rows with a missing value in any used variable are dropped.
     family, link : str
@@ -201,6 +208,10 @@ def meglm(formula, data, family="gaussian", link=None, *, covariance="independen
     progress : bool
         A tqdm bar of the full model's fit: the digits to which the log likelihood has
         settled, against those the tolerance asks for (``mcglmm.progress``).
+    noheader, nogroup, notable, nocnsreport, noci, nopvalues, noomitted, baselevels, coeflegend,
+    cformat, pformat, sformat
+        Stata's reporting and display options (``results.display_options``), stored and
+        applied to ``print(res)`` and ``res.summary()``, which may override them.
 
     Returns
     -------
@@ -211,10 +222,12 @@ def meglm(formula, data, family="gaussian", link=None, *, covariance="independen
     make them many times slower on a busy 2-core machine (see ``parallel``).
     """
     typed = {k: v for k, v in locals().items() if k not in ("formula", "data")}
+    typed_formula = formula
     (data, intpoints, level, iterate, tolerance, noconstant, noestimate, eform, or_, irr,
      log) = meglm_arguments(formula, data, family, link, intmethod, intpoints, startvalues,
                             dispersion, level, iterate, tolerance, noconstant, noestimate, eform,
                             or_, irr, log)
+    formula, offset, offset_text = _formula_offset(formula, data, offset)
     opts = dict(family=family, link=link, covariance=covariance, intmethod=intmethod,
                 intpoints=intpoints, noconstant=noconstant, offset=offset, exposure=exposure,
                 trials=trials, dispersion=dispersion, weights=(fweight, iweight, pweight),
@@ -223,9 +236,26 @@ def meglm(formula, data, family="gaussian", link=None, *, covariance="independen
                 irr=irr, iterate=iterate, tolerance=tolerance, log=log,
                 collinear=flag("collinear", collinear), asis=flag("asis", asis),
                 progress=flag("progress", progress))
-    info = dict(cmdline=cmdline(formula, _given(typed)), offset=offset_label(offset, exposure))
+    display = DisplayOptions.given(**{k: typed[k] for k in FLAGS + tuple(FORMATS)})
+    info = dict(cmdline=cmdline(typed_formula, _given(typed)),
+                offset=offset_label(offset_text or offset, exposure),
+                display=display)
     with single_threaded_blas(), FitWarnings() as record:
         return _meglm(formula, data, record=record, info=info, **opts)
+
+
+def _formula_offset(formula, data, offset):
+    """(formula without offset(expr), the offset, its e(offset) text or None): offset(expr)
+    in the formula is offset= (a column name, or the expression evaluated on the rows)."""
+    formula, expr = formula_offset(formula)
+    if expr is None:
+        return formula, offset, None
+    if offset is not None:
+        raise ValueError(bad_value("offset", "None when the formula has an offset() term",
+                                   offset))
+    if expr in getattr(data, "columns", ()):
+        return formula, expr, expr
+    return formula, vector(expr, data, "offset() of formula"), expr
 
 
 def _given(opts):

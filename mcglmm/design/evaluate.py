@@ -79,6 +79,19 @@ def dmatrix(rhs, data, formula=None, what="formula"):
                   rhs if formula is None else formula, what)
 
 
+def vector(expr, data, what="formula"):
+    """The expression ``expr`` evaluated on every row of data, (len(data),) floats with NaN
+    where an input is missing (an offset(expr) term; patsy's I() in the caller's namespace)."""
+    env = caller_env()
+    keep_nan = patsy.NAAction(NA_types=[])
+    M = _guard(lambda: patsy.dmatrix(f"0 + I({expr})", data, eval_env=env, NA_action=keep_nan,
+                                     return_type="matrix"), expr, what)
+    if M.shape[1] != 1:
+        raise FormulaError(f"{what} {expr!r} must give one number per row; got {M.shape[1]} "
+                           "columns.")
+    return np.asarray(M, dtype=float)[:, 0]
+
+
 def model_desc(formula, what="formula"):
     """patsy ModelDesc of a formula string; FormulaError on a syntax error."""
     return _guard(lambda: patsy.ModelDesc.from_formula(formula), formula, what)
@@ -117,4 +130,4 @@ def response_variables(formula, data):
 
 
 __all__ = ["caller_env", "cbind", "dmatrices", "dmatrix", "formula_error", "formula_variables",
-           "model_desc", "response_variables"]
+           "model_desc", "response_variables", "vector"]

@@ -53,6 +53,34 @@ def _check_finite(what, values, names):
                                     values[bad[:, column], column][:5].tolist()))
 
 
+def fixed_layout(design_info, omitted):
+    """((patsy name, status), ...) for every column of the formula's model matrix in order:
+    status "" (estimated), "omitted" (a name in ``omitted``) or "base", the base level of a
+    one-factor categorical term with treatment coding (``C(x)[T.a]``), placed before the
+    term's columns (Stata's baselevels rows).  Interactions get no base rows."""
+    out = []
+    omitted = set(omitted)
+    for term, columns in design_info.term_slices.items():
+        names = design_info.column_names[columns]
+        out += _base_level(design_info, term, names)
+        out += [(n, "omitted" if n in omitted else "") for n in names]
+    return tuple(out)
+
+
+def _base_level(design_info, term, names):
+    """[(name of the base level's column, "base")] of a treatment-coded factor, or []."""
+    factors = getattr(term, "factors", ())
+    if len(factors) != 1 or design_info.factor_infos[factors[0]].type != "categorical":
+        return []
+    if not all("[T." in n and n.endswith("]") for n in names):
+        return []
+    shown = {n.rsplit("[T.", 1)[1][:-1] for n in names}
+    base = [c for c in design_info.factor_infos[factors[0]].categories if str(c) not in shown]
+    if len(base) != 1:
+        return []
+    return [(names[0].rsplit("[T.", 1)[0] + f"[T.{base[0]}]", "base")]
+
+
 def fixed_part(formula, data, collinear=False):
     """Evaluate ``formula`` (two-sided) on complete-case ``data``.
 

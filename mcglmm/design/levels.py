@@ -22,8 +22,11 @@ from .._checks import response_kind
 from ..exceptions import DesignError, FormulaError, bad_value
 from .degenerate import check_estimation_sample, drop_collinear, without_perfect_predictors
 from .evaluate import dmatrix, formula_variables, response_variables
-from .fixed import fixed_part
+from .fixed import fixed_layout, fixed_part
 from .missing import complete_rows
+
+
+ALL = "_all"      # Stata's group of all observations (levels spelled _all:R.x)
 
 
 @dataclass(frozen=True)
@@ -120,6 +123,7 @@ def _nested_in(child, G_child, parent, G_parent):
 def build_levels(terms, data, formula):
     """(levels ordered top to bottom, nested flag) for the random terms on complete-case data."""
     groups = list(dict.fromkeys(t.group for t in terms))
+    labels = {t.group: t.label for t in terms if getattr(t, "label", None)}
     _check_consistent(groups, formula)
     raw = []
     for g in groups:
@@ -137,7 +141,7 @@ def build_levels(terms, data, formula):
     nested = all(p is not None for p in parents[1:])
     levels = []
     for i, (g, codes, G, Z, names) in enumerate(raw):
-        name = ">".join(g) if nested else ":".join(g)
+        name = labels.get(g) or (">".join(g) if nested else ":".join(g))
         levels.append(Level(name, g, codes, G, parents[i] if nested else None, Z, names))
     return tuple(levels), nested
 
@@ -154,9 +158,15 @@ def joint_z(levels):
 
 
 def group_table(levels):
-    """DataFrame of groups and observations per group (Stata's grouping information)."""
+    """DataFrame of groups and observations per group (Stata's grouping information); the
+    levels spelled ``_all:R.x`` share one row, ``_all``: one group of all observations."""
     rows = []
     for lev in levels:
+        if lev.name.startswith(ALL + ">"):
+            if not any(r["group"] == ALL for r in rows):
+                n = len(lev.index)
+                rows.append({"group": ALL, "groups": 1, "min": n, "avg": float(n), "max": n})
+            continue
         s = lev.sizes
         rows.append({"group": lev.name.split(">")[-1] if ">" in lev.name else lev.name,
                      "groups": lev.n_groups, "min": int(s.min()), "avg": float(s.mean()),
@@ -172,7 +182,8 @@ class MEArrays:
     X: (n, p); x_names: Stata names; categories: ordinal response values;
     frame: the complete-case DataFrame; n_dropped: rows dropped for missing values;
     keep: (len(data),) bool, the complete rows; omitted: Stata names of the fixed-effects
-    columns dropped as collinear.
+    columns dropped as collinear; fixed_layout: (Stata name, status) per column of the
+    formula in order (``design.fixed.fixed_layout``).
     """
 
     y: np.ndarray
@@ -186,6 +197,7 @@ class MEArrays:
     n_dropped: int
     keep: np.ndarray
     omitted: tuple = ()
+    fixed_layout: tuple = ()
 
 
 def _column_or_vector(value, data, name):
@@ -251,7 +263,7 @@ def me_arrays(fixed, terms, data, ordinal, noconstant, offset=None, exposure=Non
                                        list(categories)))
         y = np.searchsorted(np.asarray(categories), values.to_numpy()).astype(float)
         X = dmatrix(rhs, frame, fixed, "fixed part of formula")
-        names, ntrials = X.design_info.column_names, np.ones(len(frame))
+        names, ntrials, info = X.design_info.column_names, np.ones(len(frame)), X.design_info
         for name, column in zip(names, np.asarray(X, dtype=float).T):
             _check_finite(f"the fixed-effects design ({stata_name(name)})", column)
         X, names, omitted = np.asarray(X, dtype=float), tuple(names), ()
@@ -260,6 +272,7 @@ def me_arrays(fixed, terms, data, ordinal, noconstant, offset=None, exposure=Non
     else:
         fx = fixed_part(f"{lhs} ~ {rhs}", frame, collinear)
         y, X, names, ntrials, omitted = fx.y, fx.X, fx.x_names, fx.ntrials, fx.omitted
+        info = fx.design_info
     if "trials" in vectors:
         ntrials = vectors["trials"][keep]
     off = vectors["offset"][keep] if "offset" in vectors else np.zeros(len(frame))
@@ -270,9 +283,10 @@ def me_arrays(fixed, terms, data, ordinal, noconstant, offset=None, exposure=Non
         alive, X, names, more, frame, keep = without_perfect_predictors(y, ntrials, X, names,
                                                                         frame, keep)
         y, ntrials, off, omitted = y[alive], ntrials[alive], off[alive], tuple(omitted) + more
+    layout = tuple((stata_name(n), status) for n, status in fixed_layout(info, omitted))
     return MEArrays(y, ntrials, off, X, tuple(stata_name(c) for c in names),
                     _response_name(lhs), categories, frame, int((~keep).sum()), keep,
-                    tuple(stata_name(c) for c in omitted))
+                    tuple(stata_name(c) for c in omitted), layout)
 
 
 def _check_terms_free_of_response(fixed, terms, data):

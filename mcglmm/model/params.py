@@ -17,7 +17,8 @@ import numpy as np
 @dataclass(frozen=True)
 class Reported:
     """One reported parameter: equation, label, value, Jacobian row (dim,), kind
-    (b, var, cov or aux) and wald: whether its z and p-value are printed."""
+    (b, var, cov or aux) and wald: whether its z and p-value are printed.  Named in e(b)
+    as "eq:label" (Stata's "/:cut1", "/:lnalpha"); aux rows print as "/label"."""
 
     eq: str
     label: str
@@ -101,7 +102,7 @@ class Cuts(Aux):
         return np.log(cum / (1 - cum))
 
     def rows_before(self, aux, p, unit):
-        return [Reported("/", f"/cut{j + 1}", aux[j], unit[p + j], "aux", wald=False)
+        return [Reported("/", f"cut{j + 1}", aux[j], unit[p + j], "aux", wald=False)
                 for j in range(len(aux))]
 
 
@@ -118,7 +119,7 @@ class LogParameter(Aux):
         return [f"/{self.label}"]
 
     def rows_after(self, aux, p, unit, y_name):
-        return [Reported("/", f"/{self.label}", aux[0], unit[p], "aux")]
+        return [Reported("/", self.label, aux[0], unit[p], "aux")]
 
 
 NO_AUX = Aux()

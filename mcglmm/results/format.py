@@ -1,5 +1,6 @@
 """Number formatting shared by the printed summaries (R's and Stata's conventions)."""
 import html
+import re
 
 import numpy as np
 import pandas as pd
@@ -47,20 +48,63 @@ def quantile_label(q):
     return f"{q:.10g}"
 
 
-def stata_g(x, width=10):
-    """Stata's %9.0g-like number: at most 8 characters besides the sign, no leading zero,
-    right-aligned in ``width``; NaN (Stata's missing) as blanks."""
+def stata_g(x, width=10, chars=8):
+    """Stata's %9.0g-like number: at most ``chars`` characters besides the sign, no leading
+    zero, right-aligned in ``width``; NaN (Stata's missing) as blanks."""
     if not np.isfinite(x):
         return " " * width if np.isnan(x) else f"{x:>{width}}"
-    for digits in range(7, 0, -1):
+    for digits in range(chars - 1, 0, -1):
         text = f"{x:.{digits}g}"
         if "e" in text:
             mant, exp = text.split("e")
             text = f"{mant}e{exp[0]}{exp[1:].lstrip('0').zfill(2)}"
         text = text.replace("0.", ".", 1) if text.startswith(("0.", "-0.")) else text
-        if len(text.lstrip("-")) <= 8:
+        if len(text.lstrip("-")) <= chars:
             return f"{text:>{width}}"
     return f"{x:>{width}.3g}"
+
+
+_STATA_FORMAT = re.compile(r"^%(\d+)\.(\d+)([fge])$")
+
+
+class StataFormat:
+    """A Stata numeric display format %w.df, %w.dg or %w.de (``cformat()`` and friends).
+
+    %w.df: d decimals; %w.de: d decimals in scientific notation; %w.dg with d > 0: d
+    significant digits, without a leading zero (as Stata's g); %w.0g: Stata's automatic
+    choice in w - 1 characters.  ``text(x, width)`` right-aligns the number in ``width``
+    (Stata's missing, NaN, as blanks); ``parse`` refuses other formats and widths above
+    ``max_width`` (Stata's limits: 9 for cformat, 8 for sformat, 5 for pformat).
+    """
+
+    def __init__(self, spec, width, decimals, kind):
+        self.spec, self.width, self.decimals, self.kind = spec, width, decimals, kind
+
+    @classmethod
+    def parse(cls, name, spec, max_width):
+        match = _STATA_FORMAT.match(spec) if isinstance(spec, str) else None
+        if not match or not 0 < int(match.group(1)) <= max_width \
+                or int(match.group(2)) >= int(match.group(1)):
+            raise ValueError(f"{name} must be a Stata numeric format %w.df, %w.dg or %w.de with "
+                             f"decimals d below the width w <= {max_width} (such as "
+                             f"'%{max_width}.3f'); got {spec!r}.")
+        return cls(spec, int(match.group(1)), int(match.group(2)), match.group(3))
+
+    def text(self, x, width):
+        """The number x in this format, right-aligned in ``width`` characters."""
+        if not np.isfinite(x):
+            return " " * width if np.isnan(x) else f"{x:>{width}}"
+        if self.kind == "g" and self.decimals == 0:
+            return stata_g(x, width, self.width - 1)
+        if self.kind == "g":
+            text = f"{x:.{self.decimals}g}"
+            text = text.replace("0.", ".", 1) if text.startswith(("0.", "-0.")) else text
+        else:
+            text = f"{x:.{self.decimals}{self.kind}}"
+        return f"{text:>{width}}"
+
+    def __repr__(self):
+        return f"StataFormat({self.spec!r})"
 
 
 def html_summary(header_lines, tables):

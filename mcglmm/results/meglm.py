@@ -21,12 +21,12 @@ import pandas as pd
 from scipy import stats
 
 from ..design.levels import group_table
-from .._checks import flag
 from ..model.params import reported
 from ..exceptions import BoundaryWarning, ConvergenceWarning
 from .base import FitResults, FitWarnings
 from .covariance import cluster_sandwich, covariance_from_hessian
 from .diagnostics import boundary_messages
+from .display_options import FLAGS, FORMATS, NO_OPTIONS, DisplayOptions
 from .meglm_stored import TITLE, stored_fields
 from .stata_text import MEGLMSummary
 from .postestimation import Postestimation
@@ -200,6 +200,8 @@ class MEGLMResults(FitResults, Postestimation):
     level_names: tuple
     warnings: tuple = ()
     omitted: tuple = ()          # fixed-effects columns omitted (collinear, perfect predictors)
+    fixed_layout: tuple = ()     # (name, "" | "omitted" | "base") per column, formula order
+    display: DisplayOptions = NO_OPTIONS     # reporting options given at fit time
     post: object = field(default=None, repr=False)   # postestimation source (results.post_source)
     # the rest of Stata's e() list (``results.meglm_stored``)
     k_dv: int = 1
@@ -232,7 +234,8 @@ class MEGLMResults(FitResults, Postestimation):
         ``FitWarnings`` (its messages become ``warnings``); None records only these.
         ``gradient``: the log likelihood's gradient in theta at the estimate (default
         ``fit.grad``, which is it without constraints); ``info``: the front's cmdline,
-        offset and technique (``meglm_stored.stored_fields``)."""
+        offset and technique (``meglm_stored.stored_fields``) and ``display``, the
+        DisplayOptions given at fit time."""
         rows = reported(model, arrays.x_names, arrays.y_name, fit.theta)
         with (FitWarnings() if record is None else contextlib.nullcontext(record)) as rec:
             _fit_warnings(model, fit, rows)
@@ -264,21 +267,30 @@ class MEGLMResults(FitResults, Postestimation):
             family=model.family.name, link=model.family.link.name, depvar=arrays.y_name,
             group_info=groups, notes=notes, n_dropped=arrays.n_dropped,
             omitted=getattr(arrays, "omitted", ()),
+            fixed_layout=getattr(arrays, "fixed_layout", ()),
+            display=(info or {}).get("display", NO_OPTIONS),
             rows=tuple(rows), nested=model.nested,
             level_names=tuple(lev.name for lev in model.levels), warnings=rec.messages())
 
-    def summary(self, level=None, eform=None, or_=False, irr=False, *, noheader=False,
-                nogroup=False, notable=False, nocnsreport=False):
+    def summary(self, level=None, eform=None, or_=False, irr=False, **options):
         """Stata's output (``MEGLMSummary``: str() the text, HTML in notebooks);
-        ``level``/``eform``/``or_``/``irr`` override the fit's settings; the reporting
-        options (``stata_text.render``) drop parts of it as Stata's replay does."""
-        options = {k for k, v in dict(noheader=noheader, nogroup=nogroup, notable=notable,
-                                      nocnsreport=nocnsreport).items() if flag(k, v)}
+        ``level``/``eform``/``or_``/``irr`` override the fit's settings, and the reporting
+        and display options (``display_options``: noheader, nogroup, notable, nocnsreport,
+        noci, nopvalues, noomitted, baselevels, coeflegend, cformat, pformat, sformat)
+        those given at the fit, as on Stata's replay."""
+        unknown = sorted(set(options) - set(FLAGS) - set(FORMATS))
+        if unknown:
+            raise TypeError(f"summary() got an unexpected keyword argument {unknown[0]!r}; "
+                            f"display options are {', '.join(FLAGS + tuple(FORMATS))}.")
+        opts = self.display.merged(DisplayOptions.given(**options))
         label = "Odds ratio" if or_ else "IRR" if irr else ("exp(b)" if eform else None)
         label = label if (eform or or_ or irr) else self.eform
         level = self.level if level is None else level
         raw = self.raw_table if level == self.level else self._table_at(level)
-        return MEGLMSummary.build(self, raw, level, label, options)
+        return MEGLMSummary.build(self, raw, level, label, opts)
+
+    def __str__(self):
+        return str(self.summary())
 
     def _table_at(self, level):
         """r(table) (before eform) at another confidence level (percent)."""

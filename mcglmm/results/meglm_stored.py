@@ -47,7 +47,8 @@ def stored_fields(model, arrays, fit, rows, J, g_theta, V_oim, info):
 
     J (k, dim) the Jacobian of e(b) in theta; g_theta (dim,) the gradient at the estimate;
     V_oim (dim, dim) the inverse observed information in theta; info: the front's
-    ``cmdline``, ``offset`` and ``technique`` (dict; missing keys are None / "nr").
+    ``cmdline``, ``offset`` and ``technique`` (dict; missing keys are None / "nr");
+    e(technique) is the optimiser's own (``fit.technique``) when it reports one.
     """
     info = info or {}
     names = [f"{r.eq}:{r.label}" if r.eq else r.label for r in rows]
@@ -59,7 +60,8 @@ def stored_fields(model, arrays, fit, rows, J, g_theta, V_oim, info):
         V_modelbased=pd.DataFrame(V_mb, index=names, columns=names),
         sample=np.asarray(arrays.keep, dtype=bool).copy(),
         cmdline=info.get("cmdline"), title=TITLE, model=model.family.fixed_model_label,
-        offset=info.get("offset"), technique=info.get("technique", "nr"),
+        offset=info.get("offset"),
+        technique=getattr(fit, "technique", None) or info.get("technique", "nr"),
         properties="b V")
 
 

@@ -15,7 +15,9 @@ from scipy import stats
 
 from .._checks import LAPLACE_METHODS
 from ..model.families import get_family
-from .format import html_summary, stata_g
+from .display_options import NO_OPTIONS
+from .format import html_summary
+from .stata_table import Columns, extra_legend, fixed_sequence, legend
 
 @dataclass(frozen=True)
 class MEGLMSummary:
@@ -28,7 +30,7 @@ class MEGLMSummary:
     frame: pd.DataFrame
 
     @classmethod
-    def build(cls, res, raw, level, label, options=None):
+    def build(cls, res, raw, level, label, options=NO_OPTIONS):
         return cls(render(res, raw, level, label, options), tuple(_header(res)),
                    display_frame(res, raw, level, label))
 
@@ -72,7 +74,7 @@ def _number(x, spec):
 def _group_lines(res):
     """The grouping lines: one level (with Obs per group) or a table of levels."""
     info = res.group_info
-    if len(info) == 1 and res.nested:
+    if len(info) == 1:
         row = info.iloc[0]
         group = "Group variable: " + row["group"]
         return [f"{group:<48}Number of groups  = {row['groups']:>10,}",
@@ -110,47 +112,55 @@ def _header(res, nogroup=False):
     return lines
 
 
-def _coef_lines(res, raw, level, label):
-    """The estimation table: fixed effects, cut points, var/cov rows per level, residual rows."""
+def _coef_lines(res, raw, level, label, opts=NO_OPTIONS):
+    """The estimation table: fixed effects (with omitted and base rows as the options say),
+    cut points, var/cov rows per level, residual rows (``stata_table``)."""
     width = max(13, max(len(r.label) + 3 for r in res.rows) if res.rows else 13)
-    rule = "-" * width + "+" + "-" * 64
-    head = label or "Coefficient"
+    cols = Columns(opts, width)
+    label = None if cols.legend else label
+    lines = [cols.top()]
     se_head = "Std. err."
-    lines = ["-" * (width + 65)]
-    if res.vcetype:
+    if res.vcetype and not cols.legend:
         lines.append(f"{'':{width}}|{'':13}{res.vcetype:>9}")
         se_head = "std. err."
-    lines += [f"{res.depvar[:width - 1]:>{width - 1}} | {head:>11}  {se_head}      z    P>|z|"
-              f"     [{level:g}% conf. interval]", rule]
+    lines += [cols.head(res.depvar, label, level, se_head), cols.rule()]
+    values = display_values(res, raw, level, label)
     section = None
-    for j, (r, b, se, z, p, lo, hi) in enumerate(display_values(res, raw, level, label)):
+    for j, r in fixed_sequence(res.rows, getattr(res, "fixed_layout", ()),
+                               opts.on("baselevels"), opts.on("noomitted")):
+        if j is None:
+            name, note = r
+            unit = 1.0 if label else 0.0
+            lines.append(cols.legend_row(name, unit, extra_legend(name, note)) if cols.legend
+                         else cols.noted(name, unit, note))
+            continue
+        _, b, se, z, p, lo, hi = values[j]
         if r.eq != section and r.kind in ("var", "cov", "aux"):
-            lines.append(rule)
+            lines.append(cols.rule())
             if r.eq and r.eq != "/":
                 lines.append(f"{r.eq:<{width}}|")
             section = r.eq
-        name = r.label if r.kind in ("b", "aux") or not r.eq else f"  {r.label}"
-        if res.constraint_lines and raw.iloc[1, j] <= 1e-12 * max(1.0, abs(raw.iloc[0, j])):
-            lines.append(f"{name[-(width - 1):]:>{width - 1}} |{stata_g(b, 11)}  (constrained)")
-            continue
-        lines.append(coef_row(name, b, se, z, p, lo, hi, width))
-    lines.append("-" * (width + 65))
+        name = (r.label if r.kind == "b" else f"/{r.label}" if r.kind == "aux"
+                else r.label if not r.eq else f"  {r.label}")
+        if cols.legend:
+            lines.append(cols.legend_row(name, b, legend(r)))
+        elif res.constraint_lines and raw.iloc[1, j] <= 1e-12 * max(1.0, abs(raw.iloc[0, j])):
+            lines.append(cols.noted(name, b, "(constrained)"))
+        else:
+            lines.append(cols.row(name, b, se, z, p, lo, hi))
+    lines.append(cols.top())
     return lines
 
 
 def coef_row(name, b, se, z, p, lo, hi, width=13):
-    """One row of Stata's estimation table: name right-aligned in width - 1, then b,
-    Std. err., z, P>|z| (blank when z is missing) and the interval."""
-    stat = f"{z:>8.2f}   {p:5.3f}" if np.isfinite(z) else " " * 16
-    return (f"{name[-(width - 1):]:>{width - 1}} |{stata_g(b, 11)}{stata_g(se, 11)}"
-            f"{stat}   {stata_g(lo, 10)}  {stata_g(hi, 10)}")
+    """One row of Stata's estimation table (default columns; ``stata_table.Columns``)."""
+    return Columns(NO_OPTIONS, width).row(name, b, se, z, p, lo, hi)
 
 
 def table_head(title, label, level, width=13):
     """The top rule, column titles and rule of Stata's estimation table (3 lines)."""
-    return ["-" * (width + 65),
-            f"{title[:width - 1]:>{width - 1}} | {label or 'Coefficient':>11}  Std. err.      z"
-            f"    P>|z|     [{level:g}% conf. interval]", "-" * width + "+" + "-" * 64]
+    cols = Columns(NO_OPTIONS, width)
+    return [cols.top(), cols.head(title, label, level), cols.rule()]
 
 
 def _lr_lines(res):
@@ -164,24 +174,23 @@ def _lr_lines(res):
             "Note: LR test is conservative and provided only for reference."]
 
 
-REPORTING = ("noheader", "nogroup", "notable", "nocnsreport")
-
-
-def render(res, raw, level, label, options=None):
-    """The full printed output of a meglm fit; ``options`` (set of REPORTING names) as
+def render(res, raw, level, label, options=NO_OPTIONS):
+    """The full printed output of a meglm fit under ``options`` (``DisplayOptions``), as
     Stata's: noheader drops the header (notes, model, groups, tests), nogroup the group
     lines, notable the estimation table with its notes and LR test, nocnsreport the
-    constraint lines."""
-    opts = set(options or ())
+    constraint lines; the rest change the table (``stata_table``)."""
     notes = [f"note: {n}." for n in res.notes]
-    cns = ([] if "nocnsreport" in opts else
+    cns = ([] if options.on("nocnsreport") else
            [f" ({j + 1:>2})  {c}" for j, c in enumerate(res.constraint_lines)])
-    head = [] if "noheader" in opts else notes + _header(res, "nogroup" in opts) + [""]
-    if "notable" in opts:
+    head = ([] if options.on("noheader") else
+            notes + _header(res, options.on("nogroup")) + [""])
+    if options.on("notable"):
         return "\n".join(head + cns).rstrip("\n")
-    lines = head + cns + _coef_lines(res, raw, level, label)
-    if label:
-        lines.append("Note: Estimates are transformed only in the first equation.")
+    lines = head + cns + _coef_lines(res, raw, level, label, options)
+    if label and not options.on("coeflegend"):
+        into = {"Odds ratio": " to odds ratios", "IRR": " to incidence-rate ratios"}
+        lines.append(f"Note: Estimates are transformed only in the first equation"
+                     f"{into.get(label, '')}.")
         if any(r.label == "_cons" for r in res.rows):
             lines.append("Note: _cons estimates baseline odds (conditional on zero random "
                          "effects)." if label == "Odds ratio" else

@@ -38,8 +38,8 @@ def _simulate(family, link, seed=7):
 
 CASES = [("gaussian", "identity", {"var(e.y)": 0.64}), ("gaussian", "log", {"var(e.y)": 0.64}),
          ("bernoulli", "logit", {}), ("bernoulli", "probit", {}), ("bernoulli", "cloglog", {}),
-         ("poisson", "log", {}), ("gamma", "log", {"/:/logs": np.log(0.5)}),
-         ("nbinomial", "log", {"/:/lnalpha": np.log(0.5)}), ("ordinal", "logit", {})]
+         ("poisson", "log", {}), ("gamma", "log", {"/:logs": np.log(0.5)}),
+         ("nbinomial", "log", {"/:lnalpha": np.log(0.5)}), ("ordinal", "logit", {})]
 
 
 @pytest.mark.parametrize("family,link,aux", CASES, ids=[f"{c[0]}-{c[1]}" for c in CASES])
@@ -57,4 +57,4 @@ def test_family_recovers_truth(family, link, aux):
 def test_nbinomial_constant_dispersion_runs():
     fit = meglm("y ~ x + (1 | g)", data=_simulate("nbinomial", "log"), family="nbinomial",
                 dispersion="constant")
-    assert fit.converged and "/:/lndelta" in fit.table.columns
+    assert fit.converged and "/:lndelta" in fit.table.columns

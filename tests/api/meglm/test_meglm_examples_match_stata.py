@@ -66,8 +66,8 @@ def test_tvsfpors_three_level_ordinal(tvsfp):
     assert tvsfp.ll == pytest.approx(-2114.5881, abs=1e-4)      # seen 1.5e-5 (Stata: 4 decimals)
     stata = {"thk:prethk": (.4085273, .039616), "thk:cc": (.8844369, .2099124),
              "thk:tv": (.236448, .2049065), "thk:cc#tv": (-.3717699, .2958887),
-             "/:/cut1": (-.0959459, .1688988), "/:/cut2": (1.177478, .1704946),
-             "/:/cut3": (2.383672, .1786736), "school:var(_cons)": (.0448735, .0425387),
+             "/:cut1": (-.0959459, .1688988), "/:cut2": (1.177478, .1704946),
+             "/:cut3": (2.383672, .1786736), "school:var(_cons)": (.0448735, .0425387),
              "school>class:var(_cons)": (.1482157, .0637521)}
     b, se = tvsfp.table.loc["b"], tvsfp.table.loc["se"]
     for name, (est, err) in stata.items():
