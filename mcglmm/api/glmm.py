@@ -7,7 +7,6 @@ sampler inputs) -> rounds of importance sampling and trust-region maximisation
 """
 from __future__ import annotations
 
-import numbers
 import warnings
 from dataclasses import replace
 
@@ -18,101 +17,35 @@ from .._checks import glmm_arguments, mcla_work
 from ..design import glmm_design
 from ..design.blocks import Blocks, independent_blocks
 from ..design.gram import WeightedGram
+from ..design.scaling import ColumnScaling
 from ..engines.mcla.objective import MCLAObjective
 from ..engines.mcla.mcse import mc_vcov
 from ..engines.mcla.sampler import BLOCK, SIGMA_FLOOR, SamplerInputs, build_sampler
 from ..exceptions import (BoundaryWarning, ConvergenceWarning, DesignError, HessianWarning,
                           MonteCarloWarning, bad_value)
 from ..model.families import get_glmm_family
+from ..optim.convergence import convergence_message
 from ..optim.trust import maximize
-from ..parallel import check_n_jobs
 from ..engines.mcla.pql import pql_start
 from ..results.covariance import covariance_from_hessian, not_negative_definite
 from ..results.diagnostics import boundary_messages
 from ..results.glmm import GLMMResults
 from ..results.post_source import attach, glmm_source
+from .glmm_checks import (RINIT, check_m, check_method, check_options, check_rounds,
+                          check_sampler, start_from_par_init)
 from .glmm_rounds import RoundRunner, memory_cap, run_rounds
 
-RINIT = 10.0
 ESS_WARN = 10.0
-ESS_WARN_FRACTION = 0.05     # warn when some block's ESS is below this fraction of m (or ESS_WARN)
-METHODS = ("blocks", "glmm")
+ESS_WARN_FRACTION = 0.05     # warn when a block's ESS is below this fraction of m (or ESS_WARN)
 PILOT_MIN = 1000
 HESSIAN_ADVICE = ("The MCLA Hessian at the estimate is not negative definite: try a larger m "
                   "or par_init.")
-NU_MIN_INIT = 1e-9
 DEFAULT_MEMORY_BUDGET = 2 ** 30
 
 
-def _check_probabilities(p1, p2, p3):
-    for name, p in (("p1", p1), ("p2", p2), ("p3", p3)):
-        if isinstance(p, bool) or not isinstance(p, numbers.Real) or not 0 <= p <= 1:
-            raise ValueError(bad_value(name, "a number between 0 and 1", p))
-    if p1 == 0:
-        raise ValueError(bad_value("p1", "positive (the t component keeps the weights bounded)", p1))
-    if abs(p1 + p2 + p3 - 1) > 1e-12:
-        raise ValueError(bad_value("p1 + p2 + p3", "1", p1 + p2 + p3))
-    return np.array([p1, p2, p3], dtype=float)
-
-
-def _check_positive_int(name, value):
-    if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < 1:
-        raise ValueError(bad_value(name, "a positive integer", value))
-    return int(value)
-
-
-def _check_seed(seed):
-    if seed is None:
-        return int(np.random.SeedSequence().entropy)
-    if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)) or seed < 0:
-        raise ValueError(bad_value("seed", "None or a non-negative integer", seed))
-    return int(seed)
-
-
-def _check_memory_budget(budget):
-    if isinstance(budget, bool) or not isinstance(budget, numbers.Real) or not budget > 0:
-        raise ValueError(bad_value("memory_budget", "a positive number of bytes", budget))
-    return int(budget)
-
-
-def _start_from_par_init(design, par_init):
-    """SamplerInputs from par_init (glmm: beta and nu given, random effects centred at 0)."""
-    par = np.asarray(par_init, dtype=float)
-    if par.ndim != 1 or len(par) != design.p + design.T:
-        raise ValueError(bad_value("par_init", f"a vector of length {design.p + design.T} "
-                                   f"(fixed effects {list(design.x_names)} then variance "
-                                   f"components {list(design.varcomps_names)})", list(np.ravel(par))))
-    if not np.all(np.isfinite(par)):
-        raise ValueError(bad_value("par_init", "finite", par.tolist()))
-    if np.any(par[design.p:] <= NU_MIN_INIT):
-        raise ValueError(bad_value("the variance components in par_init", "greater than 1e-9",
-                                   par[design.p:].tolist()))
-    return SamplerInputs(beta=par[:design.p], nu=par[design.p:], u=np.zeros(design.q))
-
-
-def _check_sampler(design, sampler):
-    if not isinstance(sampler, SamplerInputs):
-        raise TypeError(bad_value("sampler", "a mcglmm.SamplerInputs", type(sampler).__name__))
-    shapes = {"beta": (design.p,), "nu": (design.T,), "u": (design.q,)}
-    for name, shape in shapes.items():
-        if np.shape(getattr(sampler, name)) != shape:
-            raise ValueError(bad_value(f"sampler.{name}", f"of shape {shape}",
-                                       np.shape(getattr(sampler, name))))
-    if sampler.umat is not None and (np.ndim(sampler.umat) != 2
-                                     or np.shape(sampler.umat)[1] != design.q):
-        raise ValueError(bad_value("sampler.umat", f"a matrix with {design.q} columns",
-                                   np.shape(sampler.umat)))
-    for name in ("beta", "nu", "u"):
-        if not np.all(np.isfinite(getattr(sampler, name))):
-            raise ValueError(bad_value(f"sampler.{name}", "finite", list(getattr(sampler, name))))
-    if not np.all(np.asarray(sampler.nu) > 0):
-        raise ValueError(bad_value("sampler.nu", "positive", list(sampler.nu)))
-    return SamplerInputs(*(None if v is None else np.asarray(v, dtype=float)
-                           for v in (sampler.beta, sampler.nu, sampler.u, sampler.umat)))
-
-
 def _call_text(fixed, random, varcomps_names, family, m, extra):
-    parts = [f"fixed = {fixed}", f"random = {random!r}", f"varcomps_names = {list(varcomps_names)!r}",
+    parts = [f"fixed = {fixed}", f"random = {random!r}",
+             f"varcomps_names = {list(varcomps_names)!r}",
              "data = data", f"family_glmm = {family!r}", f"m = {m}"]
     parts += [f"{k} = {v!r}" for k, v in extra.items()]
     return "glmm(" + ", ".join(parts) + ")"
@@ -142,61 +75,14 @@ def _progress_callback(progress, iterlim):
     return callback, bar
 
 
-def _check_method(method, sampler):
-    """"blocks" or "glmm"; None picks "glmm" for supplied draws (they are glmm's joint mixture's)."""
-    given_draws = sampler is not None and getattr(sampler, "umat", None) is not None
-    if method is None:
-        return "glmm" if given_draws else "blocks"
-    if method not in METHODS:
-        raise ValueError(bad_value("method", f"one of {list(METHODS)}", method))
-    if method == "blocks" and given_draws:
-        raise ValueError(bad_value("method", '"glmm" when sampler.umat supplies draws (the draws '
-                                   "of glmm's joint mixture)", method))
-    return method
-
-
-def _check_m(m, method, sampler):
-    if getattr(sampler, "umat", None) is not None:
-        return m
-    if isinstance(m, str) and m == "auto":
-        if method == "glmm":
-            raise ValueError(bad_value("m", 'a positive integer with method="glmm"', m))
-        return m
-    if isinstance(m, bool) or not isinstance(m, (int, np.integer)) or m < 1:
-        raise ValueError(bad_value("m", 'a positive integer or "auto"', m))
-    return int(m)
-
-
-def _check_rounds(recentre, pilot_m, mcse_target):
-    if isinstance(recentre, bool) or not isinstance(recentre, (int, np.integer)) or recentre < 0:
-        raise ValueError(bad_value("recentre", "a non-negative integer (pilot rounds)", recentre))
-    if pilot_m is not None:
-        _check_positive_int("pilot_m", pilot_m)
-    if isinstance(mcse_target, bool) or not isinstance(mcse_target, numbers.Real) \
-            or not 0 < mcse_target < np.inf:
-        raise ValueError(bad_value("mcse_target", "a positive number (largest MCSE / SE)",
-                                   mcse_target))
-    return int(recentre), float(mcse_target)
-
-
-def _check_options(p1, p2, p3, zeta, do_pql, rmax, iterlim, n_jobs, seed, memory_budget):
-    """Validate the scalar options before any work; returns the normalised values."""
-    pvec = _check_probabilities(p1, p2, p3)
-    if isinstance(zeta, bool) or not isinstance(zeta, numbers.Real) or not zeta > 0:
-        raise ValueError(bad_value("zeta", "a positive number of degrees of freedom", zeta))
-    if not isinstance(do_pql, bool):
-        raise ValueError(bad_value("do_pql", "True or False", do_pql))
-    if isinstance(rmax, bool) or not isinstance(rmax, numbers.Real) or not rmax >= RINIT:
-        raise ValueError(bad_value("rmax", f"a number >= {RINIT} (the initial trust radius)", rmax))
-    return (pvec, _check_positive_int("iterlim", iterlim), check_n_jobs(n_jobs),
-            _check_seed(seed), _check_memory_budget(memory_budget))
-
-
-def _start(design, family, sampler, par_init, do_pql):
-    """The sampler's centre (SamplerInputs) and trust's starting point, by glmm's rules."""
-    given = None if par_init is None else _start_from_par_init(design, par_init)
+def _start(design, family, sampler, par_init, do_pql, sc):
+    """The sampler's centre (SamplerInputs) and trust's starting point, by glmm's rules, on
+    the scale of ``design`` (par_init on the user's, mapped by ``sc``)."""
+    given = None if par_init is None else start_from_par_init(design, par_init)
+    if given is not None:
+        given = replace(given, beta=sc.to_internal(given.beta))
     if sampler is not None:
-        start = _check_sampler(design, sampler)
+        start = check_sampler(design, sampler)
     elif given is not None:
         start = given
     elif do_pql:
@@ -231,8 +117,9 @@ def _maximize(objective, theta0, rmax, iterlim, progress):
             bar.close()
 
 
-def _diagnose(opt, m, varcomps_names, block_names):
-    """Warnings about the fit (mcglmm's classes), the covariance and the Monte Carlo covariance."""
+def _diagnose(opt, m, names, varcomps_names, block_names):
+    """Warnings about the fit (mcglmm's classes), the covariance and the Monte Carlo covariance
+    (on the optimiser's scale); ``names`` (p + T,) the parameters'."""
     final = opt.evaluation
     issues = []
     nu = opt.argument[-len(varcomps_names):]
@@ -241,7 +128,11 @@ def _diagnose(opt, m, varcomps_names, block_names):
     if not opt.converged:
         issues.append((ConvergenceWarning,
                        f"trust did not converge ({opt.message}) after {opt.iterations} "
-                       "iterations; rerun with par_init set to these estimates or a larger iterlim"))
+                       "iterations; rerun with par_init set to these estimates or a larger "
+                       "iterlim"))
+    elif convergence_message(final.gradient, final.hessian, names):
+        issues.append((ConvergenceWarning,
+                       "trust: " + convergence_message(final.gradient, final.hessian, names)))
     worst = int(np.argmin(final.ess))
     if final.ess[worst] < max(ESS_WARN, ESS_WARN_FRACTION * m):
         where = "" if len(final.ess) == 1 else f" in the block of {block_names[worst]}"
@@ -335,51 +226,68 @@ def glmm(fixed, random, varcomps_names, data, family_glmm, m=None, varcomps_equa
      progress) = glmm_arguments(fixed, data, m, p1, p2, p3, zeta, do_pql, debug, rmax, iterlim,
                                 seed, n_jobs, memory_budget, progress, sampler)
     family = get_glmm_family(family_glmm)
-    method = _check_method(method, sampler)
-    pvec, iterlim, n_jobs, seed, budget = _check_options(
+    method = check_method(method, sampler)
+    pvec, iterlim, n_jobs, seed, budget = check_options(
         p1, p2, p3, zeta, do_pql, rmax, iterlim, n_jobs, seed, memory_budget)
-    m = _check_m(m, method, sampler)
-    recentre, mcse_target = _check_rounds(recentre, pilot_m, mcse_target)
+    m = check_m(m, method, sampler)
+    recentre, mcse_target = check_rounds(recentre, pilot_m, mcse_target)
     design = glmm_design(fixed, random, data, family, varcomps_names, varcomps_equal, weights,
                          asis=asis)
     if design.q == 0:
         raise DesignError(bad_value("random", "formulas giving at least one random effect "
                                     "(a column of Z)", random))
     mcla_work(m, design.q, budget)
-    start, theta0 = _start(design, family, sampler, par_init, do_pql)
+    # Supplied sampler inputs are used exactly as given (glmm parity on its own draws).
+    sc = ColumnScaling.identity(design.p) if sampler is not None else ColumnScaling.of(design.X)
+    inner = replace(design, X=sc.apply(design.X))
+    start, theta0 = _start(inner, family, sampler, par_init, do_pql, sc)
     if method == "glmm":
-        fit = _fit_glmm_joint(design, family, start, theta0, pvec, zeta, m, seed, n_jobs, budget,
+        fit = _fit_glmm_joint(inner, family, start, theta0, pvec, zeta, m, seed, n_jobs, budget,
                               rmax, iterlim, progress)
     else:
-        fit = _fit_blocks(design, family, start, theta0, zeta, m, pilot_m, recentre, mcse_target,
+        fit = _fit_blocks(inner, family, start, theta0, zeta, m, pilot_m, recentre, mcse_target,
                           seed, n_jobs, budget, rmax, iterlim, progress)
-    opt, umat = fit["opt"], fit["umat"]
+    extra = {k: v for k, v in dict(varcomps_equal=varcomps_equal, seed=seed).items()
+             if v is not None}
+    extra["method"] = method
+    res = _results(design, family, fit, start, sc, debug, dict(
+        pvec=pvec, zeta=zeta, seed=seed, method=method, call=lambda m_used: _call_text(
+            fixed, random, design.varcomps_names, family,
+            "auto" if m == "auto" else m_used, extra)))
+    return attach(res, glmm_source(res, design, fixed, data, _importance_at(
+        fit["objective"], fit["opt"], fit["blocks"].col_block)))
+
+
+def _results(design, family, fit, start, sc, debug, opts):
+    """``GLMMResults`` on the user's scale from a fit on the optimiser's (``sc``:
+    ``design.scaling.ColumnScaling``); ``opts``: pvec, zeta, seed, method and call(m)."""
+    opt, umat, p = fit["opt"], fit["umat"], design.p
     names = _block_names(design, fit["blocks"])
-    issues, covariance, mc_cov = _diagnose(opt, umat.shape[0], design.varcomps_names, names)
+    issues, covariance, mc_cov = _diagnose(
+        opt, umat.shape[0], list(design.x_names) + list(design.varcomps_names),
+        design.varcomps_names, names)
+    final, theta = opt.evaluation, sc.to_user(opt.argument)
     debug_info = False
     if debug:
-        debug_info = {"trust_argpath": opt.argpath, "trust_path": opt.path, "umat_logq": fit["logq"],
-                      "weights": fit["objective"].weights(opt.argument), **fit["extra_debug"]}
-    extra = {k: v for k, v in dict(varcomps_equal=varcomps_equal, seed=seed).items() if v is not None}
-    extra["method"] = method
-    final, p = opt.evaluation, design.p
-    res = GLMMResults(
-        beta=pd.Series(opt.argument[:p], index=list(design.x_names)),
-        nu=pd.Series(opt.argument[p:], index=list(design.varcomps_names)),
-        likelihood_value=final.value, likelihood_gradient=final.gradient,
-        likelihood_hessian=final.hessian, trust_converged=opt.converged, covariance=covariance,
-        mc_covariance=mc_cov,
+        debug_info = {"trust_argpath": opt.argpath @ sc.A(len(theta)).T, "trust_path": opt.path,
+                      "umat_logq": fit["logq"], "weights": fit["objective"].weights(opt.argument),
+                      **fit["extra_debug"]}
+    rounds = tuple(dict(r, start=sc.to_user(r["start"]), estimates=sc.to_user(r["estimates"]))
+                   for r in fit["rounds"])
+    return GLMMResults(
+        beta=pd.Series(theta[:p], index=list(design.x_names)),
+        nu=pd.Series(theta[p:], index=list(design.varcomps_names)),
+        likelihood_value=final.value, likelihood_gradient=sc.gradient_to_user(final.gradient),
+        likelihood_hessian=sc.hessian_to_user(final.hessian), trust_converged=opt.converged,
+        covariance=sc.covariance_to_user(covariance), mc_covariance=sc.covariance_to_user(mc_cov),
         x=design.X, y=design.y, z=design.Z, ntrials=design.ntrials, weights=design.weights,
-        umat=umat, pvec=pvec, beta_pql=start.beta, nu_pql=start.nu, u_pql=start.u, zeta=zeta,
-        varcomps_names=design.varcomps_names, varcomps_equal=design.varcomps_equal,
-        family_glmm=family, call=_call_text(fixed, random, design.varcomps_names, family,
-                                            "auto" if m == "auto" else umat.shape[0], extra),
-        m=umat.shape[0], seed=seed, ess=pd.Series(final.ess, index=list(names), name="ess"),
-        n_dropped=design.n_dropped, debug=debug_info, trust_message=opt.message, warnings=issues,
-        omitted=design.omitted, method=method, blocks=fit["blocks"], rounds=fit["rounds"],
-        m_path=fit["m_path"])
-    return attach(res, glmm_source(res, design, fixed, data, _importance_at(
-        fit["objective"], opt, fit["blocks"].col_block)))
+        umat=umat, pvec=opts["pvec"], beta_pql=sc.to_user(start.beta), nu_pql=start.nu,
+        u_pql=start.u, zeta=opts["zeta"], varcomps_names=design.varcomps_names,
+        varcomps_equal=design.varcomps_equal, family_glmm=family,
+        call=opts["call"](umat.shape[0]), m=umat.shape[0], seed=opts["seed"],
+        ess=pd.Series(final.ess, index=list(names), name="ess"), n_dropped=design.n_dropped,
+        debug=debug_info, trust_message=opt.message, warnings=issues, omitted=design.omitted,
+        method=opts["method"], blocks=fit["blocks"], rounds=rounds, m_path=fit["m_path"])
 
 
 def _importance_at(objective, opt, col_block=None):

@@ -19,7 +19,8 @@ contiguous, and level-2 ids nested in level-3 ids; ``sort=True`` sorts for the u
 """
 from __future__ import annotations
 
-from dataclasses import dataclass
+import warnings
+from dataclasses import dataclass, replace
 
 import numpy as np
 import pandas as pd
@@ -27,13 +28,15 @@ import pandas as pd
 from .._checks import lr_arguments
 from ..design import complete_rows, fixed_part
 from ..design.levels import build_levels, joint_z
+from ..design.scaling import ColumnScaling
 from ..engines import fixed
 from ..engines.quadrature.objective import nonadaptive
-from ..exceptions import DesignError, FormulaError, bad_value
+from ..exceptions import ConvergenceWarning, DesignError, FormulaError, bad_value
 from ..formula import RandomTerm
 from ..model.covariance import Identity
 from ..model.families import bernoulli_glmm
 from ..model.spec import MEModel
+from ..optim.convergence import convergence_message
 from ..optim.newton import Criterion, newton_maximize
 from ..optim.trust import maximize
 from ..parallel import single_threaded_blas
@@ -136,17 +139,23 @@ def _lr(formula, ids, data, quad_pts, beta, sigma, frame, trace, sort, progress)
     if frame:
         return lr_frame
     beta0 = _check_beta(beta, lr_frame.x_names)
-    if beta0 is None:
-        beta0 = logit_start(lr_frame.model)
-    theta0 = np.r_[beta0, np.log(sigma0)]
+    sc = ColumnScaling.of(lr_frame.X)     # the trust region works on centred, scaled X
+    inner = replace(lr_frame, model=replace(lr_frame.model, X=sc.apply(lr_frame.X)))
+    theta0 = np.r_[logit_start(inner.model) if beta0 is None else sc.to_internal(beta0),
+                   np.log(sigma0)]
     if trace:
-        print(f"iter   0  logL = {lr_frame.evaluate(theta0, quad_pts).value:.10g}")
+        print(f"iter   0  logL = {inner.evaluate(theta0, quad_pts).value:.10g}")
     bar = ConvergenceBar(LR_DIGITS, desc="lr") if progress else None
     with single_threaded_blas():
-        fit = maximize(lambda t: lr_frame.evaluate(t, quad_pts), theta0, rinit=RINIT,
-                       rmax=RMAX, callback=_callback(trace, bar))
+        fit = maximize(lambda t: inner.evaluate(t, quad_pts), theta0, rinit=RINIT,
+                       rmax=RMAX, callback=_callback(trace, bar, sc.to_user))
     if bar is not None:
         bar.close(fit.converged)
+    names = list(lr_frame.x_names) + [f"log sigma{j + 2}" for j in range(len(ids))]
+    message = fit.converged and convergence_message(fit.grad, fit.hess, names)
+    if message:
+        warnings.warn(f"lr: {message}", ConvergenceWarning, stacklevel=3)
+    fit = sc.result_to_user(fit)
     res = LRFit.from_maximum(fit, formula=formula, x_names=lr_frame.x_names,
                              n_units=_n_units(lr_frame), quad_pts=int(quad_pts),
                              n_dropped=lr_frame.n_dropped,
@@ -160,23 +169,25 @@ def logit_start(model):
     return newton_maximize(lambda b, final: crit, np.zeros(model.p)).x
 
 
-def _callback(trace, bar):
-    """The trust region's callback: the trace lines and/or the progress bar, or None."""
+def _callback(trace, bar, to_user):
+    """The trust region's callback: the trace lines (theta on the user's scale, ``to_user``)
+    and/or the progress bar, or None."""
     if not (trace or bar):
         return None
 
     def callback(step):
         if trace:
-            _report(step)
+            _report(step, to_user(step.trial))
         if bar is not None and step.accepted:
             bar.update(step.number + 1, step.trial_value)
     return callback
 
 
-def _report(step):
-    """Trust-region callback for ``trace``: the log likelihood and theta after each iteration."""
+def _report(step, trial):
+    """Trust-region callback for ``trace``: the log likelihood and theta (``trial``, the
+    user's scale) after each iteration."""
     if step.accepted:
-        values = " ".join(f"{t:.6g}" for t in step.trial)
+        values = " ".join(f"{t:.6g}" for t in trial)
         print(f"iter {step.number + 1:3d}  logL = {step.trial_value:.10g}  theta: {values}")
     else:
         print(f"iter {step.number + 1:3d}  step rejected (logL {step.trial_value:.10g}), "

@@ -10,11 +10,13 @@ from __future__ import annotations
 import inspect
 import numbers
 import warnings
+from dataclasses import replace
 
 import numpy as np
 
 from .._checks import (BINARY, INTMETHODS, LAPLACE_METHODS, PC_METHODS, flag, meglm_arguments,
                        quadrature_work, response_kind)
+from ..design.scaling import ColumnScaling
 from ..design.levels import build_levels, estimation_sample_check, joint_z, me_arrays
 from ..design.weights import level_weights, weight_columns, weight_spec
 from ..engines.quadrature.laplace import MAX_Q_GRADIENT, schur_order
@@ -24,6 +26,7 @@ from ..model.params import internal_names, theta_lower
 from ..model.spec import MEModel
 from ..engines import fixed
 from ..optim.constraints import maximize, parse_constraints
+from ..optim.convergence import convergence_message
 from ..optim.newton import Criterion
 from ..optim.numdiff import numerical
 from ..optim.techniques import maximize_options, refuse_bhhh
@@ -217,8 +220,8 @@ def meglm(formula, data, family="gaussian", link=None, *, covariance="independen
         fixedonly (default), constantonly, zero or iv; a grid search over variances
         (True: 0.1, 1, 10 for every variance; a list of values; a dict {term: values}
         with terms as the table's "g:var(x)", "g:cov(_cons,x)" or Stata's "x[g]",
-        "cons[g]*x[g]"); explicit internal-scale values; noestimate=True returns the
-        start values (a Series) without fitting.
+        "cons[g]*x[g]"); from_: Stata's from(b), named like e(b) (``res.b``), or theta by position
+        (``res.theta``); noestimate=True returns the start values (a Series) without fitting.
     vce : str or tuple
         "oim"; "opg" (the inverse outer product of the per-cluster scores, clusters as for
         "robust"); "robust" (clustered at the top level, or for a crossed model at its
@@ -410,41 +413,60 @@ def _meglm(formula, data, *, family, link, covariance, intmethod, intpoints, noc
                             constraint_terms(model))
     cns_fixed = parse_constraints(constraints, arr.x_names, aux_names, arr.y_name,
                                   model.p + model.n_aux)
-    theta_from = None if from_ is None else from_vector(from_, names, model.dim)
+    sc = ColumnScaling.of(model.X)          # the optimisers' centred, scaled X (design.scaling)
+    inner = replace(model, X=sc.apply(model.X))
+    theta_from = None if from_ is None else from_vector(from_, model, names, list(arr.x_names),
+                                                        arr.y_name, sc)
     if log:
         print("".join(f"note: {note}.\n" for note in notes) + "Fitting fixed-effects model:")
     ltol = newton["ltolerance"]
-    fixed_fit = fit_fixed(model, list(arr.x_names), iterate, tolerance, log, cns_fixed, ltol)
+    cns_fixed_inner = sc.constraints(cns_fixed)
+    fixed_fit = fit_fixed(inner, list(arr.x_names), iterate, tolerance, log, cns_fixed_inner,
+                          ltol)
     start_fit = fixed_fit if sv_iterate is None else fit_fixed(
-        model, list(arr.x_names), sv_iterate, tolerance, False, cns_fixed, ltol, warn=False)
-    search = StartSearch(model, intmethod, k)
-    theta0 = start_theta(model, start_fit, list(arr.x_names), startvalues, theta_from,
+        inner, list(arr.x_names), sv_iterate, tolerance, False, cns_fixed_inner, ltol, warn=False)
+    search = StartSearch(inner, intmethod, k)
+    theta0 = start_theta(inner, start_fit, list(arr.x_names), startvalues, theta_from,
                          search.value, log)
     if cns is not None:
-        theta0 = cns.project(theta0)
+        theta0 = sc.constraints(cns).project(theta0)
     if startgrid is not None:
-        theta0 = grid_search(model, theta0, startgrid, search.value, log, arr.y_name)
+        theta0 = grid_search(inner, theta0, startgrid, search.value, log, arr.y_name)
     if noestimate:
-        return start_values_series(model, arr, theta0, names)
+        return start_values_series(model, arr, sc.to_user(theta0), names)
     if log:
         print("Fitting full model:")
-    objective = Objective(model, intmethod, k, search.state)
+    objective = Objective(inner, intmethod, k, search.state)
     bar = ConvergenceBar(ltol, echo=print if log else None) if progress else None
     fit = maximize(numerical(objective.refresh) if dnumerical else objective.refresh, theta0,
-                   theta_lower(model), cns, admissible(model), iterate=iterate,
+                   theta_lower(inner), sc.constraints(cns), admissible(inner), iterate=iterate,
                    tolerance=tolerance, log=log or bool(progress),
                    names=None if cns is not None else names,
                    **newton, **({"printer": bar} if bar else {}))
     if bar:
         bar.close(fit.converged)
-    scores = objective.scores(fit.theta) if vce_kind != "oim" else None
-    g_theta = None if cns is None else objective.refresh(fit.theta, True).value_grad(fit.theta)[1]
+    scores = sc.gradient_to_user(objective.scores(fit.theta)) if vce_kind != "oim" else None
+    g_theta = None if cns is None else sc.gradient_to_user(
+        objective.refresh(fit.theta, True).value_grad(fit.theta)[1])
+    _check_claim(fit, names if cns is None else None)
+    fit = sc.result_to_user(fit, constrained=cns is not None)
+    fixed_fit = sc.result_to_user(fixed_fit, constrained=cns_fixed is not None)
     res = MEGLMResults.from_fit(model=model, arrays=arr, fit=fit, fixed_fit=fixed_fit,
                                 intmethod=intmethod, n_quad=k, names=names, notes=tuple(notes),
                                 vce=(vce_kind, clustvar), scores=scores, clusters=clusters,
                                 level=level, eform=_eform_label(eform, or_, irr), cns=cns,
                                 record=record, gradient=g_theta, info=info)
     return attach(res, meglm_source(res, model, arr, formula, noconstant, offset, exposure, trials))
+
+
+def _check_claim(fit, names):
+    """A ConvergenceWarning when Newton's convergence fails the scaled-gradient check
+    (``optim.convergence``); names None: the free coordinates of constraints."""
+    if fit.converged:
+        message = convergence_message(fit.grad, fit.hess, names or [
+            f"free coordinate {j}" for j in range(len(fit.grad))])
+        if message:
+            warnings.warn("meglm: " + message, ConvergenceWarning, stacklevel=4)
 
 
 def _eform_label(eform, or_, irr):

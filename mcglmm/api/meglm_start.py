@@ -28,8 +28,9 @@ import itertools
 import re
 
 import numpy as np
+import pandas as pd
 
-from ..model.params import grid_names, pack, sigmas, unpack
+from ..model.params import grid_names, pack, reported, sigmas, unpack
 from ..model.spec import linear_predictor
 from ..engines.quadrature.nested import indicator
 from ..exceptions import bad_value
@@ -188,18 +189,26 @@ def grid_search(model, theta, startgrid, value, log=False, y_name=None):
 
 def start_theta(model, fixed_fit, x_names, startvalues, theta_from, refresh_value, log):
     """Start values: Stata's fixedonly/constantonly/zero/iv or from_ (``theta_from``, from
-    ``from_vector``), which must give a finite log likelihood.
+    ``from_vector``: theta from the default start), which must give a finite log likelihood.
 
     The random effects start with standard deviation 0.5 (times the residual sd for
     the Gaussian family) or at the iv moment estimates; further grid nodes are tried
     only while the log likelihood is not finite, as Stata's default grid search.
     """
-    if theta_from is not None:
-        value = refresh_value(theta_from)
-        if not np.isfinite(value):
-            raise ValueError(bad_value("from_", "start values at which the log likelihood is "
-                                       "finite", f"log likelihood {value}"))
-        return theta_from
+    def default():
+        return _default_start(model, fixed_fit, x_names, startvalues, refresh_value, log)
+    if theta_from is None:
+        return default()
+    theta = theta_from(default)
+    value = refresh_value(theta)
+    if not np.isfinite(value):
+        raise ValueError(bad_value("from_", "start values at which the log likelihood is "
+                                   "finite", f"log likelihood {value}"))
+    return theta
+
+
+def _default_start(model, fixed_fit, x_names, startvalues, refresh_value, log):
+    """``start_theta`` without from_."""
     if startvalues == "zero":
         base = np.zeros(model.p + model.n_aux)
         base[model.p:] = fixed_start(model, x_names)[model.p:]
@@ -223,27 +232,139 @@ def start_theta(model, fixed_fit, x_names, startvalues, theta_from, refresh_valu
     return theta
 
 
-def from_vector(from_, names, dim):
-    """from_ as a vector (dim,) or a dict {parameter name: value} over the internal names."""
-    if isinstance(from_, dict):
-        unknown = set(from_) - set(names)
-        if unknown:
-            raise ValueError(bad_value("from_", f"keys among {list(names)}", sorted(unknown)))
-        absent = [n for n in names if n not in from_]
-        if absent:
-            raise ValueError(bad_value("from_", f"a value for every parameter {list(names)}",
-                                       f"none for {absent}"))
-        arr = np.array([float(from_[n]) for n in names])
-    else:
-        arr = np.asarray(from_, dtype=float)
-    if arr.shape != (dim,):
-        raise ValueError(bad_value("from_", f"a vector of length {dim}", f"shape {arr.shape}"))
+def eb_targets(model, x_names, y_name):
+    """{name: target} of every parameter from_ may name on Stata's scale: e(b)'s names as
+    ``res.b`` writes them ("weight:week", "id:var(_cons)", "var(e.weight)", "/:/cut1") and
+    as Stata's e(b) does ("/:var(_cons[id])", "/:cov(_cons[id],week[id])", "/:cut1");
+    targets ("b", j), ("aux", j) or ("sigma", level, a, b)."""
+    out = {f"{y_name}:{x}": ("b", j) for j, x in enumerate(x_names)}
+    p, theta = model.p, np.zeros(model.dim)
+    for row in reported(model, x_names, y_name, theta):
+        j = int(np.argmax(np.abs(row.jac)))
+        if row.kind != "b" and p <= j < p + model.n_aux:
+            label = row.label.lstrip("/")
+            for key in (f"{row.eq}:{row.label}" if row.eq else row.label, f"/:{label}"):
+                out[key] = ("aux", j - p)
+    for l, (cov, lev) in enumerate(zip(model.covariances, model.levels)):
+        labels, pairs = cov.reported(lev.z_names)
+        groups = {lev.name, lev.name.replace(":", ">")}
+        for label, (a, b) in zip(labels, pairs):
+            out[f"{lev.name}:{label}"] = ("sigma", l, a, b)
+            za, zb = lev.z_names[a], lev.z_names[b]
+            for g in groups:
+                if a == b:
+                    out[f"/:var({za}[{g}])"] = ("sigma", l, a, b)
+                else:
+                    out[f"/:cov({za}[{g}],{zb}[{g}])"] = ("sigma", l, a, b)
+                    out[f"/:cov({zb}[{g}],{za}[{g}])"] = ("sigma", l, a, b)
+    return out
+
+
+def eb_first(eb, target):
+    """The first (``res.b``'s) name of ``target`` in ``eb_targets``."""
+    return next(k for k, t in eb.items() if t == target)
+
+
+def _covered(model, targets, internal):
+    """Whether the named entries fix every entry of theta (no default start needed)."""
+    given = set(internal)
+    p = model.p
+    given |= {t[1] for t in targets if t[0] == "b"}
+    given |= {p + t[1] for t in targets if t[0] == "aux"}
+    start = p + model.n_aux
+    for l, cov in enumerate(model.covariances):
+        pairs = {(t[2], t[3]) for t in targets if t[0] == "sigma" and t[1] == l}
+        if pairs >= set(cov.reported_pairs()):
+            given |= set(range(start, start + cov.n_params))
+        start += cov.n_params
+    return given >= set(range(model.dim))
+
+
+def _named_theta(model, base, items, internal):
+    """theta (dim,) from base with the e(b) entries ``items`` [(target, value)] and the
+    internal entries ``internal`` {index: value} set (variances before covariances)."""
+    theta = np.array(base, dtype=float)
+    p, sig = model.p, []
+    for target, v in items:
+        if target[0] == "b":
+            theta[target[1]] = v
+        elif target[0] == "aux":
+            theta[p + target[1]] = model.family.aux.from_reported(v)
+        else:
+            sig.append(target[1:] + (None,))
+    if sig:
+        values = [v for target, v in items if target[0] == "sigma"]
+        order = sorted(range(len(sig)), key=lambda k: sig[k][1] != sig[k][2])
+        theta = _with_values(model, theta, [sig[k] for k in order], [values[k] for k in order])
+        if theta is None:
+            raise ValueError(bad_value("from_", "variances and covariances giving positive-"
+                                       "definite covariance matrices",
+                                       [v for _, v in items]))
+    for j, v in internal.items():
+        theta[j] = v
+    return theta
+
+
+def from_vector(from_, model, names, x_names, y_name, sc):
+    """from_ checked, as a function of the default start: ``f(default)`` -> theta (dim,) on
+    the optimiser's scale, ``default()`` the start values there (called only when from_
+    leaves some parameter unset); ``sc`` the ``design.scaling.ColumnScaling`` between the
+    user's scale and the optimiser's.
+
+    A dict or Series is read by name on Stata's scale (Stata's from(b)): e(b)'s names
+    (``eb_targets``: ``res.b`` of an earlier fit restarts there) or theta's internal names
+    (``model.params.internal_names``, on the internal scale: log standard deviations,
+    Cholesky entries); parameters not named keep their default start.  Any other value is a
+    vector (dim,) in theta's internal order and scale."""
+    if isinstance(from_, (dict, pd.Series)):
+        return _from_named(dict(from_.items()), model, names, x_names, y_name, sc)
+    arr = _finite("from_", np.asarray(from_, dtype=float), names)
+    if arr.shape != (model.dim,):
+        raise ValueError(bad_value("from_", f"a vector of length {model.dim} (theta on the "
+                                   "internal scale) or a dict/Series named like e(b)",
+                                   f"shape {arr.shape}"))
+    return lambda default: sc.to_internal(arr)
+
+
+def _finite(what, arr, names):
     bad = ~np.isfinite(arr)
     if bad.any():
-        raise ValueError(bad_value("from_", "finite",
-                                   {names[j]: float(arr[j]) for j in np.flatnonzero(bad)}))
+        raise ValueError(bad_value(what, "finite", {names[j] if j < len(names) else j:
+                                                    float(arr[j]) for j in np.flatnonzero(bad)}))
     return arr
 
 
-__all__ = ["fixed_start", "grid_search", "iv_psi", "start_method", "start_theta",
-           "from_vector"]
+def _from_named(given, model, names, x_names, y_name, sc):
+    """``from_vector`` for a dict {name: value} (see there)."""
+    eb, index = eb_targets(model, x_names, y_name), {n: j for j, n in enumerate(names)}
+    items, internal = [], {}
+    for key, value in given.items():
+        name = re.sub(r"\s+", "", str(key))
+        try:
+            v = float(value)
+        except (TypeError, ValueError):
+            raise ValueError(bad_value("from_", "numbers", {key: value})) from None
+        if not np.isfinite(v):
+            raise ValueError(bad_value("from_", "finite", {key: v}))
+        if name in index:
+            internal[index[name]] = v
+        elif name in eb:
+            target = eb[name]
+            if target[0] == "sigma" and target[2] == target[3] and not v > 0:
+                raise ValueError(bad_value("from_", "positive variances", {key: v}))
+            items.append((target, v))
+        else:
+            primary = [k for k, t in eb.items() if eb_first(eb, t) == k]
+            raise ValueError(bad_value("from_", f"named as e(b) ({', '.join(primary)}; or "
+                                       f"Stata's /:var(z[g]) form) or by theta's internal "
+                                       f"names {list(names)}", key))
+    complete = _covered(model, [t for t, _ in items], internal)
+
+    def resolve(default):
+        base = np.zeros(model.dim) if complete else sc.to_user(default())
+        return sc.to_internal(_named_theta(model, base, items, internal))
+    return resolve
+
+
+__all__ = ["eb_targets", "fixed_start", "grid_search", "iv_psi", "start_method",
+           "start_theta", "from_vector"]

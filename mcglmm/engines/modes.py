@@ -61,7 +61,8 @@ def newton_step(design, gram, a, resid, W, s, free_beta):
     """Newton step (step_beta, step_s), its predicted increase g'step / 2, and H_ss's factor.
 
     The information is [[X'WX, X'WZA], [AZ'WX, H_ss]] when beta is free, H_ss alone
-    when it is held (step_beta = 0).
+    when it is held (step_beta = 0); a numerically singular Schur complement for beta (a
+    covariate kept by ``asis`` that separates the response) gives the least-squares step.
     """
     factor = factorise(gram(W, a) + sp.identity(design.q, format="csc"), design.vc_index)
     g_s = a * (design.Z.T @ resid) - s
@@ -73,7 +74,11 @@ def newton_step(design, gram, a, resid, W, s, free_beta):
     g_b = X.T @ resid
     solved = factor.solve(np.column_stack([H_sb, g_s]))
     schur = X.T @ (X * W[:, None]) - H_sb.T @ solved[:, :-1]
-    step_b = np.linalg.solve(schur, g_b - H_sb.T @ solved[:, -1])
+    rhs = g_b - H_sb.T @ solved[:, -1]
+    try:
+        step_b = np.linalg.solve(schur, rhs)
+    except np.linalg.LinAlgError:   # singular where W -> 0 on the rows a covariate separates
+        step_b = np.linalg.lstsq(schur, rhs, rcond=None)[0]
     step_s = solved[:, -1] - solved[:, :-1] @ step_b
     return step_b, step_s, 0.5 * (g_b @ step_b + g_s @ step_s), factor
 

@@ -62,6 +62,11 @@ class Aux:
         e.depvar), or None when the family has no residual variance."""
         return None
 
+    def from_reported(self, value):
+        """The parameter whose reported row has ``value`` (the rows' map inverted; NaN
+        outside its range)."""
+        return float(value)
+
 
 class LogSD(Aux):
     """Gaussian: a = log sd of the residual, reported as var(e.y) = exp(2a)."""
@@ -77,6 +82,9 @@ class LogSD(Aux):
 
     def sd_scale(self, aux):
         return float(np.exp(aux[0]))
+
+    def from_reported(self, value):
+        return float(0.5 * np.log(value)) if value > 0 else float("nan")
 
     def rows_after(self, aux, p, unit, y_name):
         v = np.exp(2.0 * aux[0])

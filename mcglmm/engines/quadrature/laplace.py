@@ -122,11 +122,14 @@ def _h_value(model, alg, eta0, aux, u, w_obs=None):
 
 def _newton_step(alg, der, g):
     """H^-1 g with H at the observations' curvatures -d2, floored at 0 where that H is not
-    positive definite or gives no ascent direction (a log density not concave in eta)."""
+    positive definite or gives no ascent direction (a log density not concave in eta);
+    None when even the floored H is not (the prior precision itself is not numerically
+    positive definite: a near-singular Sigma)."""
     fac = alg.factor(-der.d2)
     step = None if fac is None else fac.solve(g)
     if step is None or not g @ step > 0:
-        step = alg.factor(np.maximum(-der.d2, 0.0)).solve(g)
+        fac = alg.factor(np.maximum(-der.d2, 0.0))
+        step = None if fac is None else fac.solve(g)
     return step
 
 
@@ -138,7 +141,9 @@ def find_mode(model, alg, eta0, aux, u0, tol=1e-10, max_iter=100, w_obs=None):
     Where the exact Hessian gives no ascent direction (a log density that is not
     concave in eta) the observations' negative curvatures are floored at 0.  A warm
     start u0 where h is not finite is replaced by 0; where h(0) is not finite too, theta is
-    infeasible and (0, h(0), derivatives) are returned at once.  A ConvergenceWarning
+    infeasible and (0, h(0), derivatives) are returned at once; so is h = -inf where the
+    penalised Hessian is not numerically positive definite even with the curvatures floored
+    (a near-singular Sigma).  A ConvergenceWarning
     says when step halving finds no point at least as good.  The last step (below tol) is
     taken, so u^ is exact to about tol^2 (the gradient's implicit terms assume the mode).
     """
@@ -150,6 +155,8 @@ def find_mode(model, alg, eta0, aux, u0, tol=1e-10, max_iter=100, w_obs=None):
         return u, h, der
     for _ in range(max_iter):
         step = _newton_step(alg, der, alg.Z.T @ der.d1 - alg.prior_times(u))
+        if step is None:
+            return u, -np.inf, der
         trial = _halving(model, alg, eta0, aux, u, h, step, w_obs)
         if trial is None:
             warnings.warn("the joint mode of the random effects was not found: step halving "
@@ -250,7 +257,8 @@ def mode_and_curvature(model, theta, u0=None):
 
 def curvature_adapt(model, theta, u0=None):
     """Adaptation from the joint mode u^ and the curvature H there, and the mode; None for
-    the adaptation of an infeasible theta (h(u0) not finite).
+    the adaptation of an infeasible theta (h(u0) not finite, or H numerically singular or
+    its blocks' inverses not positive definite: a near-singular Sigma).
 
     Per group, the conditional normal given its ancestors with its descendants
     integrated out: levels are eliminated from the bottom (Schur complements of H,
@@ -265,6 +273,18 @@ def curvature_adapt(model, theta, u0=None):
     u, h, K, c_lev = mode_and_curvature(model, theta, u0)
     if K is None:
         return None, u
+    try:
+        adapt = _conditionals(model, u, K, c_lev)
+    except np.linalg.LinAlgError:
+        adapt = None
+    return adapt, u
+
+
+def _conditionals(model, u, K, c_lev):
+    """``curvature_adapt``'s Adapt from the mode u and curvature K; a LinAlgError (or None)
+    where a block K_gg is numerically singular or its inverse not positive definite (a
+    near-singular Sigma: the caller rejects theta as infeasible, so the optimiser halves the
+    step)."""
     offsets = np.cumsum([0] + [lev.n_groups * lev.d for lev in model.levels])
     index = [off + np.arange(lev.n_groups * lev.d).reshape(lev.n_groups, lev.d)
              for off, lev in zip(offsets, model.levels)]
@@ -279,7 +299,9 @@ def curvature_adapt(model, theta, u0=None):
         if l:
             K = _eliminate(K, offsets[l], offsets[l + 1], Kgg_inv)
     mus, Cs, Bs = zip(*out)
-    return Adapt(mus, Cs, Bs), u
+    if not all(np.all(np.isfinite(a)) for a in Cs + Bs):
+        return None
+    return Adapt(mus, Cs, Bs)
 
 
 def _eliminate(K, start, stop, blocks_inv):
