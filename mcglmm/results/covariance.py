@@ -6,13 +6,14 @@ positive definite (the factorisation fails, or H holds a non-finite entry) the c
 is NaN and a HessianWarning says so: standard errors from an indefinite Hessian would be
 meaningless, and Stata, too, reports them as missing.  ``cluster_sandwich`` and
 ``opg_covariance`` build vce(robust/cluster) and vce(opg) from per-group scores
-(``score_outer_product``, shared with BHHH).
+(``optim.techniques.outer_product``, shared with BHHH).
 """
 import warnings
 
 import numpy as np
 
 from ..exceptions import HessianWarning
+from ..optim.techniques import outer_product
 
 
 def information_factor(hess):
@@ -56,19 +57,12 @@ def cluster_sandwich(bread, scores, clusters):
     return bread @ (summed.T @ summed) @ bread * c / (c - 1)
 
 
-def score_outer_product(scores):
-    """sum_g s_g s_g' (P, P) of per-group scores (G, P): the OPG information (Stata's
-    vce(opg) is its inverse) and the BHHH matrix (minus it)."""
-    scores = np.asarray(scores, dtype=float)
-    return scores.T @ scores
-
-
 def opg_covariance(scores, K, stacklevel=3):
-    """Stata's vce(opg): K (K' S K)^{-1} K' (dim, dim), S = ``score_outer_product(scores)``
+    """Stata's vce(opg): K (K' S K)^{-1} K' (dim, dim), S = ``optim.techniques.outer_product(scores)``
     of scores (G, dim) in theta = theta_c + K gamma (K (dim, k), None for the identity).
     NaN with a HessianWarning when K'SK is not positive definite, as whenever G <= k: at the
     maximum the G scores sum to 0, so S has rank at most G - 1."""
-    S = score_outer_product(scores)
+    S = outer_product(scores)
     info = S if K is None else K.T @ S @ K
     factor = information_factor(-info) if scores.shape[0] > info.shape[0] else None
     if factor is None:

@@ -64,9 +64,11 @@ def test_difficult_changes_the_iterations_from_a_non_concave_start(pig, nr):
     plain, text = fit(pig, from_=[6, 19, 0, 3], log=True)
     hard, _ = fit(pig, from_=[6, 19, 0, 3], difficult=True)
     assert "(not concave)" in "\n".join(full_model_log(text))
-    # seen 23 against 15, and 22 against 15 after the logistic arithmetic changed by rounding:
-    # the count of a non-concave path is not fixed across machines, the gap is
-    assert hard.ic <= plain.ic - 5
+    # The option takes effect: a different path to the same maximum.  Seen 23 against 15
+    # iterations with Newton on the user's columns; 26 against 47 since Newton runs on centred,
+    # scaled columns (design/scaling.py: Newton's steps are invariant to that, Marquardt's
+    # shift -H + mu I is not), so which is faster from this start is not asserted.
+    assert hard.ic != plain.ic
     assert abs(hard.ll - nr.ll) < 1e-6 and abs(plain.ll - nr.ll) < 1e-6   # seen 2.3e-13
 
 
@@ -112,7 +114,7 @@ def test_startvalues_iterate_limits_the_fixed_fit_of_the_start_values(pig):
     stata = fit(pig, noestimate=True, startvalues="fixedonly, iterate(1)")[0]
     np.testing.assert_array_equal(stata.to_numpy(), limited.to_numpy())
     res, _ = fit(pig, startvalues=("fixedonly", 1))
-    assert res.converged and res.ic == 6
+    assert res.converged and abs(res.ll - fit(pig)[0].ll) < 1e-6      # seen 5 iterations, 1e-11
 
 
 def test_startgrid_searches_the_residual_variance_e_depvar(pig):
