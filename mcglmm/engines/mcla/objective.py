@@ -40,10 +40,10 @@ from ...design.blocks import Blocks
 from ..base import Evaluation
 from ...parallel import effective_jobs, run_ordered, shares_memory, split_evenly
 
-ATOM_BYTES = 2 ** 20         # one n x atom array of float64: stays in cache
+ATOM_BYTES = 2 ** 20         # one n x atom array of float64
 MIN_ATOM, MAX_ATOM = 16, 1024
 NEGLIGIBLE = 2.0 ** -60      # weight, relative to the block's largest, below which a draw is skipped
-ROW_BLOCK = 8192             # observations per block of an atom's arrays
+ROW_BYTES = 2 ** 18          # one (rows, atom) array of float64 per block of observations
 
 
 @dataclass(frozen=True)
@@ -62,6 +62,13 @@ class AtomSums:
 def atom_size(n):
     """Draws per atom: an (n, atom) float64 array stays near ATOM_BYTES."""
     return int(max(MIN_ATOM, min(MAX_ATOM, ATOM_BYTES // (8 * max(n, 1)))))
+
+
+def rows_per_block(k):
+    """Observations per row block for atoms of k draws: a (rows, k) float64 array stays near
+    ROW_BYTES, so an evaluation's temporaries stay in cache and in the allocator's reused
+    memory (1 MiB arrays are returned to the system and page-faulted back on every call)."""
+    return int(max(1, ROW_BYTES // (8 * max(k, 1))))
 
 
 def _ordered_sum(terms):
@@ -115,7 +122,7 @@ class MCLAObjective:
     """The per-block MCLA as a function of theta, with every theta-free quantity precomputed.
 
     U: (m, q) draws; logq: (m, B) their log f~_b; maps: BlockMaps; row_blocks:
-    slices of at most ROW_BLOCK observations, z_blocks: Z's rows in those blocks
+    slices of at most ``rows_per_block(atom)`` observations, z_blocks: Z's rows in those blocks
     as CSR (row-wise products with a block of draws are five times faster than
     CSC's, and a block's arrays stay in cache), w_blocks: row_w's columns in those
     blocks; zu_atoms: the (n, k) blocks Z u_k per atom when they fit half of
@@ -148,7 +155,8 @@ class MCLAObjective:
         m, n = U.shape[0], design.n
         k = atom_size(n)
         atoms = tuple(slice(s, min(s + k, m)) for s in range(0, m, k))
-        row_blocks = tuple(slice(r, min(r + ROW_BLOCK, n)) for r in range(0, n, ROW_BLOCK))
+        rows = rows_per_block(k)
+        row_blocks = tuple(slice(r, min(r + rows, n)) for r in range(0, n, rows))
         z_rows = design.Z.tocsr()
         maps = BlockMaps.build(design, blocks)
         store = 8 * n * m <= memory_budget // 2
@@ -175,12 +183,20 @@ class MCLAObjective:
     def _eta_blocks(self, i, eta_fixed, live=None):
         """(row block index, eta) for atom i; eta: (rows, k) for the atom's draws, or only its
         ``live`` ones (a boolean mask)."""
-        draws = self.U[self.atoms[i]]
+        stored = self.zu_atoms is not None
+        draws_t = None if stored else np.ascontiguousarray(self.U[self.atoms[i]].T)   # (q, k)
         for j, (rows, z) in enumerate(zip(self.row_blocks, self.z_blocks)):
             # Z u_k is always formed for the whole atom, stored or not: a product with
             # fewer columns may round differently.
-            zu = z @ draws.T if self.zu_atoms is None else self.zu_atoms[i][rows]
-            yield j, (zu if live is None else zu[:, live]) + eta_fixed[rows, None]
+            zu = self.zu_atoms[i][rows] if stored else z @ draws_t
+            own = not stored                          # zu is this call's to change in place
+            if live is not None:
+                zu, own = zu[:, live], True
+            if own:
+                zu += eta_fixed[rows, None]
+                yield j, zu
+            else:
+                yield j, zu + eta_fixed[rows, None]
 
     def _block_ss(self, draws):
         """S_bt(u_k) for each draw: (T, B, k)."""
@@ -211,8 +227,10 @@ class MCLAObjective:
         wy_eta_fixed = self.maps.row_w @ (d.y * eta_fixed)
         out = []
         for i in indices:
-            c_sum = _ordered_sum([self.w_blocks[j] @ self.family.cumulant(eta, d.ntrials[
-                self.row_blocks[j], None]) for j, eta in self._eta_blocks(i, eta_fixed)])
+            # c from cumulant_derivs: the logistic one shares a single exp with c', c'' and
+            # costs a quarter of the cumulant alone (np.logaddexp)
+            c_sum = _ordered_sum([self.w_blocks[j] @ self.family.cumulant_derivs(eta, d.ntrials[
+                self.row_blocks[j], None])[0] for j, eta in self._eta_blocks(i, eta_fixed)])
             base, ss = self._fixed(i)
             out.append(wy_eta_fixed[:, None] + base - c_sum + self._log_f_nu(nu, ss))
         return out
