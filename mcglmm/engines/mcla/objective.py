@@ -44,6 +44,7 @@ ATOM_BYTES = 2 ** 20         # one n x atom array of float64
 MIN_ATOM, MAX_ATOM = 16, 1024
 NEGLIGIBLE = 2.0 ** -60      # weight, relative to the block's largest, below which a draw is skipped
 ROW_BYTES = 2 ** 18          # one (rows, atom) array of float64 per block of observations
+PER_DRAW_TERMS = 14          # p + p(p+1)/2 at p = 4: the per-draw sums' products per observation
 
 
 @dataclass(frozen=True)
@@ -52,7 +53,7 @@ class AtomSums:
 
     s1: np.ndarray            # (P, B)  sum_k v_bk g_bk
     s2: np.ndarray            # (P, P)  sum_bk v_bk g_bk g_bk'
-    c2: np.ndarray            # (n,)    sum_k v_{b(i)k} w_i c''(eta_ik)
+    xwx: np.ndarray           # (p, p)  sum_i c2_i x_i x_i',  c2_i = sum_k v_{b(i)k} w_i c''(eta_ik)
     ss: np.ndarray            # (T,)    sum_bk v_bk S_bt(u_k)
     h1: np.ndarray            # (P, B)  sum_k v_bk^2 g_bk
     v2: np.ndarray            # (P, P)  sum_bk v_bk^2 g_bk g_bk'
@@ -71,6 +72,16 @@ def rows_per_block(k):
     return int(max(1, ROW_BYTES // (8 * max(k, 1))))
 
 
+def per_draw_sums(p, n_blocks, q):
+    """Whether the first pass also keeps, per draw and block, X_b'w_b c'(eta) and the upper
+    triangle of X_b'W_b c''(eta) X_b, so that the second pass touches no observation: when
+    those p + p(p+1)/2 numbers per block and draw take no more room than the draw itself (q
+    numbers) and few products per observation (PER_DRAW_TERMS).  A rule on the model's
+    shape only: the result does not depend on the memory budget or n_jobs."""
+    terms = p + p * (p + 1) // 2
+    return terms <= PER_DRAW_TERMS and terms * n_blocks <= q
+
+
 def _ordered_sum(terms):
     """Left-to-right sum (the order is part of the result's bitwise reproducibility)."""
     total = terms[0]
@@ -85,11 +96,27 @@ def _combine(parts):
                        for name in AtomSums.__dataclass_fields__})
 
 
+def _from_draw_sums(draw_sums, v, live, p):
+    """(sum_i w_i x_i c'(eta_ik) per block (p B, k), sum_bk v_bk X_b'W_b c''(eta_k) X_b (p, p))
+    of an atom's ``live`` draws (weights v (B, k)) from its per-draw sums."""
+    wx_c1, wxx_c2 = draw_sums
+    if live is not None:
+        wx_c1, wxx_c2 = wx_c1[:, live], wxx_c2[:, live]
+    upper = wxx_c2.reshape(-1, v.size) @ v.reshape(v.size)             # (p(p+1)/2,)
+    j, l = np.triu_indices(p)
+    xwx = np.empty((p, p))
+    xwx[j, l] = upper
+    xwx[l, j] = upper
+    return wx_c1, xwx
+
+
 @dataclass(frozen=True)
 class BlockMaps:
     """Sparse maps from observations and effects to blocks (B blocks, T components).
 
     row_w: (B, n) w_i at (b(i), i); row_wx: (p B, n) w_i x_ij at (j B + b(i), i);
+    row_wxx: (r B, n) w_i x_ij x_il at (t B + b(i), i) for the r = p(p+1)/2 pairs t = (j, l),
+    j <= l, of ``np.triu_indices(p)`` when ``per_draw_sums``, else None;
     col: (q, B) indicator of each effect's block; col_bt: (q, B T) of its (block,
     component); n_bt: (B, T) effects per block and component; zwy: (q,) Z'(w y).
     """
@@ -97,6 +124,7 @@ class BlockMaps:
     blocks: Blocks
     row_w: sp.csr_matrix
     row_wx: sp.csr_matrix
+    row_wxx: sp.csr_matrix | None
     col: sp.csr_matrix
     col_bt: sp.csr_matrix
     n_bt: np.ndarray
@@ -108,13 +136,25 @@ class BlockMaps:
         rb, cb, w = blocks.row_block, blocks.col_block, design.weights
         row_w = sp.csr_matrix((w, (rb, np.arange(n))), shape=(B, n))
         wX = design.X * w[:, None]
-        row_wx = sp.csr_matrix((wX.ravel(), ((rb[:, None] + B * np.arange(p)).ravel(),
-                                             np.repeat(np.arange(n), p))), shape=(p * B, n))
+        row_wx = _row_map(wX, rb, B)
+        row_wxx = None
+        if per_draw_sums(p, B, q):
+            j, l = np.triu_indices(p)
+            row_wxx = _row_map(wX[:, j] * design.X[:, l], rb, B)
         col = sp.csr_matrix((np.ones(q), (np.arange(q), cb)), shape=(q, B))
         col_bt = sp.csr_matrix((np.ones(q), (np.arange(q), cb * T + design.vc_index)),
                                shape=(q, B * T))
         n_bt = np.asarray(col_bt.sum(axis=0)).reshape(B, T)
-        return cls(blocks, row_w, row_wx, col, col_bt, n_bt, design.Z.T @ (w * design.y))
+        return cls(blocks, row_w, row_wx, row_wxx, col, col_bt, n_bt,
+                   design.Z.T @ (w * design.y))
+
+
+def _row_map(values, row_block, n_blocks):
+    """(r B, n) CSR with values[i, t] (n, r) at (t B + b(i), i)."""
+    n, r = values.shape
+    rows = (row_block[:, None] + n_blocks * np.arange(r)).ravel()
+    return sp.csr_matrix((values.ravel(), (rows, np.repeat(np.arange(n), r))),
+                         shape=(r * n_blocks, n))
 
 
 @dataclass(frozen=True)
@@ -125,7 +165,7 @@ class MCLAObjective:
     slices of at most ``rows_per_block(atom)`` observations, z_blocks: Z's rows in those blocks
     as CSR (row-wise products with a block of draws are five times faster than
     CSC's, and a block's arrays stay in cache), w_blocks: row_w's columns in those
-    blocks; zu_atoms: the (n, k) blocks Z u_k per atom when they fit half of
+    blocks (wx_blocks, wxx_blocks: row_wx's and row_wxx's); zu_atoms: the (n, k) blocks Z u_k per atom when they fit half of
     ``memory_budget`` bytes, else None (recomputed per evaluation); fixed_atoms: per
     atom the theta-free (B, k) and (T, B, k) of ``_atom_fixed`` when they fit a
     quarter of it, else None; wXy (p, B) = X_b'w_b y_b.
@@ -141,6 +181,7 @@ class MCLAObjective:
     z_blocks: tuple
     w_blocks: tuple
     wx_blocks: tuple
+    wxx_blocks: tuple | None
     zu_atoms: tuple | None
     fixed_atoms: tuple | None
     wXy: np.ndarray
@@ -166,6 +207,8 @@ class MCLAObjective:
                         tuple(z_rows[rows] for rows in row_blocks),
                         tuple(maps.row_w[:, rows].tocsr() for rows in row_blocks),
                         tuple(maps.row_wx[:, rows].tocsr() for rows in row_blocks),
+                        None if maps.row_wxx is None else
+                        tuple(maps.row_wxx[:, rows].tocsr() for rows in row_blocks),
                         zu_atoms, None, wXy, n_jobs)
         if 8 * (design.T + 1) * blocks.n_blocks * m > memory_budget // 4:
             return objective
@@ -221,54 +264,59 @@ class MCLAObjective:
         return self._atom_fixed(i) if self.fixed_atoms is None else self.fixed_atoms[i]
 
     def _task_log_weights(self, indices, beta, nu):
-        """First pass: b (B, k) for the atoms in ``indices``."""
+        """First pass over the atoms in ``indices``: per atom (b (B, k), per-draw sums or None)."""
         d = self.design
         eta_fixed = d.X @ beta
         wy_eta_fixed = self.maps.row_w @ (d.y * eta_fixed)
-        out = []
-        for i in indices:
-            # c from cumulant_derivs: the logistic one shares a single exp with c', c'' and
-            # costs a quarter of the cumulant alone (np.logaddexp)
-            c_sum = _ordered_sum([self.w_blocks[j] @ self.family.cumulant_derivs(eta, d.ntrials[
-                self.row_blocks[j], None])[0] for j, eta in self._eta_blocks(i, eta_fixed)])
-            base, ss = self._fixed(i)
-            out.append(wy_eta_fixed[:, None] + base - c_sum + self._log_f_nu(nu, ss))
-        return out
+        return [self._atom_log_weights(i, eta_fixed, wy_eta_fixed, nu) for i in indices]
 
-    def _task_sums(self, indices, beta, nu, v_atoms, floor):
-        """Second pass: AtomSums for the atoms in ``indices`` given their weights v (B, k)
-        and the blocks' negligible weights floor (B,)."""
-        return [self._atom_sums(i, beta, nu, v, floor) for i, v in zip(indices, v_atoms)]
+    def _atom_log_weights(self, i, eta_fixed, wy_eta_fixed, nu):
+        """b (B, k) of atom i and, when ``wxx_blocks`` is set, its per-draw sums
+        (X_b'w_b c'(eta_k) (p B, k), X_b'W_b c''(eta_k) X_b's upper triangle (r B, k)).
+        c comes with c', c'' from cumulant_derivs: the logistic one shares a single exp with
+        them and costs a quarter of the cumulant alone (np.logaddexp)."""
+        d, per_draw = self.design, self.wxx_blocks is not None
+        c_sum, c1_sum, c2_sum = [], [], []
+        for j, eta in self._eta_blocks(i, eta_fixed):
+            c, c1, c2 = self.family.cumulant_derivs(eta, d.ntrials[self.row_blocks[j], None])
+            c_sum.append(self.w_blocks[j] @ c)
+            if per_draw:
+                c1_sum.append(self.wx_blocks[j] @ c1)
+                c2_sum.append(self.wxx_blocks[j] @ c2)
+        base, ss = self._fixed(i)
+        b = wy_eta_fixed[:, None] + base - _ordered_sum(c_sum) + self._log_f_nu(nu, ss)
+        return b, ((_ordered_sum(c1_sum), _ordered_sum(c2_sum)) if per_draw else None)
 
-    def _atom_sums(self, i, beta, nu, v, floor):
+    def _task_sums(self, indices, beta, nu, v_atoms, floor, draw_sums):
+        """Second pass: AtomSums for the atoms in ``indices`` given their weights v (B, k),
+        the blocks' negligible weights floor (B,) and their per-draw sums (or Nones)."""
+        return [self._atom_sums(i, beta, nu, v, floor, sums)
+                for i, v, sums in zip(indices, v_atoms, draw_sums)]
+
+    def _atom_sums(self, i, beta, nu, v, floor, draw_sums=None):
         """AtomSums of atom i over its draws with a weight v_bk >= floor_b in some block.
 
         g_bk's fixed-effect part X_b'w_b(y_b - c'(eta_bk)) is X_b'w_b y_b minus the
         per-block sums of w_i x_i c'(eta_ik); its variance part is
-        -q_bt / (2 nu_t) + S_bt(u_k) / (2 nu_t^2).
+        -q_bt / (2 nu_t) + S_bt(u_k) / (2 nu_t^2).  Those sums and X'diag(c2)X come from
+        the first pass's per-draw sums when given, else from a pass over the observations.
         """
         d, B, P = self.design, self.n_blocks, self.design.p + self.design.T
-        c2 = np.zeros(d.n)
         # every draw is live when some block's weights all pass (the cheap, usual case)
         live = None if np.any(v.min(axis=1) >= floor) else (v >= floor[:, None]).any(axis=0)
         if live is not None and not live.any():
             zero = np.zeros((P, B))
-            return AtomSums(zero, np.zeros((P, P)), c2, np.zeros(d.T), zero, np.zeros((P, P)),
-                            np.zeros(B))
+            return AtomSums(zero, np.zeros((P, P)), np.zeros((d.p, d.p)), np.zeros(d.T), zero,
+                            np.zeros((P, P)), np.zeros(B))
         ss = self._fixed(i)[1]                                              # (T, B, k)
         if live is not None:
             v, ss = v[:, live], ss[:, :, live]
         v = np.ascontiguousarray(v)
         k = v.shape[1]
+        wx_c1, xwx = (self._observation_sums(i, beta, v, live) if draw_sums is None
+                      else _from_draw_sums(draw_sums, v, live, d.p))
         g = np.empty((P, B, k))                                            # g_bk, block-major
-        wx_c1 = []
-        for j, eta in self._eta_blocks(i, d.X @ beta, live):
-            rows = self.row_blocks[j]
-            c1, c2_rows = self.family.mean_variance(eta, d.ntrials[rows, None])
-            wx_c1.append(self.wx_blocks[j] @ c1)
-            c2[rows] = d.weights[rows] * np.einsum("ik,ik->i", c2_rows,
-                                                   v[self.maps.blocks.row_block[rows]])
-        np.subtract(self.wXy[:, :, None], _ordered_sum(wx_c1).reshape(d.p, B, k), out=g[:d.p])
+        np.subtract(self.wXy[:, :, None], wx_c1.reshape(d.p, B, k), out=g[:d.p])
         np.multiply(ss, 0.5 / nu[:, None, None] ** 2, out=g[d.p:])
         g[d.p:] -= (0.5 * self.maps.n_bt.T / nu[:, None])[:, :, None]
         flat, v_flat = g.reshape(P, B * k), v.reshape(B * k)
@@ -277,18 +325,36 @@ class MCLAObjective:
         np.multiply(weighted[0], v_flat, out=weighted[1])
         moments = weighted.reshape(2 * P, B * k) @ flat.T                  # (2P, P)
         firsts = weighted.reshape(2, P, B, k).sum(axis=3)                  # (2, P, B)
-        return AtomSums(firsts[0], moments[:P], c2, ss.reshape(d.T, B * k) @ v_flat, firsts[1],
+        return AtomSums(firsts[0], moments[:P], xwx, ss.reshape(d.T, B * k) @ v_flat, firsts[1],
                         moments[P:], np.einsum("bk,bk->b", v, v))
+
+    def _observation_sums(self, i, beta, v, live):
+        """(sum_i w_i x_i c'(eta_ik) per block (p B, k), X'diag(c2)X (p, p)) of atom i's
+        ``live`` draws (weights v (B, k)) by a pass over the observations."""
+        d = self.design
+        wx_c1, xwx = [], []
+        for j, eta in self._eta_blocks(i, d.X @ beta, live):
+            rows = self.row_blocks[j]
+            c1, c2 = self.family.mean_variance(eta, d.ntrials[rows, None])
+            wx_c1.append(self.wx_blocks[j] @ c1)
+            c2 = d.weights[rows] * np.einsum("ik,ik->i", c2, v[self.maps.blocks.row_block[rows]])
+            xwx.append((d.X[rows].T * c2) @ d.X[rows])
+        return _ordered_sum(wx_c1), _ordered_sum(xwx)
 
     def _groups(self):
         return split_evenly(range(len(self.atoms)), effective_jobs(self.n_jobs))
 
     def log_weights(self, theta):
         """b (B, m) at theta = (beta, nu): the log importance weights, unnormalised."""
+        return self._first_pass(theta)[0]
+
+    def _first_pass(self, theta):
+        """(b (B, m), the atoms' per-draw sums (or Nones)) at theta."""
         p = self.design.p
         parts = run_ordered(self._payload()._task_log_weights,
                             [(g, theta[:p], theta[p:]) for g in self._groups()], self.n_jobs)
-        return np.concatenate([b for part in parts for b in part], axis=1)
+        atoms = [atom for part in parts for atom in part]
+        return np.concatenate([b for b, _ in atoms], axis=1), [sums for _, sums in atoms]
 
     def _payload(self):
         """Workers in other processes recompute Z u_k and the theta-free parts (the same
@@ -298,7 +364,7 @@ class MCLAObjective:
     def _sums(self, theta):
         """(a (B,), log s0 (B,), AtomSums over all draws) at theta; a is -inf if infeasible."""
         p = self.design.p
-        b = self.log_weights(theta)
+        b, draw_sums = self._first_pass(theta)
         a = np.max(b, axis=1)
         if not np.all(np.isfinite(a)):
             return a, None, None
@@ -308,8 +374,8 @@ class MCLAObjective:
         s0 = v.sum(axis=1)
         v /= s0[:, None]
         floor = NEGLIGIBLE / s0
-        tasks = [(g, theta[:p], theta[p:], [v[:, self.atoms[i]] for i in g], floor)
-                 for g in self._groups()]
+        tasks = [(g, theta[:p], theta[p:], [v[:, self.atoms[i]] for i in g], floor,
+                  [draw_sums[i] for i in g]) for g in self._groups()]
         parts = run_ordered(self._payload()._task_sums, tasks, self.n_jobs)
         return a, np.log(s0), _combine([s for part in parts for s in part])
 
@@ -326,9 +392,8 @@ class MCLAObjective:
         value = float(np.sum(a + log_s0) - self.n_blocks * np.log(self.m))
         gbar = s.s1                                                          # (P, B)
         grad = gbar.sum(axis=1)
-        X = self.design.X
         model_hess = np.zeros((len(theta), len(theta)))
-        model_hess[:p, :p] = -(X.T * s.c2) @ X
+        model_hess[:p, :p] = -s.xwx
         model_hess[p:, p:] = np.diag(0.5 * self.design.n_random / nu ** 2 - s.ss / nu ** 3)
         hess = model_hess + s.s2 - gbar @ gbar.T
         cross = s.h1 @ gbar.T
