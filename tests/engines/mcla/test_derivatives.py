@@ -85,15 +85,22 @@ def test_poisson_overflow_gives_zero_weight_not_nan():
     assert np.all(np.isfinite(ev.hessian))
 
 
-def test_blocks_of_observations_change_only_rounding(monkeypatch):
-    """Large n is processed in row blocks of about ROW_BYTES per atom; the sums agree to rounding."""
+@pytest.mark.parametrize("per_block", [False, True])
+def test_blocks_of_observations_change_only_rounding(monkeypatch, per_block):
+    """Large n is processed in row blocks of about ROW_BYTES per atom, each summed into the
+    blocks of random effects its observations belong to; the sums agree to rounding."""
     import mcglmm.engines.mcla.objective as mcla
+    from mcglmm.design.blocks import independent_blocks
     objective, theta = _objective("salamander-bernoulli")
-    args = (objective.design, objective.family, objective.U, objective.logq)
+    blocks = independent_blocks(objective.design.Z) if per_block else None
+    B = 1 if blocks is None else blocks.n_blocks
+    logq = np.repeat(objective.logq[:, None] / B, B, axis=1)
+    args = (objective.design, objective.family, objective.U, logq)
     monkeypatch.setattr(mcla, "ROW_BYTES", 2 ** 30)
-    whole = MCLAObjective.build(*args)
+    whole = MCLAObjective.build(*args, blocks=blocks)
+    monkeypatch.setattr(mcla, "MIN_ROWS", 1)
     monkeypatch.setattr(mcla, "ROW_BYTES", 8 * 100 * mcla.atom_size(360))
-    blocked = MCLAObjective.build(*args)
+    blocked = MCLAObjective.build(*args, blocks=blocks)
     assert len(blocked.row_blocks) == 4 and len(whole.row_blocks) == 1
     a, b = whole.evaluate(theta), blocked.evaluate(theta)
     assert abs(a.value - b.value) < 1e-12 * abs(a.value)
