@@ -22,7 +22,12 @@ first computes every b_bk (it needs c(eta) only); with a_b = max_k b_bk known, t
 second computes derivatives for the draws whose weight exp(b_bk - a_b) is at least
 NEGLIGIBLE (2^-60) in some block: the others change no sum by as much as a
 rounding error (a_b is known, so the threshold is v_bk >= NEGLIGIBLE / s0_b, s0_b =
-sum_k exp(b_bk - a_b)).  Per-block sums over observations are sparse products with the
+sum_k exp(b_bk - a_b)).  The second pass needs, per draw and block, only
+X_b'w_b c'(eta_k) and X_b'W_b c''(eta_k) X_b: when they are few (``maps.per_draw_sums``:
+a rule on the model's shape, not the budget) the first pass keeps them, from the c',
+c'' that come with c, and the second pass touches no observation; otherwise it makes
+its own pass over the observations.  Observations are taken in row blocks of about
+ROW_BYTES per atom.  Per-block sums over observations are sparse products with the
 (B, n) matrix of w_i at (block of i, i), never a Python loop over blocks; atoms'
 sums are added in atom order, so the result is bitwise the same however atoms are
 grouped into tasks.  What does not depend on theta (the draws, log f~, and when
@@ -34,18 +39,17 @@ from __future__ import annotations
 from dataclasses import dataclass, replace
 
 import numpy as np
-import scipy.sparse as sp
 
 from ...design.blocks import Blocks
 from ..base import Evaluation
 from ...parallel import effective_jobs, run_ordered, shares_memory, split_evenly
+from .maps import BlockMaps, local_maps, local_sum
 
 ATOM_BYTES = 2 ** 20         # one n x atom array of float64
 MIN_ATOM, MAX_ATOM = 16, 1024
 NEGLIGIBLE = 2.0 ** -60      # weight, relative to the block's largest, below which a draw is skipped
 ROW_BYTES = 2 ** 18          # one (rows, atom) array of float64 per block of observations
 MIN_ROWS = 2048              # observations per row block at least (fewer cost more in calls)
-PER_DRAW_TERMS = 14          # p + p(p+1)/2 at p = 4: the per-draw sums' products per observation
 
 
 @dataclass(frozen=True)
@@ -72,43 +76,6 @@ def rows_per_block(k):
     memory (1 MiB arrays are returned to the system and page-faulted back on every call), but
     at least MIN_ROWS (murder, n = 1308, in 4 row blocks: 10% slower than in one)."""
     return int(max(MIN_ROWS, ROW_BYTES // (8 * max(k, 1))))
-
-
-def per_draw_sums(p, n_blocks, q):
-    """Whether the first pass also keeps, per draw and block, X_b'w_b c'(eta) and the upper
-    triangle of X_b'W_b c''(eta) X_b, so that the second pass touches no observation: when
-    those p + p(p+1)/2 numbers per block and draw take no more room than the draw itself (q
-    numbers) and few products per observation (PER_DRAW_TERMS).  A rule on the model's
-    shape only: the result does not depend on the memory budget or n_jobs."""
-    terms = p + p * (p + 1) // 2
-    return terms <= PER_DRAW_TERMS and terms * n_blocks <= q
-
-
-def _local_maps(row_map, blocks, row_blocks):
-    """Per row block, (index, map): the rows of ``row_map`` (r B, n), laid out t B + b, for the
-    blocks b that the row block's observations belong to, and those rows' columns (CSR).  A
-    product with the whole map would give (r B, k) per row block, mostly zeros for many blocks."""
-    B = blocks.n_blocks
-    out = []
-    for rows in row_blocks:
-        touched = np.unique(blocks.row_block[rows])
-        index = (B * np.arange(row_map.shape[0] // B)[:, None] + touched).ravel()
-        local = row_map[index][:, rows].tocsr()
-        if index[-1] - index[0] + 1 == len(index):               # a range: sliced, not gathered
-            index = slice(int(index[0]), int(index[-1]) + 1)
-        out.append((index, local))
-    return tuple(out)
-
-
-def _local_sum(parts, maps, size):
-    """(size, k): the row blocks' products parts[j] (len(index_j), k) with their local maps,
-    added in row-block order at their index (the zeros of the blocks they miss add nothing)."""
-    if len(parts) == 1 and maps[0][0] == slice(0, size):
-        return parts[0]
-    total = np.zeros((size, parts[0].shape[1]))
-    for (index, _), part in zip(maps, parts):
-        total[index] += part
-    return total
 
 
 def _ordered_sum(terms):
@@ -140,63 +107,16 @@ def _from_draw_sums(draw_sums, v, live, p):
 
 
 @dataclass(frozen=True)
-class BlockMaps:
-    """Sparse maps from observations and effects to blocks (B blocks, T components).
-
-    row_w: (B, n) w_i at (b(i), i); row_wx: (p B, n) w_i x_ij at (j B + b(i), i);
-    row_wxx: (r B, n) w_i x_ij x_il at (t B + b(i), i) for the r = p(p+1)/2 pairs t = (j, l),
-    j <= l, of ``np.triu_indices(p)`` when ``per_draw_sums``, else None;
-    col: (q, B) indicator of each effect's block; col_bt: (q, B T) of its (block,
-    component); n_bt: (B, T) effects per block and component; zwy: (q,) Z'(w y).
-    """
-
-    blocks: Blocks
-    row_w: sp.csr_matrix
-    row_wx: sp.csr_matrix
-    row_wxx: sp.csr_matrix | None
-    col: sp.csr_matrix
-    col_bt: sp.csr_matrix
-    n_bt: np.ndarray
-    zwy: np.ndarray
-
-    @classmethod
-    def build(cls, design, blocks):
-        n, p, q, T, B = design.n, design.p, design.q, design.T, blocks.n_blocks
-        rb, cb, w = blocks.row_block, blocks.col_block, design.weights
-        row_w = sp.csr_matrix((w, (rb, np.arange(n))), shape=(B, n))
-        wX = design.X * w[:, None]
-        row_wx = _row_map(wX, rb, B)
-        row_wxx = None
-        if per_draw_sums(p, B, q):
-            j, l = np.triu_indices(p)
-            row_wxx = _row_map(wX[:, j] * design.X[:, l], rb, B)
-        col = sp.csr_matrix((np.ones(q), (np.arange(q), cb)), shape=(q, B))
-        col_bt = sp.csr_matrix((np.ones(q), (np.arange(q), cb * T + design.vc_index)),
-                               shape=(q, B * T))
-        n_bt = np.asarray(col_bt.sum(axis=0)).reshape(B, T)
-        return cls(blocks, row_w, row_wx, row_wxx, col, col_bt, n_bt,
-                   design.Z.T @ (w * design.y))
-
-
-def _row_map(values, row_block, n_blocks):
-    """(r B, n) CSR with values[i, t] (n, r) at (t B + b(i), i)."""
-    n, r = values.shape
-    rows = (row_block[:, None] + n_blocks * np.arange(r)).ravel()
-    return sp.csr_matrix((values.ravel(), (rows, np.repeat(np.arange(n), r))),
-                         shape=(r * n_blocks, n))
-
-
-@dataclass(frozen=True)
 class MCLAObjective:
     """The per-block MCLA as a function of theta, with every theta-free quantity precomputed.
 
-    U: (m, q) draws; logq: (m, B) their log f~_b; maps: BlockMaps; row_blocks:
-    slices of at most ``rows_per_block(atom)`` observations, z_blocks: Z's rows in those blocks
-    as CSR (row-wise products with a block of draws are five times faster than
-    CSC's, and a block's arrays stay in cache), w_blocks, wx_blocks, wxx_blocks: the
-    ``_local_maps`` of row_w, row_wx and row_wxx (None without per-draw sums); zu_atoms: the (n, k) blocks Z u_k per atom when they fit half of
-    ``memory_budget`` bytes, else None (recomputed per evaluation); fixed_atoms: per
-    atom the theta-free (B, k) and (T, B, k) of ``_atom_fixed`` when they fit a
+    U: (m, q) draws; logq: (m, B) their log f~_b; maps: BlockMaps; row_blocks: slices
+    of ``rows_per_block(atom)`` observations, z_blocks: Z's rows in those blocks as CSR
+    (row-wise products with a block of draws are five times faster than CSC's, and a
+    block's arrays stay in cache), w_blocks, wx_blocks, wxx_blocks: the ``local_maps``
+    of row_w, row_wx and row_wxx (None without per-draw sums); zu_atoms: the (n, k)
+    blocks Z u_k per atom when they fit half of ``memory_budget`` bytes, else None
+    (recomputed per evaluation); fixed_atoms: per atom the theta-free (B, k) and (T, B, k) of ``_atom_fixed`` when they fit a
     quarter of it, else None; wXy (p, B) = X_b'w_b y_b.
     """
 
@@ -234,10 +154,10 @@ class MCLAObjective:
         wXy = (maps.row_wx @ design.y).reshape(design.p, blocks.n_blocks)
         objective = cls(design, family, U, logq, maps, atoms, row_blocks,
                         tuple(z_rows[rows] for rows in row_blocks),
-                        _local_maps(maps.row_w, blocks, row_blocks),
-                        _local_maps(maps.row_wx, blocks, row_blocks),
+                        local_maps(maps.row_w, blocks, row_blocks),
+                        local_maps(maps.row_wx, blocks, row_blocks),
                         None if maps.row_wxx is None else
-                        _local_maps(maps.row_wxx, blocks, row_blocks),
+                        local_maps(maps.row_wxx, blocks, row_blocks),
                         zu_atoms, None, wXy, n_jobs)
         if 8 * (design.T + 1) * blocks.n_blocks * m > memory_budget // 4:
             return objective
@@ -314,12 +234,12 @@ class MCLAObjective:
                 c2_sum.append(self.wxx_blocks[j][1] @ c2)
         base, ss = self._fixed(i)
         B = self.n_blocks
-        c_sum = _local_sum(c_sum, self.w_blocks, B)
+        c_sum = local_sum(c_sum, self.w_blocks, B)
         b = wy_eta_fixed[:, None] + base - c_sum + self._log_f_nu(nu, ss)
         if not per_draw:
             return b, None
-        return b, (_local_sum(c1_sum, self.wx_blocks, d.p * B),
-                   _local_sum(c2_sum, self.wxx_blocks, self.maps.row_wxx.shape[0]))
+        return b, (local_sum(c1_sum, self.wx_blocks, d.p * B),
+                   local_sum(c2_sum, self.wxx_blocks, self.maps.row_wxx.shape[0]))
 
     def _task_sums(self, indices, beta, nu, v_atoms, floor, draw_sums):
         """Second pass: AtomSums for the atoms in ``indices`` given their weights v (B, k),
@@ -373,7 +293,7 @@ class MCLAObjective:
             wx_c1.append(self.wx_blocks[j][1] @ c1)
             c2 = d.weights[rows] * np.einsum("ik,ik->i", c2, v[self.maps.blocks.row_block[rows]])
             xwx.append((d.X[rows].T * c2) @ d.X[rows])
-        return _local_sum(wx_c1, self.wx_blocks, d.p * self.n_blocks), _ordered_sum(xwx)
+        return local_sum(wx_c1, self.wx_blocks, d.p * self.n_blocks), _ordered_sum(xwx)
 
     def _groups(self):
         return split_evenly(range(len(self.atoms)), effective_jobs(self.n_jobs))
@@ -414,7 +334,7 @@ class MCLAObjective:
         return a, np.log(s0), _combine([s for part in parts for s in part])
 
     def evaluate(self, theta):
-        """Evaluation at theta = (beta, nu), two passes over the draws; value -inf if any nu <= 0."""
+        """Evaluation at theta = (beta, nu), two passes over the draws; -inf if any nu <= 0."""
         theta = np.asarray(theta, dtype=float)
         p = self.design.p
         nu = theta[p:]

@@ -114,7 +114,7 @@ def test_per_draw_sums_equal_the_pass_over_observations(monkeypatch, case, per_b
     """The first pass's per-draw sums (``per_draw_sums``) and the second pass over the
     observations give the same evaluation to rounding (seen: Hessian 8e-16 relative, the rest
     bitwise)."""
-    import mcglmm.engines.mcla.objective as mcla
+    import mcglmm.engines.mcla.maps as maps
     from mcglmm.design.blocks import independent_blocks
     objective, theta = _objective(case)
     d = objective.design
@@ -123,8 +123,8 @@ def test_per_draw_sums_equal_the_pass_over_observations(monkeypatch, case, per_b
     logq = np.repeat(objective.logq[:, None] / B, B, axis=1)     # any (m, B) will do
     args = (d, objective.family, objective.U, logq)
     per_draw = MCLAObjective.build(*args, blocks=blocks)
-    expected = mcla.per_draw_sums(d.p, B, d.q)
-    monkeypatch.setattr(mcla, "PER_DRAW_TERMS", 0)
+    expected = maps.per_draw_sums(d.p, B, d.q)
+    monkeypatch.setattr(maps, "PER_DRAW_TERMS", 0)
     by_rows = MCLAObjective.build(*args, blocks=blocks)
     assert by_rows.wxx_blocks is None and (per_draw.wxx_blocks is not None) == expected
     a, b = per_draw.evaluate(theta), by_rows.evaluate(theta)
