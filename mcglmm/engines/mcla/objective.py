@@ -116,8 +116,9 @@ class MCLAObjective:
     block's arrays stay in cache), w_blocks, wx_blocks, wxx_blocks: the ``local_maps``
     of row_w, row_wx and row_wxx (None without per-draw sums); zu_atoms: the (n, k)
     blocks Z u_k per atom when they fit half of ``memory_budget`` bytes, else None
-    (recomputed per evaluation); fixed_atoms: per atom the theta-free (B, k) and (T, B, k) of ``_atom_fixed`` when they fit a
-    quarter of it, else None; wXy (p, B) = X_b'w_b y_b.
+    (recomputed per evaluation); fixed_atoms: per atom the theta-free (B, k) and
+    (T, B, k) of ``_atom_fixed`` when they fit a quarter of it, else None; wXy (p, B) =
+    X_b'w_b y_b.
     """
 
     design: object
