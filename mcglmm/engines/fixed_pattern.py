@@ -33,6 +33,7 @@ from .spd_factor import DENSE_MAX, LUFactor, SchurFactor, diagonal_component
 
 DENSE_C = 10**7          # most entries of C (80 MB) held dense for the syrk and for T
 LU_CHUNK = 256           # columns of H^-1 per solve in the LU fallback
+LU_SELECTED_MAX = 4000   # largest q whose LU fallback gives the selected inverse cheaply
 
 
 @dataclass(frozen=True)
@@ -88,6 +89,12 @@ class FactorPlan:
         e_flat = place[indices[e_pos]] * len(rest) + place[cols[e_pos]]
         return cls(q, indptr, indices, cols, lead, rest, d_pos, place[indices[d_pos]], c_pos,
                    c_row, c_col, c_indptr, ct_pos, ct_at, e_pos, e_flat)
+
+    @property
+    def cheap_selected(self):
+        """Whether ``selected`` costs about a factorisation: a Schur plan, or an LU one with
+        q <= LU_SELECTED_MAX (q solves with the factors)."""
+        return self.lead is not None or self.q <= LU_SELECTED_MAX
 
     def factorise(self, data):
         """The factor of H whose off-identity part has CSC data ``data`` (nnz,) on the

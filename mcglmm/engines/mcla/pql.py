@@ -29,7 +29,10 @@ information).  H^-1 is needed only on the pattern of Z'Z (v) and its diagonal: t
 selected inverse of ``engines.fixed_pattern``, whose plan (fixed once per fit) also
 factorises every Newton step's H.  Each inner solve starts from the previous mode moved
 along the same derivatives (u + du/dtau dtau, beta + dbeta/dtau dtau), so an outer step
-costs two or three Newton steps.  The inner problem's tolerance is INNER_TOL.
+costs two or three Newton steps.  The inner problem's tolerance is INNER_TOL.  Where the
+plan has no Schur complement and H^-1 on the pattern would cost more than LU_SELECTED_MAX
+solves (``FactorPlan.cheap_selected``), L-BFGS-B takes F's gradient by forward differences
+(step FD_STEP in log sigma) instead.
 """
 from __future__ import annotations
 
@@ -52,6 +55,7 @@ INNER_TOL, POLISH = 1e-15, 1e-20
 FTOL = 1e-10        # L-BFGS-B's relative decrease of F (scaled to about 1); 1e-12 gives the same
                     # nu to 1e-8 on the benchmarks, nearer F's rounding floor (1e-13 at n = 1e5)
 GTOL = 1e-9         # and its projected gradient (of the scaled F)
+FD_STEP = 1e-4      # forward differences in log sigma, where the selected inverse is dear
 
 
 @dataclass(frozen=True)
@@ -103,13 +107,26 @@ def implicit_derivatives(design, family, a, mode):
     return deta, dbeta, ds, w * family.third(c1, c2, design.ntrials), resid
 
 
-def outer_point(design, family, gram, plan, log_sigma, beta, u):
+def outer_point(design, family, gram, plan, log_sigma, beta, u, exact=True):
     """The OuterPoint at log_sigma (T,), the inner Newton started from (beta (p,), u (q,));
-    ``gram`` a WeightedGram of Z and ``plan`` its FactorPlan."""
+    ``gram`` a WeightedGram of Z and ``plan`` its FactorPlan.  ``exact=False``: F alone
+    (gradient None, derivatives 0)."""
     log_sigma = np.asarray(log_sigma, dtype=float)
     a = np.exp(log_sigma)[design.vc_index]
     mode = conditional_mode(design, family, gram, a, beta, u / a, free_beta=True,
                             tol=INNER_TOL, plan=plan, polish=POLISH)
+    value = 0.5 * mode.factor.logdet - mode.value
+    if not exact:
+        return OuterPoint(log_sigma, value, None, mode.beta, a * mode.s,
+                          np.zeros((design.p, design.T)), np.zeros((design.q, design.T)),
+                          mode.converged)
+    gradient, dbeta, du = _gradient(design, family, gram, plan, a, mode)
+    return OuterPoint(log_sigma, value, gradient, mode.beta, a * mode.s, dbeta, du,
+                      mode.converged)
+
+
+def _gradient(design, family, gram, plan, a, mode):
+    """(dF/dtau (T,), dbeta (p, T), du (q, T)) at ``mode`` (module docstring)."""
     deta, dbeta, ds, w_c3, resid = implicit_derivatives(design, family, a, mode)
     values, diag = plan.selected(mode.factor)
     scaled = values * a[plan.indices] * a[plan.cols]                  # A H^-1 A on Z'Z's pattern
@@ -120,33 +137,36 @@ def outer_point(design, family, gram, plan, log_sigma, beta, u):
     d_h = np.bincount(design.vc_index, weights=mode.s * a * (design.Z.T @ resid), minlength=T)
     member = design.vc_index[:, None] == np.arange(T)
     du = a[:, None] * (ds + np.where(member, mode.s[:, None], 0.0))
-    return OuterPoint(log_sigma, 0.5 * mode.factor.logdet - mode.value, 0.5 * d_logdet - d_h,
-                      mode.beta, a * mode.s, dbeta, du, mode.converged)
+    return 0.5 * d_logdet - d_h, dbeta, du
 
 
 def pql_start(design, family):
     """PQLStart for ``design`` (a GLMMDesign) and ``family`` (a CanonicalFamily)."""
     gram = WeightedGram.build(design.Z)
     plan = FactorPlan.build(gram, design.vc_index)
+    exact = plan.cheap_selected
     start = np.zeros(design.T)
     with single_threaded_blas():     # small dense algebra: a second thread only contends
-        points = [outer_point(design, family, gram, plan, start, np.zeros(design.p),
-                              np.ones(design.q))]
-        scale = 1.0 + abs(points[0].value)
+        latest = [outer_point(design, family, gram, plan, start, np.zeros(design.p),
+                              np.ones(design.q), exact)]
+        scale = 1.0 + abs(latest[0].value)
 
-        def value_and_gradient(log_sigma):
-            last = points[-1]
+        def value(log_sigma):
+            last = latest[0]
             if not np.array_equal(log_sigma, last.log_sigma):
                 move = log_sigma - last.log_sigma     # start where the derivatives predict
-                points.append(outer_point(design, family, gram, plan, log_sigma,
-                                          last.beta + last.dbeta @ move,
-                                          last.u + last.du @ move))
-            return points[-1].value / scale, points[-1].gradient / scale
-        res = minimize(value_and_gradient, start, jac=True, method="L-BFGS-B",
+                latest[0] = outer_point(design, family, gram, plan, log_sigma,
+                                        last.beta + last.dbeta @ move, last.u + last.du @ move,
+                                        exact)
+            if not exact:
+                return latest[0].value / scale
+            return latest[0].value / scale, latest[0].gradient / scale
+        res = minimize(value, start, jac=exact, method="L-BFGS-B",
                        bounds=[(LOG_SIGMA_MIN, LOG_SIGMA_MAX)] * design.T,
-                       options={"ftol": FTOL, "gtol": GTOL, "maxfun": 200 * design.T})
-        value_and_gradient(res.x)
-    best = points[-1]
+                       options={"ftol": FTOL, "gtol": GTOL, "eps": FD_STEP,
+                                "maxfun": 200 * design.T})
+        value(res.x)
+    best = latest[0]
     sigma = np.exp(best.log_sigma)
     return PQLStart(beta=best.beta, nu=sigma ** 2, u=best.u, sigma=sigma,
                     converged=bool(res.success) and best.converged)

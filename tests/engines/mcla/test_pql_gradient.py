@@ -8,6 +8,7 @@ import mcglmm as mc
 from fd import central_gradient, central_jacobian, relative_error
 from mcglmm.design import glmm_design
 from mcglmm.design.gram import WeightedGram
+from mcglmm.engines import fixed_pattern
 from mcglmm.engines.fixed_pattern import FactorPlan
 from mcglmm.engines.mcla.pql import outer_point, pql_start
 
@@ -21,14 +22,17 @@ def _murder():
         mc.poisson_glmm
 
 
-def _salamander(family):
+def _salamander(family, equal=False):
+    """Equal: one variance for females and males, whose block of H is not diagonal (LU)."""
     d = glmm_design("Mate ~ 0 + Cross", ["0 + Female", "0 + Male"],
-                    mc.datasets.load("salamander"), family, ["F", "M"])
+                    mc.datasets.load("salamander"), family, ["FM"] if equal else ["F", "M"],
+                    varcomps_equal=[1, 1] if equal else None)
     return d, family
 
 
 CASES = {"salamander-bernoulli": lambda: _salamander(mc.bernoulli_glmm),
          "salamander-poisson": lambda: _salamander(mc.poisson_glmm),
+         "salamander-equal-lu": lambda: _salamander(mc.bernoulli_glmm, equal=True),
          "murder": _murder}
 
 
@@ -79,3 +83,17 @@ def test_pql_gradient_vanishes_at_the_start_it_returns():
     # seen 2e-9 (F = 210): L-BFGS-B stops on F's relative decrease (FTOL 1e-12)
     assert np.max(np.abs(at.gradient)) < 1e-6
     np.testing.assert_allclose(at.u, start.u, atol=1e-10)          # seen 0: the same solve
+
+
+def test_forward_differences_where_the_selected_inverse_is_dear(monkeypatch):
+    """An LU plan past LU_SELECTED_MAX: L-BFGS-B's own differences, the same PQL."""
+    design, family = _salamander(mc.bernoulli_glmm, equal=True)
+    gram = WeightedGram.build(design.Z)
+    assert FactorPlan.build(gram, design.vc_index).lead is None
+    exact = pql_start(design, family)
+    monkeypatch.setattr(fixed_pattern, "LU_SELECTED_MAX", 0)
+    assert not FactorPlan.build(gram, design.vc_index).cheap_selected
+    differenced = pql_start(design, family)
+    assert exact.converged and differenced.converged
+    np.testing.assert_allclose(differenced.nu, exact.nu, rtol=5e-4)        # seen 1.0e-4
+    np.testing.assert_allclose(differenced.beta, exact.beta, atol=1e-4)    # seen 2.5e-5
