@@ -68,6 +68,20 @@ def test_small_memory_budget_equals_unchunked_fit(serial_fit, salamander_model, 
     _assert_identical(serial_fit, fit)
 
 
+@pytest.mark.parametrize("budget", [2 ** 30, 1000])
+def test_pass_over_observations_is_identical_for_any_n_jobs(monkeypatch, salamander_model,
+                                                            salamander, budget):
+    """The same for the second pass over the observations (the path of models whose
+    per-draw sums do not apply, forced here), with Z u_k stored and recomputed."""
+    import mcglmm.engines.mcla.maps as maps
+    monkeypatch.setattr(maps, "PER_DRAW_TERMS", 0)
+    serial = _fit(salamander_model, salamander, n_jobs=1, memory_budget=budget)
+    _assert_identical(serial, _fit(salamander_model, salamander, n_jobs=2, memory_budget=budget))
+    with joblib.parallel_config(backend="loky"):
+        fit = _fit(salamander_model, salamander, n_jobs=2, memory_budget=budget)
+    _assert_identical(serial, fit)
+
+
 def test_progress_bar_runs(salamander_model, salamander, capsys):
     fit = _fit(salamander_model, salamander, n_jobs=1, progress=True, iterlim=3)
     assert "trust iterations" in capsys.readouterr().err
