@@ -100,3 +100,23 @@ def test_sparse_schur_complement_matches_dense_reference(monkeypatch):
     ev = laplace(model, theta)
     assert ev.value == pytest.approx(value, abs=1e-8)            # seen 3e-14
     np.testing.assert_allclose(ev.gradient, grad, rtol=0, atol=1e-8)  # seen 1e-14
+
+
+@pytest.mark.parametrize("formula", FORMULAS)
+@pytest.mark.parametrize("covariance", ["independent", "unstructured"])
+def test_chunked_schur_complement_matches_dense_reference(formula, covariance, monkeypatch):
+    """Pairs of C slots generated a few columns of S at a time (a large crossing's path: S
+    dense from the lower-triangle pairs, the mode's Newton steps by conjugate gradients)."""
+    monkeypatch.setattr(schur, "MAX_PAIRS", 0)
+    monkeypatch.setattr(schur, "DENSE_C", 0)
+    monkeypatch.setattr(schur, "BLOCK_PAIRS", 50)
+    model, _ = build_model(formula, _data(3), me_family("bernoulli"), covariance, False, None,
+                           None, None)
+    st = schur.structure(model)
+    assert st.chunked and st.dense and len(st.pair1) == 0
+    assert len(list(schur.column_pairs(st))) > 3
+    theta = 0.1 * np.random.default_rng(5).normal(size=model.dim)
+    value, grad = _dense_reference(model, theta)
+    ev = laplace(model, theta)
+    assert ev.value == pytest.approx(value, abs=1e-8)            # seen 3e-14
+    np.testing.assert_allclose(ev.gradient, grad, rtol=0, atol=1e-8)  # seen 7e-15
