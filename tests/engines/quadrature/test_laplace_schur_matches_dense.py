@@ -137,3 +137,15 @@ def test_chunked_gradient_matches_central_differences(monkeypatch):
     num = central_gradient(lambda t: laplace(model, t, ev.mode, gradient=False).value, theta,
                            h=1e-5)
     assert relative_error(num, ev.gradient) < 1e-8              # seen 4e-11
+
+
+def test_crossing_too_large_for_a_dense_schur_complement_is_refused(monkeypatch):
+    """More pairs than can be stored and an S too large to hold dense: a ValueError naming
+    the formula, before any evaluation."""
+    monkeypatch.setattr(schur, "MAX_PAIRS", 0)
+    monkeypatch.setattr(schur, "DENSE_C", 0)
+    monkeypatch.setattr(schur, "MAX_Q_GRADIENT", 5)
+    model, _ = build_model("y ~ x + (1 | a) + (1 | b)", _data(3), me_family("bernoulli"),
+                           "independent", False, None, None, None)
+    with pytest.raises(ValueError, match="formula.*at most 5 random effects"):
+        schur.structure(model)
