@@ -207,10 +207,10 @@ def _s_by_columns(st, D, B):
     B (nC, d) of blockdiag(L_A^-1) C, a block of columns at a time (``schur.column_pairs``)."""
     q_b = st.q_b
     S = np.empty((q_b, q_b), order="F")
-    for j0, j1, c2, c1 in column_pairs(st):
-        at = (st.c_col[c2] - j0) * q_b + st.c_col[c1]
-        slab = np.bincount(at, weights=np.einsum("ki,ki->k", B[c1], B[c2]),
-                           minlength=(j1 - j0) * q_b)
+    for j0, j1, c2, k, c1 in column_pairs(st):
+        at = np.repeat((st.c_col[c2] - j0) * q_b, k) + st.c_col[c1]
+        prod = np.einsum("ki,ki->k", B[c1], B[np.repeat(c2, k)])
+        slab = np.bincount(at, weights=prod, minlength=(j1 - j0) * q_b)
         np.negative(slab.reshape(j1 - j0, q_b).T, out=S[:, j0:j1])
     low = st.d_row >= st.d_col
     S[st.d_row[low], st.d_col[low]] += D[low]
@@ -223,12 +223,15 @@ def _fs_by_columns(st, F, S_inv):
     FS[c2] += F[c1] x and, off the diagonal, FS[c1] += F[c2] x."""
     nC, q_b = len(st.c_group), st.q_b
     FS = np.zeros((nC, st.d))
-    for j0, j1, c2, c1 in column_pairs(st):
-        x = S_inv[:, j0:j1].T.reshape(-1)[(st.c_col[c2] - j0) * q_b + st.c_col[c1]]
-        x_off = np.where(c1 != c2, x, 0.0)
+    for j0, j1, c2, k, c1 in column_pairs(st):
+        x = S_inv[:, j0:j1].T.reshape(-1)[np.repeat((st.c_col[c2] - j0) * q_b, k)
+                                          + st.c_col[c1]]
+        run = np.repeat(np.arange(len(c2)), k)
+        x_off = x.copy()
+        x_off[np.cumsum(k) - k] = 0.0           # the pair (c2, c2) counts once
         for r in range(st.d):
-            FS[:, r] += (np.bincount(c2, weights=F[c1, r] * x, minlength=nC)
-                         + np.bincount(c1, weights=F[c2, r] * x_off, minlength=nC))
+            FS[c2, r] += np.bincount(run, weights=F[c1, r] * x, minlength=len(c2))
+            FS[:, r] += np.bincount(c1, weights=np.repeat(F[c2, r], k) * x_off, minlength=nC)
     return FS
 
 

@@ -41,7 +41,7 @@ DENSE_C = 3 * 10**7     # largest dense C (entries)
 MAX_PAIRS = 5 * 10**7   # most pairs of C slots within groups stored (1.2 GB of indices)
 MAX_Q_GRADIENT = 12000  # largest order of S (the levels but the largest) held dense, as the
                         # gradient's dense S^-1 needs (checked by meglm); 1.1 GiB
-BLOCK_PAIRS = 2**21     # pairs generated at once by ``column_pairs`` (about 80 MB)
+BLOCK_PAIRS = 2**19     # pairs generated at once by ``column_pairs`` (about 20 MB)
 
 
 def _ranges(starts, counts):
@@ -213,18 +213,19 @@ def _chunked(c_group, c_col, G, q_b):
 
 
 def column_pairs(st):
-    """Blocks (j0, j1, c2, c1) of a chunked Structure: every pair of C slots of one group with
-    c1 >= c2 (so col(c1) >= col(c2)) and col(c2) in [j0, j1), at most about BLOCK_PAIRS
-    pairs per block; c1, c2 (K,) slot indices."""
+    """Blocks (j0, j1, c2, k, c1) of a chunked Structure: every pair of C slots of one group
+    with c1 >= c2 (so col(c1) >= col(c2)) and col(c2) in [j0, j1), at most about BLOCK_PAIRS
+    pairs per block; c2 (m,) the block's slots, k (m,) the number of pairs of each, c1 (K,)
+    the partners, K = sum k (each c2's run of k starts with c1 = c2)."""
     by_col, col_start, after = st.chunked
     per_col = np.bincount(st.c_col, weights=after, minlength=st.q_b)
     ends = np.searchsorted(np.cumsum(per_col), np.arange(1, 2 + per_col.sum() // BLOCK_PAIRS)
                            * BLOCK_PAIRS, side="right")
     edges = np.unique(np.concatenate([[0], np.minimum(ends, st.q_b), [st.q_b]]))
     for j0, j1 in zip(edges[:-1], edges[1:]):
-        c2s = by_col[col_start[j0]:col_start[j1]]
-        k = after[c2s]
-        yield int(j0), int(j1), np.repeat(c2s, k), _ranges(c2s, k)
+        c2 = by_col[col_start[j0]:col_start[j1]]
+        k = after[c2]
+        yield int(j0), int(j1), c2, k, _ranges(c2, k)
 
 
 def _sparse_order(keys, q_b):
