@@ -192,6 +192,8 @@ def mcla_work(m, q, memory_budget):
 
 
 def _size(nbytes):
+    if not math.isfinite(nbytes):
+        return "more memory than any machine has"
     return f"{nbytes / GIB:.3g} GiB" if nbytes >= GIB / 10 else f"{nbytes / 2 ** 20:.3g} MiB"
 
 
@@ -253,18 +255,22 @@ def quadrature_work(model, intmethod, k, limit=MEMORY_LIMIT):
     """Refuse a quadrature whose node arrays exceed ``limit`` bytes.
 
     Level l has K_l = k^d_l nodes per group; an evaluation holds about QUAD_COPIES arrays
-    of n x prod_l K_l entries and the nodes of every level (G_l x prod_{l' <= l} K_l' x d_l).
+    of rows x prod_l K_l entries and the nodes of every level (G_l x prod_{l' <= l} K_l' x
+    d_l).  A nested model is evaluated by row blocks of whole top-level groups, so its rows
+    are the largest block's; a crossed one's joint rule holds all n rows at once.
     """
+    from .engines.quadrature.blocks import largest_block_rows
     q = sum(lev.n_groups * lev.d for lev in model.levels)
 
     def need(points):
         if not model.nested:                 # one joint rule over all q effects (n x k^q)
-            return 8 * (QUAD_COPIES * len(model.y) + 2 * q + 2) * float(points) ** q
+            combos = math.inf if q * math.log(points) > 700 else float(points) ** q
+            return 8 * (QUAD_COPIES * len(model.y) + 2 * q + 2) * combos
         total, nodes, path = 0, 0, 1
         for lev in model.levels:
             path *= points ** lev.d
             nodes += lev.n_groups * path * (lev.d + 2)
-        total = QUAD_COPIES * len(model.y) * path + 2 * nodes
+        total = QUAD_COPIES * largest_block_rows(model) * path + 2 * nodes
         return 8 * total
     if intmethod in LAPLACE_METHODS or need(k) <= limit:
         return
@@ -274,8 +280,14 @@ def quadrature_work(model, intmethod, k, limit=MEMORY_LIMIT):
     raise WorkTooLargeError(bad_value(
         "intpoints", f"a rule whose nodes fit in {_size(limit)} (mcglmm._checks.MEMORY_LIMIT)",
         f"{k} points per dimension for random effects of dimensions {dims} "
-        f"({k ** (sum(dims) if model.nested else q)} node combinations per observation)")
-        + f" It would hold about {_size(need(k))}; {advice} or intmethod='laplace'.")
+        f"({_combinations(k, sum(dims) if model.nested else q)} node combinations per "
+        f"observation)") + f" It would hold about {_size(need(k))}; {advice} or "
+        f"intmethod='laplace'.")
+
+
+def _combinations(k, dim):
+    """k^dim written out when short, else as the power."""
+    return k ** dim if dim * math.log10(max(k, 2)) < 15 else f"{k}^{dim}"
 
 
 # ---- lr2 / lr3 ----------------------------------------------------------------------------

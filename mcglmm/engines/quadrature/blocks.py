@@ -69,11 +69,25 @@ def _block(model, rows, groups):
                    ll_const=0.0, weights=w)
 
 
+def top_block_index(sizes):
+    """Row block of each top-level group (G,) from the groups' row counts ``sizes`` (G,):
+    groups in order, a new block after every ROW_BLOCK rows started."""
+    return (np.cumsum(sizes) - sizes) // ROW_BLOCK
+
+
+def largest_block_rows(model):
+    """Rows of the model's largest row block (what one evaluation's (rows, nodes) arrays
+    hold), from the top-level group sizes alone."""
+    top = model.levels[0]
+    sizes = np.bincount(top.index, minlength=top.n_groups)
+    return int(np.bincount(top_block_index(sizes), weights=sizes).max()) if len(sizes) else 0
+
+
 def _cut(model):
     levels = model.levels
     top_rows = levels[0].index
     sizes = np.bincount(top_rows, minlength=levels[0].n_groups)
-    block_of_top = (np.cumsum(sizes) - sizes) // ROW_BLOCK
+    block_of_top = top_block_index(sizes)
     n_blocks = int(block_of_top.max()) + 1 if len(sizes) else 1
     if n_blocks == 1:
         return (Block(model, tuple(slice(None) for _ in levels)),)
