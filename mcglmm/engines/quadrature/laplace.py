@@ -86,13 +86,19 @@ class Algebra:
         return Factor.of(self.st, self.model.levels, self.prior, W)
 
     def newton_solve(self, W, g):
-        """H(W)^-1 g (q,), or None where H(W) is not positive definite: by conjugate
-        gradients for a large crossing (``cg``: a dense factor of S costs more), else by
-        the factor."""
-        if self.st.chunked:
-            return cg.solve(self, W, g)
+        """H(W)^-1 g (q,) by the factor, or None where H(W) is not positive definite."""
         fac = self.factor(W)
         return None if fac is None else fac.solve(g)
+
+
+@dataclass(frozen=True)
+class IterativeAlgebra(Algebra):
+    """``Algebra`` of a large crossing (``schur.Structure.chunked``): Newton steps by
+    conjugate gradients (``cg``), since one dense factor of S costs more."""
+
+    def newton_solve(self, W, g):
+        """H(W)^-1 g (q,), or None where H(W) is not positive definite."""
+        return cg.solve(self, W, g)
 
 
 def algebra(model, covs, c_lev=None):
@@ -104,7 +110,8 @@ def algebra(model, covs, c_lev=None):
     logdet = sum(lev.n_groups * np.linalg.slogdet(S)[1]
                  for lev, (S, _) in zip(model.levels, covs))
     scale = tuple(c_lev) if c_lev is not None else (None,) * len(covs)
-    return Algebra(model, Prior(inv, scale), structure(model)), logdet
+    st = structure(model)
+    return (IterativeAlgebra if st.chunked else Algebra)(model, Prior(inv, scale), st), logdet
 
 
 def prior_precision(model, covs, c_lev=None):
