@@ -57,14 +57,18 @@ def penalised(design, family, beta, s, a):
     return value, eta, w * (design.y - c1), w * c2
 
 
-def newton_step(design, gram, a, resid, W, s, free_beta):
-    """Newton step (step_beta, step_s), its predicted increase g'step / 2, and H_ss's factor.
+def newton_step(design, gram, a, resid, W, s, free_beta, plan=None):
+    """Newton step (step_beta, step_s), its predicted increase g'step / 2, and H_ss's factor
+    (by ``plan``, an ``engines.fixed_pattern.FactorPlan`` of ``gram``, when given).
 
     The information is [[X'WX, X'WZA], [AZ'WX, H_ss]] when beta is free, H_ss alone
     when it is held (step_beta = 0); a numerically singular Schur complement for beta (a
     covariate kept by ``asis`` that separates the response) gives the least-squares step.
     """
-    factor = factorise(gram(W, a) + sp.identity(design.q, format="csc"), design.vc_index)
+    if plan is not None:
+        factor = plan.factorise(gram(W, a).data)
+    else:
+        factor = factorise(gram(W, a) + sp.identity(design.q, format="csc"), design.vc_index)
     g_s = a * (design.Z.T @ resid) - s
     if not free_beta:
         step_s = factor.solve(g_s)
@@ -83,20 +87,30 @@ def newton_step(design, gram, a, resid, W, s, free_beta):
     return step_b, step_s, 0.5 * (g_b @ step_b + g_s @ step_s), factor
 
 
-def conditional_mode(design, family, gram, a, beta, s, free_beta=False, tol=TOL, maxit=MAXIT):
-    """Maximise h over s (and beta when ``free_beta``) from (beta, s); returns a Mode.
+def conditional_mode(design, family, gram, a, beta, s, free_beta=False, tol=TOL, maxit=MAXIT,
+                     plan=None, polish=None):
+    """Maximise h over s (and beta when ``free_beta``) from (beta, s); returns a Mode
+    (H_ss factorised by ``plan`` when given, see ``newton_step``).
 
     Stops when the Newton step's predicted increase is below tol (1 + |h|), before
     taking it, so the factor at the returned point comes back too (for log det H_ss).
+    With ``polish`` (below tol), a step predicting between polish and tol (1 + |h|) is
+    still taken, once: log det H_ss moves to first order with the mode, and the next
+    Newton step predicts about that one's square (to the rounding floor); h's rounding
+    being larger than that gain, the step is kept unless h falls by over ROUNDING (1 + |h|).
     """
     beta, s = np.asarray(beta, dtype=float), np.asarray(s, dtype=float)
     value, eta, resid, W = penalised(design, family, beta, s, a)
     for _ in range(maxit):
-        step_b, step_s, predicted, factor = newton_step(design, gram, a, resid, W, s, free_beta)
+        step_b, step_s, predicted, factor = newton_step(design, gram, a, resid, W, s, free_beta,
+                                                          plan)
+        slack = 0.0
         if predicted < tol * (1.0 + abs(value)):
-            return Mode(beta, s, eta, factor, value, True)
+            if polish is None or predicted < polish * (1.0 + abs(value)):
+                return Mode(beta, s, eta, factor, value, True)
+            polish, slack = None, ROUNDING * (1.0 + abs(value))   # h's rounding hides the gain
         found = halve_step(lambda t: penalised(design, family, beta + t * step_b,
-                                               s + t * step_s, a), value)
+                                               s + t * step_s, a), value, slack=slack)
         if found is None:
             # rounding can hide an increase this small; anything larger is a failure
             small = bool(predicted < ROUNDING * (1.0 + abs(value)))
