@@ -1,6 +1,8 @@
 """Quality of glmm()'s default MCLA (issue 10): estimates against the (near-)exact MLE over seeds.
 
-Run from the repository root:  python benchmarks/mcla_quality.py [--parts salamander single auto]
+Run from the repository root:  python benchmarks/mcla_quality.py [--parts salamander single auto
+calibration]  (calibration: benchmarks/mcla_calibration.py with its defaults; it is not in the
+default parts, being the longest: about 30 min of one core)
 
 Each fit's estimate is judged by an evaluator independent of mcglmm's engines
 (benchmarks/near_exact.py): for salamander, within each of the 6 blocks the 10 male
@@ -133,11 +135,17 @@ def auto_part():
               f"wall {time.perf_counter() - start:.2f} s")
 
 
+def calibration_part():
+    import mcla_calibration                  # imports this module's fits
+    mcla_calibration.run(["murder", "salamander"], 10_000, 50, 100)
+
+
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--parts", nargs="*", default=["salamander", "single", "auto"])
     opts = parser.parse_args()
-    parts = dict(salamander=salamander_part, single=single_part, auto=auto_part)
+    parts = dict(salamander=salamander_part, single=single_part, auto=auto_part,
+                 calibration=calibration_part)
     for part in opts.parts:
         parts[part]()
 

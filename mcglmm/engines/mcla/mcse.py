@@ -10,6 +10,8 @@ independent blocks of self-normalised importance-sampling means, whose variance
 each block's scores centred within the block: a block's mean score gbar_b is not
 zero at the MCMLE, only their sum is.  With one block (R glmm's joint MCLA) and at
 the MCMLE this is glmm's V / m = sum_k v_k^2 g_k g_k'.  ``Evaluation.v2`` holds V.
+Its calibration against the seed-to-seed spread (of the gradient at a fixed theta and of
+the MCMLE) is measured by benchmarks/mcla_calibration.py.
 """
 from __future__ import annotations
 

@@ -2,9 +2,9 @@
 
 ``Factor.of`` assembles A, C, D (one bincount over the rows' pairs of random effects and the
 prior blocks), inverts A's d x d blocks, forms S = D - C' A^-1 C (BLAS syrk when C is dense,
-else products of C slot pairs) and factors it (LAPACK Cholesky, or SuperLU in the fixed
-order); ``solve`` and ``selected`` (H^-1 on the pattern of Z'Z) follow ``schur``'s block
-formulas.
+else products of C slot pairs, stored or generated a block of S's columns at a time) and
+factors it (LAPACK Cholesky, or SuperLU in the fixed order); ``solve`` and ``selected``
+(H^-1 on the pattern of Z'Z) follow ``schur``'s block formulas.
 """
 from __future__ import annotations
 
@@ -15,6 +15,8 @@ import scipy.linalg.blas as blas
 import scipy.linalg.lapack as lapack
 import scipy.sparse as sp
 import scipy.sparse.linalg as spla
+
+from .schur import column_pairs
 
 
 @dataclass(frozen=True)
@@ -67,6 +69,9 @@ class Factor:
             F = _block_times(A_inv, C)
             ctf = blas.dsyrk(-1.0, _block_times(np.linalg.inv(LA), C).T, trans=0,
                              lower=1)   # -C'A^-1C = -(L^-1 C)'(L^-1 C), L L' = A
+        elif st.chunked:
+            F = np.einsum("cij,cj->ci", A_inv[st.c_group], C)
+            ctf = np.einsum("cij,cj->ci", np.linalg.inv(LA)[st.c_group], C)   # L^-1 C slots
         else:
             F = np.einsum("cij,cj->ci", A_inv[st.c_group], C)
             ctf = (C[st.pair1] * F[st.pair2]).sum(1)
@@ -113,8 +118,11 @@ class Factor:
         if st.dense_c:
             return self._selected_dense(s_d)
         nC = len(st.c_group)
-        FS = np.stack([np.bincount(st.pair2, weights=self.F[st.pair1, r] * s_pair, minlength=nC)
-                       for r in range(st.d)], axis=1)
+        if st.chunked:
+            FS = _fs_by_columns(st, self.F, self.S)
+        else:
+            FS = np.stack([np.bincount(st.pair2, weights=self.F[st.pair1, r] * s_pair,
+                                       minlength=nC) for r in range(st.d)], axis=1)
         prod = (self.F[:, :, None] * FS[:, None, :]).reshape(nC, st.d * st.d)
         aa = self.A_inv + np.stack([np.bincount(st.c_group, weights=prod[:, k], minlength=st.G)
                                     for k in range(st.d * st.d)], axis=1
@@ -152,21 +160,14 @@ def _c_matrix(C, G, d):
 
 
 def _factor_s(st, D, ctf):
-    """(factor of S = D - C'F, log|S|) from D's values and C'F of each pair; (None, 0) when
-    S is not positive definite.  Dense: LAPACK's lower Cholesky in place (F order)."""
+    """(factor of S = D - C'F, log|S|) from D's values and ctf: C'F of each pair, the dense
+    lower half of -C'F (dense C) or the slots of L_A^-1 C (chunked); (None, 0) when S is not
+    positive definite.  Dense: LAPACK's lower Cholesky in place (F order)."""
     q_b = st.q_b
     if q_b == 0:
         return np.zeros((0, 0)), 0.0
     if st.dense:
-        if st.dense_c:   # the lower half of -C'F (F order): D's lower half added
-            low = st.d_row >= st.d_col
-            buf = ctf.T.reshape(-1)
-            buf[st.d_col[low] * q_b + st.d_row[low]] += D[low]
-        else:
-            buf = np.bincount(st.s_pair, weights=ctf, minlength=q_b * q_b)
-            np.negative(buf, out=buf)
-            buf[st.s_d] += D
-        c, info = lapack.dpotrf(buf.reshape(q_b, q_b).T, lower=1, overwrite_a=1, clean=0)
+        c, info = lapack.dpotrf(_dense_s(st, D, ctf), lower=1, overwrite_a=1, clean=0)
         if info != 0:
             return None, 0.0
         return c, 2.0 * float(np.log(np.diagonal(c)).sum())
@@ -183,6 +184,55 @@ def _factor_s(st, D, ctf):
     if not np.all(diag > 0) or not np.all(lu.perm_r == np.arange(q_b)):
         return None, 0.0
     return lu, float(np.log(diag).sum())
+
+
+def _dense_s(st, D, ctf):
+    """S (q_b, q_b) F order, its lower triangle set, from ``_factor_s``'s D and ctf."""
+    q_b = st.q_b
+    if st.chunked:
+        return _s_by_columns(st, D, ctf)
+    if st.dense_c:   # the lower half of -C'F (F order): D's lower half added
+        low = st.d_row >= st.d_col
+        buf = ctf.T.reshape(-1)
+        buf[st.d_col[low] * q_b + st.d_row[low]] += D[low]
+    else:
+        buf = np.bincount(st.s_pair, weights=ctf, minlength=q_b * q_b)
+        np.negative(buf, out=buf)
+        buf[st.s_d] += D
+    return buf.reshape(q_b, q_b).T
+
+
+def _s_by_columns(st, D, B):
+    """Lower triangle of S = D - B'B (F order, the upper triangle zero) from the slots
+    B (nC, d) of blockdiag(L_A^-1) C, a block of columns at a time (``schur.column_pairs``)."""
+    q_b = st.q_b
+    S = np.empty((q_b, q_b), order="F")
+    for j0, j1, c2, k, c1 in column_pairs(st):
+        at = np.repeat((st.c_col[c2] - j0) * q_b, k) + st.c_col[c1]
+        prod = np.einsum("ki,ki->k", B[c1], B[np.repeat(c2, k)])
+        slab = np.bincount(at, weights=prod, minlength=(j1 - j0) * q_b)
+        np.negative(slab.reshape(j1 - j0, q_b).T, out=S[:, j0:j1])
+    low = st.d_row >= st.d_col
+    S[st.d_row[low], st.d_col[low]] += D[low]
+    return S
+
+
+def _fs_by_columns(st, F, S_inv):
+    """(F S^-1) (nC, d) at C's slots from the lower triangle of S^-1 (F order): for each pair
+    c1 >= c2 of one group (``schur.column_pairs``) with x = S^-1[col c1, col c2],
+    FS[c2] += F[c1] x and, off the diagonal, FS[c1] += F[c2] x."""
+    nC, q_b = len(st.c_group), st.q_b
+    FS = np.zeros((nC, st.d))
+    for j0, j1, c2, k, c1 in column_pairs(st):
+        x = S_inv[:, j0:j1].T.reshape(-1)[np.repeat((st.c_col[c2] - j0) * q_b, k)
+                                          + st.c_col[c1]]
+        run = np.repeat(np.arange(len(c2)), k)
+        x_off = x.copy()
+        x_off[np.cumsum(k) - k] = 0.0           # the pair (c2, c2) counts once
+        for r in range(st.d):
+            FS[c2, r] += np.bincount(run, weights=F[c1, r] * x, minlength=len(c2))
+            FS[:, r] += np.bincount(c1, weights=np.repeat(F[c2, r], k) * x_off, minlength=nC)
+    return FS
 
 
 def _s_inverse(fac):

@@ -19,7 +19,8 @@ v = 1/2 Z'(d3 s), w = H^-1 v, zw = Z w):
 
 The mode is found by Newton steps on H (warm-started at the last theta's mode), each
 one factorisation by ``schur`` (a Schur complement S on all levels but the largest, its
-pattern and order fixed per model); the gradient needs H^-1 only on the pattern of Z'Z,
+pattern and order fixed per model), or for a large crossing conjugate gradients (``cg``),
+the converged mode alone factorised; the gradient needs H^-1 only on the pattern of Z'Z,
 from S^-1 (dense, so S of order up to MAX_Q_GRADIENT).  ``curvature_adapt`` turns the mode and H
 into the adaptation of nested quadrature (with one node it is this approximation).
 
@@ -43,13 +44,12 @@ from ...model.params import sigmas, unpack
 from ...optim.linesearch import halve_step
 from ...model.spec import cumulative_weights, linear_predictor
 from ..base import Evaluation
+from . import cg
 from .nodes import Adapt, ancestors
 from .factor import Factor, Prior
-from .schur import Structure, structure
+from .schur import MAX_Q_GRADIENT, Structure, structure
 
 MODE_HALVINGS = 26      # t down to 2^-26 (1.5e-8)
-MAX_Q_GRADIENT = 12000  # largest order of S (the levels but the largest) whose dense
-                        # inverse the gradient forms (checked by meglm); 1.1 GiB
 
 
 def schur_order(model):
@@ -85,6 +85,21 @@ class Algebra:
         """``schur.Factor`` of H(W), or None where H is not positive definite."""
         return Factor.of(self.st, self.model.levels, self.prior, W)
 
+    def newton_solve(self, W, g):
+        """H(W)^-1 g (q,) by the factor, or None where H(W) is not positive definite."""
+        fac = self.factor(W)
+        return None if fac is None else fac.solve(g)
+
+
+@dataclass(frozen=True)
+class IterativeAlgebra(Algebra):
+    """``Algebra`` of a large crossing (``schur.Structure.chunked``): Newton steps by
+    conjugate gradients (``cg``), since one dense factor of S costs more."""
+
+    def newton_solve(self, W, g):
+        """H(W)^-1 g (q,), or None where H(W) is not positive definite."""
+        return cg.solve(self, W, g)
+
 
 def algebra(model, covs, c_lev=None):
     """(Algebra at the covariances covs [(Sigma_l, dSigma_l)], sum_l G_l log|Sigma_l|).
@@ -95,7 +110,8 @@ def algebra(model, covs, c_lev=None):
     logdet = sum(lev.n_groups * np.linalg.slogdet(S)[1]
                  for lev, (S, _) in zip(model.levels, covs))
     scale = tuple(c_lev) if c_lev is not None else (None,) * len(covs)
-    return Algebra(model, Prior(inv, scale), structure(model)), logdet
+    st = structure(model)
+    return (IterativeAlgebra if st.chunked else Algebra)(model, Prior(inv, scale), st), logdet
 
 
 def prior_precision(model, covs, c_lev=None):
@@ -125,11 +141,9 @@ def _newton_step(alg, der, g):
     positive definite or gives no ascent direction (a log density not concave in eta);
     None when even the floored H is not (the prior precision itself is not numerically
     positive definite: a near-singular Sigma)."""
-    fac = alg.factor(-der.d2)
-    step = None if fac is None else fac.solve(g)
+    step = alg.newton_solve(-der.d2, g)
     if step is None or not g @ step > 0:
-        fac = alg.factor(np.maximum(-der.d2, 0.0))
-        step = None if fac is None else fac.solve(g)
+        step = alg.newton_solve(np.maximum(-der.d2, 0.0), g)
     return step
 
 

@@ -15,6 +15,11 @@ an evaluation (``factor.Factor``) is then bincounts, batched d x d inverses and 
 factorisation of S (LAPACK Cholesky when S is small or dense, else SuperLU in the fixed
 order).
 
+When the groups share more than MAX_PAIRS pairs of C slots (a large random crossing, whose
+S is nearly dense) the pairs are not stored: ``column_pairs`` generates the pairs with
+col(c1) >= col(c2) (the lower triangle of S, each unordered pair once) for a block of S's
+columns at a time, and S is dense (``chunked``).
+
 The gradient needs H^-1 only where some row pairs two random effects ("selected
 inverse"): A's blocks, C's slots and D's pattern, which the blocks above give from S^-1 on
 the pattern of S (``factor.Factor.selected``).
@@ -33,7 +38,10 @@ from .memo import once_per_object
 DENSE_S = 3000          # S of at most this order is dense; larger is dense only when filled
 DENSE_FILL = 0.1        # fraction of S's pattern above which a larger S is dense too
 DENSE_C = 3 * 10**7     # largest dense C (entries)
-MAX_PAIRS = 5 * 10**7   # most pairs of C slots within groups (1.2 GB of indices)
+MAX_PAIRS = 5 * 10**7   # most pairs of C slots within groups stored (1.2 GB of indices)
+MAX_Q_GRADIENT = 12000  # largest order of S (the levels but the largest) held dense, as the
+                        # gradient's dense S^-1 needs (checked by meglm); 1.1 GiB
+BLOCK_PAIRS = 2**19     # pairs generated at once by ``column_pairs`` (about 20 MB)
 
 
 def _ranges(starts, counts):
@@ -78,6 +86,8 @@ class Structure:
     dense: bool
     dense_c: bool               # C stored as all G q_b slots, its products by BLAS
     s_pattern: tuple = ()       # sparse S: (indptr, indices, fixed order, data map, keys)
+    chunked: tuple = ()         # pairs not stored: (slots by column, start of each column
+                                # in that order, slots from each to its group's end)
 
     @property
     def q_b(self):
@@ -124,9 +134,11 @@ class Structure:
             at += bk.size
         slot, zz, zz_asm = _row_pairs(g, ea.Z, vb, c_slot.reshape(n, mb), d_slot, G, d,
                                       len(c_keys))
-        pair1, pair2 = _group_pairs(c_group, G) if not dense_c else (np.zeros(0, int),) * 2
+        chunked = () if dense_c else _chunked(c_group, c_col, G, q_b)
+        pair1, pair2 = ((np.zeros(0, int),) * 2 if dense_c or chunked
+                        else _group_pairs(c_group, G))
         s_keys = c_col[pair1] * q_b + c_col[pair2]
-        dense = q_b <= DENSE_S
+        dense = q_b <= DENSE_S or bool(chunked)
         s_pattern = ()
         if dense:
             s_pair, s_d = s_keys, d_keys
@@ -138,7 +150,7 @@ class Structure:
                 s_pattern = _sparse_order(uniq, q_b)
         return cls(q, e, G, d, perm_a, perm_b, slot, zz, zz_asm, c_group, c_col,
                    d_keys // max(q_b, 1), d_keys % max(q_b, 1), pair1, pair2, s_pair, s_d,
-                   tuple(p_slots), dense, dense_c, s_pattern)
+                   tuple(p_slots), dense, dense_c, s_pattern, chunked)
 
 
 def _dense_c(c_group, G, d, q_b):
@@ -172,21 +184,48 @@ def _row_pairs(g, za, vb, c_slot, d_slot, G, d, nC):
 
 
 def _group_pairs(c_group, G):
-    """All ordered pairs (c1, c2) of C slots with the same group (slots sorted by group);
-    a ValueError when there are more than MAX_PAIRS (their index arrays alone would take
-    24 bytes each: a crossed design too large for this engine)."""
+    """All ordered pairs (c1, c2) of C slots with the same group (slots sorted by group)."""
     counts = np.bincount(c_group, minlength=G)
-    total = int((counts.astype(float) ** 2).sum())
-    if total > MAX_PAIRS:
-        raise ValueError(bad_value("formula", f"a crossed model whose largest factor's groups "
-                                   f"share at most {MAX_PAIRS} pairs of the other factors' "
-                                   f"levels (the Laplace engine's Schur complement)",
-                                   f"{total} pairs"))
     starts = np.cumsum(counts) - counts
     per_slot = counts[c_group]
     pair1 = np.repeat(np.arange(len(c_group)), per_slot)
     pair2 = _ranges(starts[c_group], per_slot)
     return pair1, pair2
+
+
+def _chunked(c_group, c_col, G, q_b):
+    """``Structure.chunked`` when the groups share more than MAX_PAIRS ordered pairs of C
+    slots, else (); a ValueError when S would then be dense beyond MAX_Q_GRADIENT."""
+    counts = np.bincount(c_group, minlength=G)
+    total = int((counts.astype(float) ** 2).sum())
+    if total <= MAX_PAIRS:
+        return ()
+    if q_b > MAX_Q_GRADIENT:
+        raise ValueError(bad_value("formula", f"a crossed model whose largest factor's groups "
+                                   f"share at most {MAX_PAIRS} pairs of the other factors' "
+                                   f"levels, or with at most {MAX_Q_GRADIENT} random effects "
+                                   f"outside that factor (the Laplace engine's Schur "
+                                   f"complement)", f"{total} pairs and {q_b} random effects"))
+    by_col = np.argsort(c_col, kind="stable")
+    col_start = np.searchsorted(c_col[by_col], np.arange(q_b + 1))
+    after = np.cumsum(counts)[c_group] - np.arange(len(c_group))
+    return by_col, col_start, after
+
+
+def column_pairs(st):
+    """Blocks (j0, j1, c2, k, c1) of a chunked Structure: every pair of C slots of one group
+    with c1 >= c2 (so col(c1) >= col(c2)) and col(c2) in [j0, j1), at most about BLOCK_PAIRS
+    pairs per block; c2 (m,) the block's slots, k (m,) the number of pairs of each, c1 (K,)
+    the partners, K = sum k (each c2's run of k starts with c1 = c2)."""
+    by_col, col_start, after = st.chunked
+    per_col = np.bincount(st.c_col, weights=after, minlength=st.q_b)
+    ends = np.searchsorted(np.cumsum(per_col), np.arange(1, 2 + per_col.sum() // BLOCK_PAIRS)
+                           * BLOCK_PAIRS, side="right")
+    edges = np.unique(np.concatenate([[0], np.minimum(ends, st.q_b), [st.q_b]]))
+    for j0, j1 in zip(edges[:-1], edges[1:]):
+        c2 = by_col[col_start[j0]:col_start[j1]]
+        k = after[c2]
+        yield int(j0), int(j1), c2, k, _ranges(c2, k)
 
 
 def _sparse_order(keys, q_b):

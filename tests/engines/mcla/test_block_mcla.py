@@ -1,11 +1,13 @@
 """The per-block MCLA: objective against a per-block, per-draw oracle; derivatives by finite
-differences; the block proposal's density and independence across blocks."""
+differences; V against the gradient's variance over seeds; the block proposal's density and
+independence across blocks."""
 from dataclasses import replace
 
 import numpy as np
 import pandas as pd
 import pytest
 from scipy.special import logsumexp
+from scipy.stats import chi2
 from scipy.stats import multivariate_normal, multivariate_t
 
 import mcglmm as mc
@@ -81,6 +83,28 @@ def test_per_block_objective_equals_the_oracle(family):
     np.testing.assert_allclose(ev.hessian, hess, rtol=1e-10, atol=1e-12)
     np.testing.assert_allclose(ev.v2, V, rtol=1e-9, atol=1e-13)
     np.testing.assert_allclose(ev.ess, ess, rtol=1e-10)
+
+
+@pytest.mark.parametrize("family", [mc.bernoulli_glmm, mc.poisson_glmm])
+def test_v_is_the_variance_of_the_gradient_across_seeds(family):
+    """V (Evaluation.v2) against the covariance C of the gradient over R = 200 seeds of one
+    fixed proposal (m = 200, 5 blocks, P = 4).  For an honest V and Gaussian gradients,
+    (R - 1) tr(V^-1 C) ~ chi2 with P (R - 1) = 796 df: tr(V^-1 C) / P lies in [0.84, 1.17]
+    with probability 0.999.  Seen: 1.007 (bernoulli), 0.995 (poisson), and on seeds 1000..
+    and 2000.. 1.044 / 1.037 and 1.063 / 0.995.  A V without the per-block centring gives
+    0.658 / 0.647; a doubled V 0.5."""
+    design, blocks, proposal, _, _ = _nested_problem(family)
+    theta = np.array([0.2, -0.3, 0.8, 1.3])
+    R = 200
+    grads, V = np.empty((R, 4)), np.zeros((4, 4))
+    for seed in range(R):
+        U, logq = proposal.draw(200, seed)
+        ev = MCLAObjective.build(design, family, U, logq, blocks=blocks).evaluate(theta)
+        grads[seed] = ev.gradient
+        V += ev.v2 / R
+    ratio = np.trace(np.linalg.solve(V, np.cov(grads.T))) / 4
+    low, high = chi2.ppf([0.0005, 0.9995], 4 * (R - 1)) / (4 * (R - 1))
+    assert low < ratio < high, (ratio, low, high)
 
 
 @pytest.fixture(scope="module")

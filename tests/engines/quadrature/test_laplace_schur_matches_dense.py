@@ -9,8 +9,9 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from fd import central_gradient, relative_error
 from mcglmm.api.meglm import build_model
-from mcglmm.engines.quadrature import schur
+from mcglmm.engines.quadrature import cg, schur
 from mcglmm.engines.quadrature.laplace import laplace
 from mcglmm.model.families import me_family
 from mcglmm.model.params import sigmas, unpack
@@ -68,6 +69,7 @@ def _data(seed, n=240, sizes=(12, 7, 5)):
     return pd.DataFrame({"y": y, "x": x, "z": z, "a": a, "b": b, "c": c})
 
 
+SOLVE = cg.solve
 FORMULAS = ["y ~ x + (1 | a) + (1 | b)", "y ~ x + (1 + z | a) + (1 | b)",
             "y ~ x + (1 | a) + (1 + z | b)", "y ~ x + (1 | a) + (1 | b) + (1 | c)"]
 
@@ -100,3 +102,54 @@ def test_sparse_schur_complement_matches_dense_reference(monkeypatch):
     ev = laplace(model, theta)
     assert ev.value == pytest.approx(value, abs=1e-8)            # seen 3e-14
     np.testing.assert_allclose(ev.gradient, grad, rtol=0, atol=1e-8)  # seen 1e-14
+
+
+@pytest.mark.parametrize("formula", FORMULAS)
+@pytest.mark.parametrize("covariance", ["independent", "unstructured"])
+def test_chunked_schur_complement_matches_dense_reference(formula, covariance, monkeypatch):
+    """Pairs of C slots generated a few columns of S at a time (a large crossing's path: S
+    dense from the lower-triangle pairs, the mode's Newton steps by conjugate gradients)."""
+    monkeypatch.setattr(schur, "MAX_PAIRS", 0)
+    monkeypatch.setattr(schur, "DENSE_C", 0)
+    monkeypatch.setattr(schur, "BLOCK_PAIRS", 50)
+    model, _ = build_model(formula, _data(3), me_family("bernoulli"), covariance, False, None,
+                           None, None)
+    st = schur.structure(model)
+    assert st.chunked and st.dense and len(st.pair1) == 0
+    assert len(list(schur.column_pairs(st))) > 3
+    solves = []
+    monkeypatch.setattr(cg, "solve", lambda *a: solves.append(1) or SOLVE(*a))
+    theta = 0.1 * np.random.default_rng(5).normal(size=model.dim)
+    value, grad = _dense_reference(model, theta)
+    ev = laplace(model, theta)
+    assert solves
+    assert ev.value == pytest.approx(value, abs=1e-8)            # seen 3e-14
+    np.testing.assert_allclose(ev.gradient, grad, rtol=0, atol=1e-8)  # seen 7e-15
+
+
+def test_chunked_gradient_matches_central_differences(monkeypatch):
+    """The chunked path's gradient against central differences of its own value (the mode
+    warm-started at theta's), on a larger crossing: 2,000 rows, 2 x 60 levels."""
+    monkeypatch.setattr(schur, "MAX_PAIRS", 0)
+    monkeypatch.setattr(schur, "DENSE_C", 0)
+    monkeypatch.setattr(schur, "BLOCK_PAIRS", 5000)
+    model, _ = build_model("y ~ x + (1 + z | a) + (1 | b)", _data(7, n=2000, sizes=(60, 60, 2)),
+                           me_family("bernoulli"), "unstructured", False, None, None, None)
+    assert schur.structure(model).chunked
+    theta = 0.1 * np.random.default_rng(8).normal(size=model.dim)
+    ev = laplace(model, theta)
+    num = central_gradient(lambda t: laplace(model, t, ev.mode, gradient=False).value, theta,
+                           h=1e-5)
+    assert relative_error(num, ev.gradient) < 1e-8              # seen 4e-11
+
+
+def test_crossing_too_large_for_a_dense_schur_complement_is_refused(monkeypatch):
+    """More pairs than can be stored and an S too large to hold dense: a ValueError naming
+    the formula, before any evaluation."""
+    monkeypatch.setattr(schur, "MAX_PAIRS", 0)
+    monkeypatch.setattr(schur, "DENSE_C", 0)
+    monkeypatch.setattr(schur, "MAX_Q_GRADIENT", 5)
+    model, _ = build_model("y ~ x + (1 | a) + (1 | b)", _data(3), me_family("bernoulli"),
+                           "independent", False, None, None, None)
+    with pytest.raises(ValueError, match="formula.*at most 5 random effects"):
+        schur.structure(model)
