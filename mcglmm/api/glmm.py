@@ -33,10 +33,8 @@ from ..results.glmm import GLMMResults
 from ..results.post_source import attach, glmm_source
 from .glmm_checks import (RINIT, check_m, check_method, check_options, check_rounds,
                           check_sampler, start_from_par_init)
-from .glmm_rounds import RoundRunner, memory_cap, run_rounds
+from .glmm_rounds import RoundRunner, ess_is_small, memory_cap, run_rounds
 
-ESS_WARN = 10.0
-ESS_WARN_FRACTION = 0.05     # warn when a block's ESS is below this fraction of m (or ESS_WARN)
 PILOT_MIN = 1000
 HESSIAN_ADVICE = ("The MCLA Hessian at the estimate is not negative definite: try a larger m "
                   "or par_init.")
@@ -134,7 +132,7 @@ def _diagnose(opt, m, names, varcomps_names, block_names):
         issues.append((ConvergenceWarning,
                        "trust: " + convergence_message(final.gradient, final.hessian, names)))
     worst = int(np.argmin(final.ess))
-    if final.ess[worst] < max(ESS_WARN, ESS_WARN_FRACTION * m):
+    if ess_is_small(final.ess[worst], m):
         where = "" if len(final.ess) == 1 else f" in the block of {block_names[worst]}"
         issues.append((MonteCarloWarning,
                        f"the effective sample size of the importance weights is "

@@ -37,6 +37,18 @@ def test_rounds_are_two_pilots_then_the_final_draws(salamander_model, salamander
     assert fit.ess.min() > 0.3 * fit.m
 
 
+def test_a_collapsed_last_pilot_is_followed_by_another(salamander_model, salamander):
+    """Seed 70's second pilot keeps 4.1 of 1000 draws in its worst block (seen): its MCMLE is
+    no centre to trust, so a third pilot (244.9 seen) comes before the final round."""
+    fit = _quiet(**salamander_model, data=salamander, m=10000, seed=70)
+    assert [r["role"] for r in fit.rounds] == ["pilot", "pilot", "pilot", "final"]
+    assert fit.rounds[1]["min_ess"] < 10 and fit.rounds[2]["min_ess"] > 50
+    np.testing.assert_array_equal(fit.rounds[2]["start"], fit.rounds[1]["estimates"])
+    assert fit.ess.min() > 0.3 * fit.m                          # seen 0.59 m
+    capped = _quiet(**salamander_model, data=salamander, m=10000, seed=70, recentre=1)
+    assert [r["role"] for r in capped.rounds].count("pilot") <= 2
+
+
 def test_summary_prints_blocks_ess_and_mcse(salamander_model, salamander):
     fit = _quiet(**salamander_model, data=salamander, m=2000, seed=5)
     text = str(fit.summary())
