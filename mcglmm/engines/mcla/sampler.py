@@ -39,6 +39,7 @@ import scipy.sparse as sp
 from scipy.special import gammaln, logsumexp
 
 from ...design.gram import WeightedGram
+from ...model.links import softplus
 from ...parallel import run_ordered, single_threaded_blas, split_evenly
 from ..modes import conditional_mode
 
@@ -248,16 +249,11 @@ LARGE_BLOCK = 64             # blocks larger than this draw by triangular solves
 
 
 def _log_add(a, b):
-    """log(e^a + e^b) elementwise as max(a, b) + log1p(exp(-|a - b|)), in place (a quarter
-    of np.logaddexp's cost, which calls the scalar exp and log1p); -inf where both are."""
+    """log(e^a + e^b) = max(a, b) + softplus(-|a - b|) elementwise; -inf where both are."""
     high = np.maximum(a, b)
     with np.errstate(invalid="ignore"):
-        gap = np.subtract(a, b)
-    np.abs(gap, out=gap)
-    np.negative(gap, out=gap)
-    np.exp(gap, out=gap)
-    np.log1p(gap, out=gap)
-    return np.add(high, gap, out=high, where=high > -np.inf)
+        gap = -np.abs(a - b)
+    return np.add(high, softplus(gap), out=high, where=high > -np.inf)
 
 
 def _stacked_product(A, B):
