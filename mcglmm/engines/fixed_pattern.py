@@ -1,14 +1,14 @@
 """H = A Z'WZ A + I (q, q) on the fixed pattern of a ``design.gram.WeightedGram``: the
-symbolic work once per fit, the numbers per W, and H^-1 on that pattern.
+symbolic work once, the numbers per W, and H^-1 on that pattern.  Every factorisation of H
+in the package's MCLA side (PQL's and the conditional mode's Newton steps) is made here.
 
-``spd_factor.factorise`` finds, for every H it is given, which variance component's block
-is diagonal and cuts H into [[D, C], [C', E]] by sparse indexing.  The pattern of Z'WZ does
-not depend on W or A, so ``FactorPlan.build`` makes that choice once (the same rule) and
-records where each stored entry of Z'WZ lands: on D's diagonal (d), in C (k, r) or in E
-(r, r).  A factorisation is then scatters of the stored values, S = E - C' D^-1 C by one
-BLAS syrk when C fits dense (DENSE_C entries; else a sparse product) and LAPACK's Cholesky
-of S; the result is a ``spd_factor.SchurFactor`` (or ``LUFactor`` when no component
-qualifies).
+The pattern of Z'WZ does not depend on W or A, so ``FactorPlan.build`` chooses once which
+variance component's block is diagonal (``spd_factor.schur_lead``), cuts H into
+[[D, C], [C', E]] and records where each stored entry of Z'WZ lands: on D's diagonal (d),
+in C (k, r) or in E (r, r).  A factorisation is then scatters of the stored values,
+S = E - C' D^-1 C by one BLAS syrk when C fits dense (DENSE_C entries; else a sparse
+product) and LAPACK's Cholesky of S; the result is a ``spd_factor.SchurFactor`` (or
+``LUFactor`` when no component qualifies).
 
 The selected inverse (H^-1 where Z'Z is stored, and its diagonal) gives traces of H^-1
 against A Z' diag(dW) Z A without forming H^-1 whole.  From the Schur blocks, with
@@ -29,7 +29,7 @@ import scipy.linalg.lapack as lapack
 import scipy.sparse as sp
 import scipy.sparse.linalg as spla
 
-from .spd_factor import DENSE_MAX, LUFactor, SchurFactor, diagonal_component
+from .spd_factor import LUFactor, SchurFactor, schur_lead
 
 DENSE_C = 10**7          # most entries of C (80 MB) held dense for the syrk and for T
 LU_CHUNK = 256           # columns of H^-1 per solve in the LU fallback
@@ -63,12 +63,13 @@ class FactorPlan:
 
     @classmethod
     def build(cls, gram, vc_index):
-        """The plan for H = A gram(W) A + I; ``spd_factor.factorise``'s choice of lead."""
+        """The plan for H = A gram(W) A + I (gram: a WeightedGram, or any object with its
+        q, indptr and indices); the lead by ``spd_factor.schur_lead``."""
         q, indptr, indices = gram.q, gram.indptr, gram.indices
         cols = np.repeat(np.arange(q), np.diff(indptr))
         pattern = sp.csc_matrix((np.ones(len(indices)), indices, indptr), shape=(q, q))
-        lead = diagonal_component(pattern + sp.identity(q, format="csc"), vc_index)
-        if lead is None or 2 * len(lead) < q or q - len(lead) > DENSE_MAX:
+        lead = schur_lead(pattern + sp.identity(q, format="csc"), vc_index)
+        if lead is None:
             return cls(q, indptr, indices, cols, None, None)
         rest = np.setdiff1d(np.arange(q), lead)
         place = np.empty(q, dtype=np.int64)
@@ -117,8 +118,9 @@ class FactorPlan:
         if k * r <= DENSE_C:
             Cs = np.zeros((k, r))
             Cs[self.c_row, self.c_col] = C.data / np.sqrt(d[self.c_row])
-            # lower triangle of S - Cs'Cs (F order for LAPACK: S is symmetric)
-            S = blas.dsyrk(-1.0, Cs, beta=1.0, c=S.T, trans=1, lower=1, overwrite_c=1)
+            # lower triangle of S - Cs'Cs; Cs.T and S.T are the F-ordered views BLAS takes
+            # without a copy (S is symmetric)
+            S = blas.dsyrk(-1.0, Cs.T, beta=1.0, c=S.T, trans=0, lower=1, overwrite_c=1)
         else:
             S = S - (C.T @ sp.diags(1.0 / d) @ C).toarray()
         chol, info = lapack.dpotrf(S, lower=1, overwrite_a=1)

@@ -8,8 +8,9 @@ penalised log likelihood is
 concave for canonical families.  ``conditional_mode`` maximises it over s (beta
 held: the mode of u given y at (beta, nu), the centre of the MCLA's per-block
 proposals) or over (beta, s) jointly (PQL's inner problem).  The Newton systems
-are sparse: H_ss = A Z'WZ A + I (W = w c''(eta)) is factorised by ``spd_factor``
-(a Schur complement past a factor's diagonal block, else sparse LU), and
+are sparse: H_ss = A Z'WZ A + I (W = w c''(eta)) is factorised by an
+``engines.fixed_pattern.FactorPlan`` (a Schur complement past a factor's diagonal block,
+else sparse LU), and
 beta's step comes from the p x p Schur complement.  A step is halved by
 ``optim.linesearch.halve_step`` until the value is finite and not below the current one;
 if 40 halvings find no such point the search stops where it is (never accepting a worse
@@ -20,14 +21,14 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
-import scipy.sparse as sp
 
 from ..optim.linesearch import halve_step
-from .spd_factor import factorise
+from .fixed_pattern import FactorPlan
 
 TOL = 1e-12
 MAXIT = 100
 ROUNDING = 1e-9         # a predicted increase step halving may fail to realise
+POLISH_SLACK = 1e-12    # relative fall of h a polish step may show: h's rounding (n = 1e5: 1e-13)
 
 
 @dataclass(frozen=True)
@@ -57,18 +58,15 @@ def penalised(design, family, beta, s, a):
     return value, eta, w * (design.y - c1), w * c2
 
 
-def newton_step(design, gram, a, resid, W, s, free_beta, plan=None):
+def newton_step(design, gram, a, resid, W, s, free_beta, plan):
     """Newton step (step_beta, step_s), its predicted increase g'step / 2, and H_ss's factor
-    (by ``plan``, an ``engines.fixed_pattern.FactorPlan`` of ``gram``, when given).
+    (by ``plan``, an ``engines.fixed_pattern.FactorPlan`` of ``gram``).
 
     The information is [[X'WX, X'WZA], [AZ'WX, H_ss]] when beta is free, H_ss alone
     when it is held (step_beta = 0); a numerically singular Schur complement for beta (a
     covariate kept by ``asis`` that separates the response) gives the least-squares step.
     """
-    if plan is not None:
-        factor = plan.factorise(gram(W, a).data)
-    else:
-        factor = factorise(gram(W, a) + sp.identity(design.q, format="csc"), design.vc_index)
+    factor = plan.factorise(gram(W, a).data)
     g_s = a * (design.Z.T @ resid) - s
     if not free_beta:
         step_s = factor.solve(g_s)
@@ -90,25 +88,30 @@ def newton_step(design, gram, a, resid, W, s, free_beta, plan=None):
 def conditional_mode(design, family, gram, a, beta, s, free_beta=False, tol=TOL, maxit=MAXIT,
                      plan=None, polish=None):
     """Maximise h over s (and beta when ``free_beta``) from (beta, s); returns a Mode
-    (H_ss factorised by ``plan`` when given, see ``newton_step``).
+    (H_ss factorised by ``plan``, built from ``gram`` when not given; see ``newton_step``).
 
     Stops when the Newton step's predicted increase is below tol (1 + |h|), before
-    taking it, so the factor at the returned point comes back too (for log det H_ss).
+    taking it, so the factor at the returned point comes back too (for log det H_ss);
+    after maxit steps the factor is that of the last iterate, returned unconverged.
     With ``polish`` (below tol), a step predicting between polish and tol (1 + |h|) is
     still taken, once: log det H_ss moves to first order with the mode, and the next
     Newton step predicts about that one's square (to the rounding floor); h's rounding
-    being larger than that gain, the step is kept unless h falls by over ROUNDING (1 + |h|).
+    being larger than that gain, the step is kept unless h falls by over
+    POLISH_SLACK (1 + |h|).
     """
+    plan = FactorPlan.build(gram, design.vc_index) if plan is None else plan
     beta, s = np.asarray(beta, dtype=float), np.asarray(s, dtype=float)
     value, eta, resid, W = penalised(design, family, beta, s, a)
-    for _ in range(maxit):
+    for iteration in range(maxit + 1):
         step_b, step_s, predicted, factor = newton_step(design, gram, a, resid, W, s, free_beta,
                                                           plan)
         slack = 0.0
         if predicted < tol * (1.0 + abs(value)):
             if polish is None or predicted < polish * (1.0 + abs(value)):
                 return Mode(beta, s, eta, factor, value, True)
-            polish, slack = None, ROUNDING * (1.0 + abs(value))   # h's rounding hides the gain
+            polish, slack = None, POLISH_SLACK * (1.0 + abs(value))   # h's rounding hides the gain
+        if iteration == maxit:
+            return Mode(beta, s, eta, factor, value, False)
         found = halve_step(lambda t: penalised(design, family, beta + t * step_b,
                                                s + t * step_s, a), value, slack=slack)
         if found is None:
@@ -117,4 +120,3 @@ def conditional_mode(design, family, gram, a, beta, s, free_beta=False, tol=TOL,
             return Mode(beta, s, eta, factor, value, small)
         t, (value, eta, resid, W) = found
         beta, s = beta + t * step_b, s + t * step_s
-    return Mode(beta, s, eta, factor, value, False)

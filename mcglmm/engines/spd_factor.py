@@ -10,9 +10,10 @@ columns first, H = [[D, C], [C', E]], D diagonal (k,), and
     log det H = sum log D + log det S,
 
 so one dense Cholesky of S (r = 1000 for two crossed factors of 1000 levels) replaces a
-sparse LU of H (three times faster there).  ``factorise`` picks the largest variance
+sparse LU of H (three times faster there).  ``schur_lead`` picks the largest variance
 component whose block of H is diagonal; with none covering half of the columns, or an S
-too large to hold dense, it falls back to scipy's sparse LU.
+too large to hold dense, H takes scipy's sparse LU.  The factorisations themselves (the
+numbers, on a pattern fixed once) are ``engines.fixed_pattern.FactorPlan.factorise``.
 """
 from __future__ import annotations
 
@@ -21,9 +22,6 @@ from dataclasses import dataclass
 import numpy as np
 import scipy.linalg as la
 import scipy.sparse as sp
-import scipy.sparse.linalg as spla
-
-from ..parallel import single_threaded_blas
 
 DENSE_MAX = 4000             # largest Schur complement factorised dense
 
@@ -80,20 +78,12 @@ def diagonal_component(H, vc_index):
     return np.flatnonzero(vc_index == best)
 
 
-def factorise(H, vc_index):
-    """A SchurFactor of H (q, q) SPD sparse when a diagonal component covers at least half of
-    the columns and leaves at most DENSE_MAX; an LUFactor otherwise."""
-    q = H.shape[0]
-    lead = diagonal_component(H, vc_index)
+def schur_lead(pattern, vc_index):
+    """The lead columns (k,) that ``engines.fixed_pattern.FactorPlan`` eliminates, or None for
+    a sparse LU: the largest diagonal component (``diagonal_component`` of ``pattern`` (q, q),
+    H's sparsity) when it covers at least half of the columns and leaves at most DENSE_MAX."""
+    q = pattern.shape[0]
+    lead = diagonal_component(pattern, vc_index)
     if lead is None or 2 * len(lead) < q or q - len(lead) > DENSE_MAX:
-        lu = spla.splu(sp.csc_matrix(H))
-        return LUFactor(lu, float(np.sum(np.log(np.abs(lu.U.diagonal())))))
-    rest = np.setdiff1d(np.arange(q), lead)
-    H = sp.csr_matrix(H)
-    d = H.diagonal()[lead]
-    C = H[lead][:, rest].tocsr()
-    S = H[rest][:, rest].toarray() - (C.T @ sp.diags(1.0 / d) @ C).toarray()
-    with single_threaded_blas():         # faster than two threads, and immune to a busy core
-        chol = la.cho_factor(S, lower=True)
-    logdet = float(np.sum(np.log(d)) + 2.0 * np.sum(np.log(np.diag(chol[0]))))
-    return SchurFactor(lead, rest, d, C, chol, logdet)
+        return None
+    return lead

@@ -1,10 +1,12 @@
-"""The conditional-mode Newton: its step halving never accepts a worse or non-finite point."""
+"""The conditional-mode Newton: its step halving never accepts a worse or non-finite point,
+and the factor it returns is that of the point it returns."""
 import numpy as np
 import pandas as pd
 
 import mcglmm as mc
 from mcglmm.design import glmm_design
 from mcglmm.design.gram import WeightedGram
+from mcglmm.engines.fixed_pattern import FactorPlan
 from mcglmm.engines.modes import conditional_mode, halve_step, penalised
 
 
@@ -51,3 +53,14 @@ def test_mode_with_beta_free_is_stationary_in_beta_too():
     assert mode.converged
     np.testing.assert_allclose(d.X.T @ resid, 0, atol=1e-8)
     np.testing.assert_allclose(a * (d.Z.T @ resid), mode.s, atol=1e-8)
+
+
+def test_after_maxit_the_factor_is_that_of_the_returned_iterate():
+    """Stopped unconverged, the Mode's log det H_ss is the one at its own (beta, s)."""
+    d = _murder_design()
+    a, beta, gram = np.full(d.q, 1.2), np.array([-0.5, 1.0]), WeightedGram.build(d.Z)
+    mode = conditional_mode(d, mc.poisson_glmm, gram, a, beta, np.full(d.q, 8.0), maxit=2)
+    assert not mode.converged
+    _, _, _, W = penalised(d, mc.poisson_glmm, beta, mode.s, a)
+    here = FactorPlan.build(gram, d.vc_index).factorise(gram(W, a).data)
+    assert abs(mode.factor.logdet - here.logdet) < 1e-12 * abs(here.logdet)    # seen 0

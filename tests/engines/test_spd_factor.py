@@ -1,8 +1,10 @@
-"""engines.spd_factor: the Schur complement past a factor's diagonal block against dense algebra."""
+"""engines.spd_factor: which columns the Schur complement eliminates (the factorisations
+themselves against dense algebra: tests/engines/test_fixed_pattern.py)."""
 import numpy as np
 import scipy.sparse as sp
 
-from mcglmm.engines.spd_factor import LUFactor, SchurFactor, diagonal_component, factorise
+from mcglmm.engines import spd_factor
+from mcglmm.engines.spd_factor import diagonal_component, schur_lead
 
 
 def _crossed_H(rng, n=400, k1=30, k2=12):
@@ -16,30 +18,19 @@ def _crossed_H(rng, n=400, k1=30, k2=12):
     return sp.csc_matrix(H), np.repeat([0, 1], [k1, k2])
 
 
-def test_schur_factor_solves_and_gives_log_det_as_dense_algebra():
-    rng = np.random.default_rng(3)
-    H, vc = _crossed_H(rng)
-    factor = factorise(H, vc)
-    assert isinstance(factor, SchurFactor)
-    np.testing.assert_array_equal(factor.lead, np.arange(30))
-    b = rng.standard_normal((H.shape[0], 3))
-    dense = H.toarray()
-    np.testing.assert_allclose(factor.solve(b), np.linalg.solve(dense, b), atol=1e-12)  # seen 2e-16
-    np.testing.assert_allclose(factor.solve(b[:, 0]), np.linalg.solve(dense, b[:, 0]), atol=1e-12)
-    np.testing.assert_allclose(factor.logdet, np.linalg.slogdet(dense)[1], rtol=1e-12)  # seen 1e-16
+def test_the_larger_diagonal_factor_leads(monkeypatch):
+    H, vc = _crossed_H(np.random.default_rng(3))
+    np.testing.assert_array_equal(schur_lead(H, vc), np.arange(30))
+    monkeypatch.setattr(spd_factor, "DENSE_MAX", 11)       # S of 12 columns: too large
+    assert schur_lead(H, vc) is None
 
 
-def test_no_diagonal_component_falls_back_to_sparse_lu():
-    rng = np.random.default_rng(4)
+def test_no_diagonal_component_means_sparse_lu():
     M = sp.random(20, 20, density=0.3, random_state=5)
     H = sp.csc_matrix(M @ M.T + sp.identity(20))
     vc = np.zeros(20, dtype=int)
     assert diagonal_component(H, vc) is None
-    factor = factorise(H, vc)
-    assert isinstance(factor, LUFactor)
-    b = rng.standard_normal(20)
-    np.testing.assert_allclose(factor.solve(b), np.linalg.solve(H.toarray(), b), atol=1e-12)
-    np.testing.assert_allclose(factor.logdet, np.linalg.slogdet(H.toarray())[1], rtol=1e-12)
+    assert schur_lead(H, vc) is None
 
 
 def test_a_diagonal_component_under_half_of_the_columns_is_not_eliminated():
@@ -49,4 +40,5 @@ def test_a_diagonal_component_under_half_of_the_columns_is_not_eliminated():
     assert len(diagonal_component(H, vc)) == 30
     M = sp.random(30, 30, density=0.5, random_state=7)
     coupled = sp.block_diag([sp.identity(5), M @ M.T + sp.identity(30)]).tocsc()
-    assert isinstance(factorise(coupled, vc), LUFactor)
+    assert len(diagonal_component(coupled, vc)) == 5
+    assert schur_lead(coupled, vc) is None

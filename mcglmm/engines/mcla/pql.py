@@ -85,10 +85,10 @@ class OuterPoint:
 
 
 def implicit_derivatives(design, family, a, mode):
-    """(deta (n, T), dbeta (p, T), ds (q, T), w c3 (n,), r (n,)) at ``mode`` (PQL's inner
+    """(deta (n, T), dbeta (p, T), du (q, T), w c3 (n,), r (n,)) at ``mode`` (PQL's inner
     mode at a = sigma[vc_index] (q,)): the mode's derivatives in log sigma by the implicit
-    function (module docstring; deta includes e_t), the weights w c3 = w c'''(eta) that
-    turn deta into dW, and the residual r = w (y - c')."""
+    function (module docstring; deta includes e_t, du = A (ds_t + P_t s~)), the weights
+    w c3 = w c'''(eta) that turn deta into dW, and the residual r = w (y - c')."""
     X, Z, w, T = design.X, design.Z, design.weights, design.T
     _, c1, c2 = family.cumulant_derivs(mode.eta, design.ntrials)
     W, resid = w * c2, w * (design.y - c1)
@@ -104,7 +104,8 @@ def implicit_derivatives(design, family, a, mode):
     dbeta = np.linalg.lstsq(schur, rhs_b - H_sb.T @ solved[:, p:], rcond=None)[0]
     ds = solved[:, p:] - solved[:, :p] @ dbeta
     deta = X @ dbeta + Z @ (a[:, None] * ds) + e
-    return deta, dbeta, ds, w * family.third(c1, c2, design.ntrials), resid
+    du = a[:, None] * (ds + np.where(member, mode.s[:, None], 0.0))
+    return deta, dbeta, du, w * family.third(c1, c2, design.ntrials), resid
 
 
 def outer_point(design, family, gram, plan, log_sigma, beta, u, exact=True):
@@ -127,7 +128,7 @@ def outer_point(design, family, gram, plan, log_sigma, beta, u, exact=True):
 
 def _gradient(design, family, gram, plan, a, mode):
     """(dF/dtau (T,), dbeta (p, T), du (q, T)) at ``mode`` (module docstring)."""
-    deta, dbeta, ds, w_c3, resid = implicit_derivatives(design, family, a, mode)
+    deta, dbeta, du, w_c3, resid = implicit_derivatives(design, family, a, mode)
     values, diag = plan.selected(mode.factor)
     scaled = values * a[plan.indices] * a[plan.cols]                  # A H^-1 A on Z'Z's pattern
     v = np.bincount(gram.rows, weights=gram.products * scaled[gram.target], minlength=design.n)
@@ -135,38 +136,45 @@ def _gradient(design, family, gram, plan, a, mode):
     d_logdet = (2.0 * np.bincount(design.vc_index, weights=1.0 - diag, minlength=T)
                 + (w_c3 * v) @ deta)
     d_h = np.bincount(design.vc_index, weights=mode.s * a * (design.Z.T @ resid), minlength=T)
-    member = design.vc_index[:, None] == np.arange(T)
-    du = a[:, None] * (ds + np.where(member, mode.s[:, None], 0.0))
     return 0.5 * d_logdet - d_h, dbeta, du
+
+
+class WarmOuter:
+    """F (and its gradient) for L-BFGS-B, each inner solve started where the derivatives at
+    the previous point predict.  ``latest``: the last OuterPoint, replaced at each new
+    log_sigma (the outer loop's one piece of state, held here rather than in a closure)."""
+
+    def __init__(self, design, family, gram, plan):
+        self.design, self.family, self.gram, self.plan = design, family, gram, plan
+        self.exact = plan.cheap_selected
+        self.latest = outer_point(design, family, gram, plan, np.zeros(design.T),
+                                  np.zeros(design.p), np.ones(design.q), self.exact)
+        self.scale = 1.0 + abs(self.latest.value)     # F scaled to about 1 for FTOL and GTOL
+
+    def __call__(self, log_sigma):
+        """F / scale, with its gradient / scale when exact, at log_sigma (T,)."""
+        last = self.latest
+        if not np.array_equal(log_sigma, last.log_sigma):
+            move = log_sigma - last.log_sigma
+            self.latest = outer_point(self.design, self.family, self.gram, self.plan, log_sigma,
+                                      last.beta + last.dbeta @ move, last.u + last.du @ move,
+                                      self.exact)
+        if not self.exact:
+            return self.latest.value / self.scale
+        return self.latest.value / self.scale, self.latest.gradient / self.scale
 
 
 def pql_start(design, family):
     """PQLStart for ``design`` (a GLMMDesign) and ``family`` (a CanonicalFamily)."""
     gram = WeightedGram.build(design.Z)
-    plan = FactorPlan.build(gram, design.vc_index)
-    exact = plan.cheap_selected
-    start = np.zeros(design.T)
     with single_threaded_blas():     # small dense algebra: a second thread only contends
-        latest = [outer_point(design, family, gram, plan, start, np.zeros(design.p),
-                              np.ones(design.q), exact)]
-        scale = 1.0 + abs(latest[0].value)
-
-        def value(log_sigma):
-            last = latest[0]
-            if not np.array_equal(log_sigma, last.log_sigma):
-                move = log_sigma - last.log_sigma     # start where the derivatives predict
-                latest[0] = outer_point(design, family, gram, plan, log_sigma,
-                                        last.beta + last.dbeta @ move, last.u + last.du @ move,
-                                        exact)
-            if not exact:
-                return latest[0].value / scale
-            return latest[0].value / scale, latest[0].gradient / scale
-        res = minimize(value, start, jac=exact, method="L-BFGS-B",
+        outer = WarmOuter(design, family, gram, FactorPlan.build(gram, design.vc_index))
+        res = minimize(outer, np.zeros(design.T), jac=outer.exact, method="L-BFGS-B",
                        bounds=[(LOG_SIGMA_MIN, LOG_SIGMA_MAX)] * design.T,
                        options={"ftol": FTOL, "gtol": GTOL, "eps": FD_STEP,
                                 "maxfun": 200 * design.T})
-        value(res.x)
-    best = latest[0]
+        outer(res.x)
+    best = outer.latest
     sigma = np.exp(best.log_sigma)
     return PQLStart(beta=best.beta, nu=sigma ** 2, u=best.u, sigma=sigma,
                     converged=bool(res.success) and best.converged)

@@ -63,8 +63,8 @@ def test_mode_derivatives_match_central_differences(case):
     x, at = case[4], case[5]
     du = central_jacobian(lambda t: _warm(case, t).u, x, h=1e-6)
     dbeta = central_jacobian(lambda t: _warm(case, t).beta, x, h=1e-6)
-    assert relative_error(at.du, du) < 1e-8          # seen 1.6e-10
-    assert relative_error(at.dbeta, dbeta) < 1e-8    # seen 2.3e-10
+    assert relative_error(at.du, du) < 2e-9          # seen 1.6e-10 (salamander), 1.1e-10 (murder)
+    assert relative_error(at.dbeta, dbeta) < 2e-9    # seen 2.3e-10 (salamander), 9.1e-11 (murder)
 
 
 def test_F_does_not_depend_on_the_inner_start(case):
@@ -80,8 +80,8 @@ def test_pql_gradient_vanishes_at_the_start_it_returns():
     gram = WeightedGram.build(design.Z)
     at = outer_point(design, family, gram, FactorPlan.build(gram, design.vc_index),
                      np.log(start.sigma), start.beta, start.u)
-    # seen 2e-9 (F = 210): L-BFGS-B stops on F's relative decrease (FTOL 1e-12)
-    assert np.max(np.abs(at.gradient)) < 1e-6
+    # seen 2.2e-9 (F = 210): L-BFGS-B stops on F's relative decrease (pql.FTOL 1e-10)
+    assert np.max(np.abs(at.gradient)) < 1e-8
     np.testing.assert_allclose(at.u, start.u, atol=1e-10)          # seen 0: the same solve
 
 
