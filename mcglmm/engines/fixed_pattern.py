@@ -21,6 +21,7 @@ comes from H^-1's columns in chunks (q solves: a fallback's price).
 """
 from __future__ import annotations
 
+from contextlib import nullcontext
 from dataclasses import dataclass
 
 import numpy as np
@@ -29,11 +30,17 @@ import scipy.linalg.lapack as lapack
 import scipy.sparse as sp
 import scipy.sparse.linalg as spla
 
+from ..parallel import single_threaded_blas
 from .spd_factor import LUFactor, SchurFactor, schur_lead
 
 DENSE_C = 10**7          # most entries of C (80 MB) held dense for the syrk and for T
 LU_CHUNK = 256           # columns of H^-1 per solve in the LU fallback
 LU_SELECTED_MAX = 4000   # largest q whose LU fallback gives the selected inverse cheaply
+# Largest S whose dense algebra runs on one BLAS thread.  PQL on crossed-1e5 (bench_mcla,
+# 2 cores, load 0.5), one thread against OpenBLAS's two: r = 1000 1.47 s wall / 1.5 s CPU
+# against 2.05 / 4.0; r = 1700 5.5 / 5.5 against 4.8 / 9.4; r = 2500 12.9 / 12.9 against
+# 9.4 / 17.1 (salamander, r = 60: 0.01 s either way).
+SINGLE_THREAD_MAX = 1000
 
 
 @dataclass(frozen=True)
@@ -97,6 +104,12 @@ class FactorPlan:
         q <= LU_SELECTED_MAX (q solves with the factors)."""
         return self.lead is not None or self.q <= LU_SELECTED_MAX
 
+    def blas(self):
+        """A context for the plan's dense algebra: BLAS on one thread when S has at most
+        SINGLE_THREAD_MAX columns (or there is no S), else BLAS as configured."""
+        small = self.rest is None or len(self.rest) <= SINGLE_THREAD_MAX
+        return single_threaded_blas() if small else nullcontext()
+
     def factorise(self, data):
         """The factor of H whose off-identity part has CSC data ``data`` (nnz,) on the
         plan's pattern: a SchurFactor, or an LUFactor without a lead."""
@@ -115,15 +128,16 @@ class FactorPlan:
         S[np.diag_indices(r)] += 1.0
         if r == 0:
             return SchurFactor(self.lead, self.rest, d, C, (S, True), float(np.sum(np.log(d))))
-        if k * r <= DENSE_C:
-            Cs = np.zeros((k, r))
-            Cs[self.c_row, self.c_col] = C.data / np.sqrt(d[self.c_row])
-            # lower triangle of S - Cs'Cs; Cs.T and S.T are the F-ordered views BLAS takes
-            # without a copy (S is symmetric)
-            S = blas.dsyrk(-1.0, Cs.T, beta=1.0, c=S.T, trans=0, lower=1, overwrite_c=1)
-        else:
-            S = S - (C.T @ sp.diags(1.0 / d) @ C).toarray()
-        chol, info = lapack.dpotrf(S, lower=1, overwrite_a=1)
+        with self.blas():
+            if k * r <= DENSE_C:
+                Cs = np.zeros((k, r))
+                Cs[self.c_row, self.c_col] = C.data / np.sqrt(d[self.c_row])
+                # lower triangle of S - Cs'Cs; Cs.T and S.T are the F-ordered views BLAS
+                # takes without a copy (S is symmetric)
+                S = blas.dsyrk(-1.0, Cs.T, beta=1.0, c=S.T, trans=0, lower=1, overwrite_c=1)
+            else:
+                S = S - (C.T @ sp.diags(1.0 / d) @ C).toarray()
+            chol, info = lapack.dpotrf(S, lower=1, overwrite_a=1)
         if info != 0:
             raise np.linalg.LinAlgError("H is not positive definite")
         logdet = float(np.sum(np.log(d)) + 2.0 * np.sum(np.log(np.diag(chol))))

@@ -42,7 +42,6 @@ import numpy as np
 from scipy.optimize import minimize
 
 from ...design.gram import WeightedGram
-from ...parallel import single_threaded_blas
 from ..fixed_pattern import FactorPlan
 from ..modes import conditional_mode
 
@@ -167,8 +166,9 @@ class WarmOuter:
 def pql_start(design, family):
     """PQLStart for ``design`` (a GLMMDesign) and ``family`` (a CanonicalFamily)."""
     gram = WeightedGram.build(design.Z)
-    with single_threaded_blas():     # small dense algebra: a second thread only contends
-        outer = WarmOuter(design, family, gram, FactorPlan.build(gram, design.vc_index))
+    plan = FactorPlan.build(gram, design.vc_index)
+    with plan.blas():                # one BLAS thread where S is small (fixed_pattern)
+        outer = WarmOuter(design, family, gram, plan)
         res = minimize(outer, np.zeros(design.T), jac=outer.exact, method="L-BFGS-B",
                        bounds=[(LOG_SIGMA_MIN, LOG_SIGMA_MAX)] * design.T,
                        options={"ftol": FTOL, "gtol": GTOL, "eps": FD_STEP,
