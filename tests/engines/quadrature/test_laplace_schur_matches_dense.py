@@ -145,27 +145,21 @@ def test_chunked_gradient_matches_central_differences(monkeypatch):
     assert relative_error(num, ev.gradient) < 1e-9              # seen 4e-11
 
 
-def test_crossing_too_large_for_a_dense_schur_complement_is_refused(monkeypatch):
-    """More pairs than can be stored and an S too large to hold dense: a ValueError naming
-    the formula, before any evaluation."""
+@pytest.mark.parametrize("limit, value, error, match", [
+    ("MAX_Q_GRADIENT", 5, ValueError, "formula.*at most 5 random effects"),
+    ("MAX_CHUNKED_PAIRS", 10, WorkTooLargeError, "formula must be a crossed model.*pairs"),
+])
+def test_crossing_too_large_for_the_chunked_path_is_refused(monkeypatch, limit, value, error,
+                                                            match):
+    """More pairs than can be stored, and either an S too large to hold dense or more pairs
+    than an evaluation should visit (10^8 take about 4 s): an error naming the formula,
+    before any evaluation."""
     monkeypatch.setattr(schur, "MAX_PAIRS", 0)
     monkeypatch.setattr(schur, "DENSE_C", 0)
-    monkeypatch.setattr(schur, "MAX_Q_GRADIENT", 5)
+    monkeypatch.setattr(schur, limit, value)
     model, _ = build_model("y ~ x + (1 | a) + (1 | b)", _data(3), me_family("bernoulli"),
                            "independent", False, None, None, None)
-    with pytest.raises(ValueError, match="formula.*at most 5 random effects"):
-        schur.structure(model)
-
-
-def test_crossing_with_too_many_pairs_to_visit_is_refused(monkeypatch):
-    """Each evaluation of the chunked path visits every pair: beyond MAX_CHUNKED_PAIRS a
-    WorkTooLargeError names the formula and the count instead of a fit of hours."""
-    monkeypatch.setattr(schur, "MAX_PAIRS", 0)
-    monkeypatch.setattr(schur, "DENSE_C", 0)
-    monkeypatch.setattr(schur, "MAX_CHUNKED_PAIRS", 10)
-    model, _ = build_model("y ~ x + (1 | a) + (1 | b)", _data(3), me_family("bernoulli"),
-                           "independent", False, None, None, None)
-    with pytest.raises(WorkTooLargeError, match="formula must be a crossed model.*pairs"):
+    with pytest.raises(error, match=match):
         schur.structure(model)
 
 
