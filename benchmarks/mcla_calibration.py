@@ -23,6 +23,7 @@ printed are the central 95% interval of SD / sigma for n seeds, and, for tr(V^-1
 chi2(P (n - 1)) / (P (n - 1)).  Each experiment prints its wall and CPU time.
 """
 import argparse
+import resource
 import time
 import warnings
 
@@ -40,7 +41,8 @@ from mcglmm.engines.mcla.sampler import SamplerInputs, block_proposal
 from mcglmm.model.families import get_glmm_family
 from mcglmm.optim.trust import maximize
 
-FINAL_ROUND = 2               # the default fit's final round index (after two pilots)
+FINAL_ROUND = 2               # random stream of the fixed-proposal draws (a default fit's final
+                              # round after two healthy pilots; more pilots shift it)
 GROUP = 10                    # seeds per group in the issue's statistic
 FMT = dict(float_format=lambda v: f"{v:8.3f}")
 
@@ -136,8 +138,9 @@ def default_table(names, est, mcse):
 def timed(label, fun, *args):
     start, cpu = time.perf_counter(), time.process_time()
     out = fun(*args)
+    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     print(f"  [{label}: wall {time.perf_counter() - start:.1f} s, "
-          f"CPU {time.process_time() - cpu:.1f} s]")
+          f"CPU {time.process_time() - cpu:.1f} s, peak so far {peak:.0f} MiB]")
     return out
 
 

@@ -251,26 +251,26 @@ def response_kind(family):
     return None
 
 
-def quadrature_work(model, intmethod, k, limit=MEMORY_LIMIT):
+def quadrature_work(model, intmethod, k, rows, limit=MEMORY_LIMIT):
     """Refuse a quadrature whose node arrays exceed ``limit`` bytes.
 
     Level l has K_l = k^d_l nodes per group; an evaluation holds about QUAD_COPIES arrays
     of rows x prod_l K_l entries and the nodes of every level (G_l x prod_{l' <= l} K_l' x
-    d_l).  A nested model is evaluated by row blocks of whole top-level groups, so its rows
-    are the largest block's; a crossed one's joint rule holds all n rows at once.
+    d_l).  ``rows``: the observations one evaluation holds -- for a nested model, evaluated
+    by row blocks of whole top-level groups, the largest block's; for a crossed one's joint
+    rule all n.
     """
-    from .engines.quadrature.blocks import largest_block_rows
     q = sum(lev.n_groups * lev.d for lev in model.levels)
 
     def need(points):
         if not model.nested:                 # one joint rule over all q effects (n x k^q)
             combos = math.inf if q * math.log(points) > 700 else float(points) ** q
-            return 8 * (QUAD_COPIES * len(model.y) + 2 * q + 2) * combos
+            return 8 * (QUAD_COPIES * rows + 2 * q + 2) * combos
         total, nodes, path = 0, 0, 1
         for lev in model.levels:
             path *= points ** lev.d
             nodes += lev.n_groups * path * (lev.d + 2)
-        total = QUAD_COPIES * largest_block_rows(model) * path + 2 * nodes
+        total = QUAD_COPIES * rows * path + 2 * nodes
         return 8 * total
     if intmethod in LAPLACE_METHODS or need(k) <= limit:
         return

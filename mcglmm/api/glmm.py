@@ -208,7 +208,8 @@ def glmm(fixed, random, varcomps_names, data, family_glmm, m=None, varcomps_equa
     ``method="blocks"`` (the default) samples each independent block of random
     effects from its own proposal 1/2 t_zeta + 1/2 N at the block's conditional mode
     and curvature, centred first at the start (PQL), then ``recentre`` times at the
-    previous round's MCMLE with ``pilot_m`` (default max(m/10, 1000)) fresh draws,
+    previous round's MCMLE with ``pilot_m`` (default max(m/10, 1000)) fresh draws (and
+    again after a pilot whose worst block's ESS is small, at most 2 ``recentre`` pilots),
     before the final round of m draws.  With m="auto" the final round is repeated
     with m growing geometrically until every MCSE is at most ``mcse_target`` times
     its SE.  ``method="glmm"`` is R glmm's joint sampler (mixture p1, p2, p3 of

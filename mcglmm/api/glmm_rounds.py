@@ -6,9 +6,9 @@ method (``"blocks"``) runs ``recentre`` pilot rounds of ``pilot_m`` draws, each
 centred at the previous round's MCMLE (the first at the start: PQL), then the
 final round of m draws, whose draws are the fit's ``umat``.  A pilot round whose
 smallest per-block ESS is small (``ess_is_small``: the MonteCarloWarning's rule) is no
-centre to trust -- its MCMLE can be far off, and a final proposal centred there gives
-a few seeds MCSEs 2 to 3 times the median (salamander, 100 seeds: 8 of them collapse
-pilot 1) -- so up to ``recentre`` further pilot rounds follow it.  With m = "auto" the
+centre to trust -- its MCMLE can be far off (salamander, 100 seeds: two last pilots kept
+ESS 1.4 and 4.1 of 1000 and left final MCSEs 1.7 to 3 times the median) -- so further
+pilot rounds follow it, at most 2 ``recentre`` pilots in all.  With m = "auto" the
 final round is repeated, each time re-centred and with fresh draws, m growing
 geometrically (Booth & Hobert's rule: m_next = m (r / target)^2 times a margin,
 between 2 and 16 times m) until the largest MCSE / SE ratio r is at most the
@@ -17,7 +17,7 @@ of its joint mixture centred at PQL.
 """
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 
@@ -41,18 +41,22 @@ def ess_is_small(ess, m):
 @dataclass(frozen=True)
 class Round:
     """One round: its m, draws U (m, q) and log f~ (m, B), objective, trust result and the
-    proposal's centre (q,)."""
+    proposal's centre (q,).  A superseded round keeps only m, opt and centre (``summary``):
+    its draws and stored Z u may take half of the memory budget."""
 
     m: int
-    U: np.ndarray
-    logq: np.ndarray
-    objective: MCLAObjective
+    U: np.ndarray | None
+    logq: np.ndarray | None
+    objective: MCLAObjective | None
     opt: object
     centre: np.ndarray
 
     @property
     def min_ess(self):
         return float(np.min(self.opt.evaluation.ess))
+
+    def summary(self):
+        return replace(self, U=None, logq=None, objective=None)
 
 
 def mcse_ratio(evaluation):
@@ -120,11 +124,13 @@ def run_rounds(runner, theta0, centre_u, m, pilot_m, recentre, mcse_target, cap)
     theta, centre, index = np.asarray(theta0, dtype=float), centre_u, 0
     pilots = []
     while _another_pilot(pilots, recentre, pilot_m):
-        pilots.append(runner.run(index, pilot_m, theta, centre))
+        pilots.append(runner.run(index, pilot_m, theta, centre).summary())
         theta, centre, index = pilots[-1].opt.argument, pilots[-1].centre, index + 1
     finals, path = [], []
     size = AUTO_START if m == "auto" else m
     while True:
+        if finals:
+            finals[-1] = finals[-1].summary()
         finals.append(runner.run(index, size, theta, centre))
         ratio = mcse_ratio(finals[-1].opt.evaluation)
         path.append((size, ratio))

@@ -18,6 +18,7 @@ from .._checks import (BINARY, LAPLACE_METHODS, flag, meglm_arguments,
 from ..design.scaling import ColumnScaling
 from ..design.levels import build_levels, estimation_sample_check, joint_z, me_arrays
 from ..design.weights import level_weights, weight_columns, weight_spec
+from ..engines.quadrature.blocks import largest_block_rows
 from ..engines.quadrature.laplace_scores import independent_blocks
 from ..model.covariance import admissible, constraint_terms, per_level
 from ..model.params import internal_names, theta_lower
@@ -305,7 +306,8 @@ def _meglm(formula, data, *, family, link, covariance, intmethod, intpoints, noc
     intmethod, k, notes = integration(model, intmethod, intpoints)
     if intmethod in LAPLACE_METHODS or dnumerical:
         refuse_bhhh(newton["technique"], "the Laplace approximation or dnumerical")
-    quadrature_work(model, intmethod, k)
+    quadrature_work(model, intmethod, k,
+                    largest_block_rows(model) if model.nested else len(model.y))
     if vce_kind != "oim" and intmethod == "pclaplace":
         raise ValueError(bad_value("vce", "'oim' with intmethod='pclaplace' (robust, cluster and "
                                    "opg: intmethod='laplace')", vce))

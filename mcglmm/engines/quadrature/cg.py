@@ -19,7 +19,7 @@ import numpy as np
 from .factor import hessian_values
 
 RTOL = 1e-10      # |H x - g| / |g| at which the step is taken
-MAX_STEPS = 2000  # CG iterations at most (the step so far is still an ascent direction)
+MAX_STEPS = 2000  # CG iterations at most; beyond, the caller factorises instead
 
 
 def _block_inverses(alg, W):
@@ -54,8 +54,9 @@ def _precondition(blocks, r):
 
 
 def solve(alg, W, g):
-    """H(W)^-1 g (q,) by preconditioned CG (H = Z' diag(W) Z + P), or None when H is not
-    positive definite (a diagonal block, or p'Hp <= 0 along a search direction)."""
+    """(H(W)^-1 g (q,) by preconditioned CG (H = Z' diag(W) Z + P), converged: whether the
+    relative residual reached RTOL within MAX_STEPS), or None when H is not positive
+    definite (a diagonal block, or p'Hp <= 0 along a search direction)."""
     blocks = _block_inverses(alg, W)
     if blocks is None:
         return None
@@ -65,7 +66,7 @@ def solve(alg, W, g):
     p, rz, stop = z.copy(), float(r @ z), RTOL * float(np.linalg.norm(g))
     for _ in range(MAX_STEPS):
         if not np.linalg.norm(r) > stop:
-            break
+            return x, True
         Hp = Z.T @ (W * (Z @ p)) + alg.prior_times(p)
         pHp = float(p @ Hp)
         if not pHp > 0:
@@ -76,4 +77,4 @@ def solve(alg, W, g):
         z = _precondition(blocks, r)
         rz, rz_old = float(r @ z), rz
         p = z + (rz / rz_old) * p
-    return x
+    return x, not np.linalg.norm(r) > stop

@@ -94,11 +94,16 @@ class Algebra:
 @dataclass(frozen=True)
 class IterativeAlgebra(Algebra):
     """``Algebra`` of a large crossing (``schur.Structure.chunked``): Newton steps by
-    conjugate gradients (``cg``), since one dense factor of S costs more."""
+    conjugate gradients (``cg``), since one dense factor of S costs more; by the factor
+    when CG does not converge."""
 
     def newton_solve(self, W, g):
         """H(W)^-1 g (q,), or None where H(W) is not positive definite."""
-        return cg.solve(self, W, g)
+        solved = cg.solve(self, W, g)
+        if solved is None:
+            return None
+        x, converged = solved
+        return x if converged else super().newton_solve(W, g)
 
 
 def algebra(model, covs, c_lev=None):

@@ -32,7 +32,7 @@ import numpy as np
 import scipy.sparse as sp
 import scipy.sparse.linalg as spla
 
-from ...exceptions import bad_value
+from ...exceptions import WorkTooLargeError, bad_value
 from .memo import once_per_object
 
 DENSE_S = 3000          # S of at most this order is dense; larger is dense only when filled
@@ -42,6 +42,9 @@ MAX_PAIRS = 5 * 10**7   # most pairs of C slots within groups stored (1.2 GB of 
 MAX_Q_GRADIENT = 12000  # largest order of S (the levels but the largest) held dense, as the
                         # gradient's dense S^-1 needs (checked by meglm); 1.1 GiB
 BLOCK_PAIRS = 2**19     # pairs generated at once by ``column_pairs`` (about 20 MB)
+MAX_CHUNKED_PAIRS = 10**9  # most ordered pairs generated per evaluation: 10^8 took about
+                           # 4 s of an evaluation (10^6 rows, 2 x 10^4 levels), so 10^9
+                           # is about 15 minutes over a fit's 25 evaluations
 
 
 def _ranges(starts, counts):
@@ -195,11 +198,18 @@ def _group_pairs(c_group, G):
 
 def _chunked(c_group, c_col, G, q_b):
     """``Structure.chunked`` when the groups share more than MAX_PAIRS ordered pairs of C
-    slots, else (); a ValueError when S would then be dense beyond MAX_Q_GRADIENT."""
+    slots, else (); a ValueError when S would then be dense beyond MAX_Q_GRADIENT, and a
+    WorkTooLargeError beyond MAX_CHUNKED_PAIRS pairs."""
     counts = np.bincount(c_group, minlength=G)
     total = int((counts.astype(float) ** 2).sum())
     if total <= MAX_PAIRS:
         return ()
+    if total > MAX_CHUNKED_PAIRS:
+        raise WorkTooLargeError(bad_value(
+            "formula", f"a crossed model whose largest factor's groups share at most "
+            f"{MAX_CHUNKED_PAIRS:.0e} pairs of the other factors' levels (each Laplace "
+            f"evaluation visits every pair; 10^8 take about 4 s)", f"{total:.3g} pairs")
+            + " Fit it with glmm() (the MCLA), or on fewer rows or levels.")
     if q_b > MAX_Q_GRADIENT:
         raise ValueError(bad_value("formula", f"a crossed model whose largest factor's groups "
                                    f"share at most {MAX_PAIRS} pairs of the other factors' "
